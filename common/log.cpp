@@ -127,8 +127,7 @@ void write(Level level, std::string_view line) {
     return;
   }
   std::fprintf(stderr, "%s[%d]: %s: %.*s\n", s.options.ident.c_str(), static_cast<int>(getpid()),
-               std::string(level_name(level)).c_str(), static_cast<int>(line.size()),
-               line.data());
+               std::string(level_name(level)).c_str(), static_cast<int>(line.size()), line.data());
 }
 
 std::string quote(std::string_view value) {

@@ -1,0 +1,136 @@
+// The checker's report: what the prober observed for one domain, per MX host
+// and per address, plus the judgement (grade, eligibility, recommendations).
+// Plain values, copyable, no I/O; any thread. Consumed by cache/, policy/ and
+// milter/ — keep field meanings stable, the cache stores them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace forcetls::checker {
+
+/// A probe answer: yes, no, or unknown (the prober could not get it).
+/// Unknown is never a guess and never "no" (CHECKS.md).
+enum class Tri : std::uint8_t { unknown, yes, no };
+
+std::string_view to_string(Tri t);
+/// "yes" / "no" / "unknown"; anything else -> nullopt.
+std::optional<Tri> tri_from_string(std::string_view s);
+inline Tri tri(bool b) { return b ? Tri::yes : Tri::no; }
+
+/// DNSSEC status of an answer, as libunbound reports it.
+enum class DnssecStatus : std::uint8_t { indeterminate, insecure, secure, bogus };
+
+std::string_view to_string(DnssecStatus s);
+std::optional<DnssecStatus> dnssec_from_string(std::string_view s);
+
+/// The leaf certificate as seen by the full OpenSSL handshake. The three
+/// verification questions are answered separately (CHECKS.md).
+struct CertInfo {
+  Tri trusted = Tri::unknown;     ///< chains to a trusted CA (ignoring time and name)
+  Tri expired = Tri::unknown;     ///< yes: not_after is past (or not yet valid)
+  Tri name_match = Tri::unknown;  ///< the MX host name matches a SAN (CN without SANs)
+  std::string cn;
+  std::vector<std::string> sans;
+  std::string issuer;
+  std::string not_after;  ///< ISO 8601 UTC, e.g. 2027-03-01T00:00:00Z
+  std::int64_t not_after_unix = 0;
+  std::string verify_error;  ///< OpenSSL's text for the chain error, if any
+};
+
+/// Why an unknown verdict is unknown; the policy has a separate action for each.
+enum class UnknownCause : std::uint8_t { none, dns_failure, dnssec_bogus, probe_failure };
+std::string_view to_string(UnknownCause c);
+
+/// One deduction of the grade, shown to the user.
+struct Deduction {
+  int points = 0;
+  std::string what;  ///< e.g. "TLS 1.2 not accepted"
+};
+
+/// A letter grade with the points behind it.
+struct Grade {
+  std::string letter = "F";  ///< A+, A, B, C, D, F
+  int score = 0;             ///< 0..100
+  bool provisional = false;  ///< some answer was unknown
+  std::vector<Deduction> deductions;
+};
+
+/// Everything observed at one address of one MX host.
+struct AddressReport {
+  std::string address;  ///< textual IPv4 or IPv6
+  std::uint16_t port = 25;
+  Tri starttls = Tri::unknown;  ///< 220, EHLO lists STARTTLS, STARTTLS 220, handshake completes
+  Tri ssl3 = Tri::unknown;      ///< yes = SSL 3.0 accepted (bad)
+  Tri tls1_0 = Tri::unknown;
+  Tri tls1_1 = Tri::unknown;
+  Tri tls1_2 = Tri::unknown;
+  Tri tls1_3 = Tri::unknown;
+  Tri weak = Tri::unknown;  ///< yes = some weak suite accepted (weak_suites lists them)
+  std::vector<std::uint16_t> weak_suites;  ///< IANA code points of accepted weak suites
+  Tri nist_r1 = Tri::unknown;              ///< some NIST SP 800-52r1 suite accepted
+  Tri nist_r2 = Tri::unknown;              ///< some NIST SP 800-52r2 suite accepted
+  std::string protocol;                    ///< negotiated by the widest handshake, e.g. TLSv1.3
+  std::string cipher;                      ///< IANA name of the negotiated suite
+  CertInfo cert;
+  int connections = 0;                       ///< TCP connections this report cost
+  Grade grade;                               ///< filled by judge()
+  std::vector<std::string> recommendations;  ///< filled by judge()
+  bool probed = true;              ///< false: refused by the address policy, not contacted
+  std::string error;               ///< why answers are unknown (last failure seen)
+  std::vector<std::string> notes;  ///< oddities: server bugs, injected bytes, ...
+};
+
+struct MxReport {
+  std::string host;
+  std::uint16_t priority = 0;
+  DnssecStatus dnssec = DnssecStatus::indeterminate;  ///< of the host's address answers
+  std::string dns_error;                              ///< e.g. no address records
+  UnknownCause dns_failure = UnknownCause::none;      ///< address lookup failed (not NODATA)
+  std::vector<AddressReport> addresses;
+  Grade grade;                               ///< filled by judge()
+  std::vector<std::string> recommendations;  ///< filled by judge()
+};
+
+/// How the domain's mail servers were found.
+enum class MxSource : std::uint8_t {
+  mx,        ///< MX records
+  implicit,  ///< no MX: the domain's own A/AAAA (RFC 5321 §5.1)
+  null_mx,   ///< `MX 0 .`: the domain accepts no mail (RFC 7505)
+  none,      ///< nothing usable found (see dns_error)
+};
+std::string_view to_string(MxSource s);
+std::optional<MxSource> mx_source_from_string(std::string_view s);
+
+enum class Eligibility : std::uint8_t { unknown, eligible, ineligible };
+std::string_view to_string(Eligibility e);
+std::optional<Eligibility> eligibility_from_string(std::string_view s);
+
+/// One reason of a verdict: a short code and the MX host it concerns,
+/// logged as `code(host)`, e.g. `no-starttls(mx2.example.com)`.
+struct Reason {
+  std::string code;
+  std::string host;    ///< empty for domain-wide reasons
+  std::string detail;  ///< plain words for people
+};
+std::string format_reason(const Reason& r);
+
+struct DomainReport {
+  std::string domain;
+  std::int64_t checked_at = 0;  ///< unix time the probe finished
+  MxSource source = MxSource::none;
+  DnssecStatus dnssec = DnssecStatus::indeterminate;  ///< of the MX answer
+  std::string dns_error;                              ///< DNS failure of the MX lookup
+  UnknownCause dns_failure = UnknownCause::none;      ///< dns_failure or dnssec_bogus if any
+  std::vector<MxReport> mx;
+  // Filled by judge():
+  Grade grade;
+  Eligibility eligible = Eligibility::unknown;
+  UnknownCause unknown_cause = UnknownCause::none;
+  std::vector<Reason> reasons;
+};
+
+}  // namespace forcetls::checker
