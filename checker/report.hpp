@@ -126,6 +126,10 @@ struct DomainReport {
   std::string dns_error;                              ///< DNS failure of the MX lookup
   UnknownCause dns_failure = UnknownCause::none;      ///< dns_failure or dnssec_bogus if any
   std::vector<MxReport> mx;
+  /// MTA-STS policy in `enforce` mode whose patterns cover every MX (RFC 8461).
+  Tri mta_sts_enforce = Tri::unknown;
+  /// DNSSEC-secure TLSA records usable and matching on every MX (RFC 7672).
+  Tri dane = Tri::unknown;
   // Filled by judge():
   Grade grade;
   Eligibility eligible = Eligibility::unknown;
