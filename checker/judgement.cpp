@@ -221,8 +221,8 @@ Grade grade_address(const AddressReport& a, std::string_view host) {
       g.deductions.push_back({points, std::move(what)});
     }
   };
-  for (Tri t : {a.starttls, a.ssl3, a.tls1_2, a.weak, a.nist_r1, a.nist_r2, a.cert.trusted,
-                a.cert.expired, a.cert.name_match}) {
+  for (Tri t : {a.starttls, a.ssl3, a.tls1_0, a.tls1_1, a.tls1_2, a.tls1_3, a.weak, a.nist_r1,
+                a.nist_r2, a.cert.trusted, a.cert.expired, a.cert.name_match}) {
     unknown(t);
   }
   deduct(a.tls1_2 == Tri::no, kSignificant, "TLS 1.2 not accepted");
