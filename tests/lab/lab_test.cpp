@@ -88,12 +88,20 @@ std::string addr_port(const std::string& addr) {
   return (contains(addr, ":") ? "[" + addr + "]" : addr) + ":25";
 }
 
-// openssl s_client STARTTLS handshake; extra = version flag etc.
+// openssl s_client STARTTLS handshake; extra = version flag etc. A run that
+// times out (a stalled, overloaded machine) is retried once with more time.
 std::string s_client(const std::string& addr, const std::string& extra) {
-  return run("timeout 15 openssl s_client -brief -starttls smtp -name probe.lab.test -connect " +
-             addr_port(addr) + " -CAfile " + shell_quote(env().ca_file) +
-             " -cipher DEFAULT:@SECLEVEL=0 " + extra + " </dev/null")
-      .out;
+  auto attempt = [&](int seconds) {
+    return run("timeout " + std::to_string(seconds) +
+               " openssl s_client -brief -starttls smtp -name probe.lab.test -connect " +
+               addr_port(addr) + " -CAfile " + shell_quote(env().ca_file) +
+               " -cipher DEFAULT:@SECLEVEL=0 " + extra + " </dev/null");
+  };
+  auto r = attempt(15);
+  if (r.status == 124) {
+    r = attempt(60);
+  }
+  return r.out;
 }
 
 bool established(const std::string& out) { return contains(out, "CONNECTION ESTABLISHED"); }
@@ -389,7 +397,7 @@ TEST_CASE("slow: a multi-line 220- greeting whose last line comes after the paus
   CHECK(g[0][4].rfind("220-", 0) == 0);
   CHECK(g[0][5].rfind("220 ", 0) == 0);
   CHECK(std::stod(g[0][3]) >= delay - 0.1);
-  CHECK(std::stod(g[0][3]) < delay + 3);
+  CHECK(std::stod(g[0][3]) < delay + 10);  // generous: shared CI machines stall
 }
 
 TEST_CASE("flaky: 421 once more than N connections arrive within the window", "[lab][fault]") {
@@ -452,8 +460,14 @@ TEST_CASE("the sending Postfix delivers to good.test over TLS", "[lab][postfix]"
   auto tls = run("grep -E 'TLS connection established to mx[12]\\.good\\.test' " +
                  shell_quote(e.send_log));
   CHECK(tls.status == 0);
-  // The receiving instance got it and discarded it.
-  auto mx =
-      run("grep -F " + shell_quote("to=<" + tag + "@good.test>") + " " + shell_quote(e.mx_log));
-  CHECK(contains(mx.out, "delivered to the lab"));
+  // The receiving instance got it and discarded it (it logs that just after
+  // the sender logged status=sent).
+  std::string mx;
+  for (int i = 0; i < 200 && !contains(mx, "delivered to the lab"); ++i) {
+    mx = run("grep -F " + shell_quote("to=<" + tag + "@good.test>") + " " + shell_quote(e.mx_log))
+             .out;
+    sleep_seconds(0.1);
+  }
+  CAPTURE(mx);
+  CHECK(contains(mx, "delivered to the lab"));
 }
