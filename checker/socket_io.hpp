@@ -2,6 +2,11 @@
 // for the tests' socketpairs, and connect/read/write coroutines that end at a
 // deadline instead of throwing. The caller owns the socket; one operation per
 // socket at a time, on the socket's executor (one thread).
+//
+// GCC 12 miscompiles an aggregate or capturing-lambda temporary with a
+// non-trivial destructor created inside a co_await expression: it is
+// destroyed twice (double free). Never write `co_await f(SmtpOptions{...})`;
+// name the options first (`SmtpOptions o{...}; co_await f(o);`).
 #pragma once
 
 #include <asio/awaitable.hpp>
