@@ -52,6 +52,10 @@ struct Pki {
     leaves.emplace("wildcard", issue(spec("*.example.test", k2020, k2030), &root));
     leaves.emplace("via intermediate", issue(spec("mx.example.test", k2020, k2030), &intermediate));
   }
+  ~Pki() {
+    std::error_code ignored;
+    std::filesystem::remove_all(std::filesystem::path(ca_file).parent_path(), ignored);
+  }
 };
 
 Pki& pki() {
