@@ -20,6 +20,7 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "common/c_handle.hpp"
@@ -49,6 +50,46 @@ std::string plain_name(const char* name) {
     out.pop_back();
   }
   return out;
+}
+
+/// libunbound's log, routed into forcetls's: a stdio stream whose writes
+/// become log lines ("dns: libunbound: error: ..."), so its messages reach
+/// syslog in the daemon instead of a possibly closed stderr. Process-wide
+/// (libunbound's log target is global) and never closed. The FILE lock
+/// serialises writers, so the pending partial line needs no other guard.
+FILE* unbound_log_stream() {
+  static FILE* stream = [] {
+    cookie_io_functions_t io{};
+    io.write = [](void*, const char* buf, size_t size) -> ssize_t {
+      static std::string pending;
+      pending.append(buf, size);
+      std::size_t nl;
+      while ((nl = pending.find('\n')) != std::string::npos) {
+        std::string_view line(pending.data(), nl);
+        // Drop libunbound's "[time] libunbound[pid:thread] " prefix.
+        if (const auto at = line.find("] ", line.find("libunbound[")); at != line.npos) {
+          line.remove_prefix(at + 2);
+        }
+        auto level = log::Level::info;
+        for (const auto& [word, lvl] : {std::pair{"error: ", log::Level::error},
+                                        std::pair{"warning: ", log::Level::warning}}) {
+          if (line.starts_with(word)) {
+            level = lvl;
+            line.remove_prefix(std::string_view(word).size());
+          }
+        }
+        log::write(level, "dns: libunbound: " + std::string(line));
+        pending.erase(0, nl + 1);
+      }
+      return static_cast<ssize_t>(size);
+    };
+    FILE* f = ::fopencookie(nullptr, "w", io);
+    if (f != nullptr) {
+      std::setvbuf(f, nullptr, _IOLBF, 0);
+    }
+    return f;
+  }();
+  return stream;
 }
 
 std::string seconds_text(std::chrono::milliseconds ms) {
@@ -260,6 +301,9 @@ Result<std::unique_ptr<UnboundResolver>> UnboundResolver::create(asio::any_io_ex
   UbCtx ctx{ub_ctx_create()};
   if (!ctx) {
     return fail(Errc::internal, "libunbound: cannot create a context");
+  }
+  if (FILE* log_stream = unbound_log_stream(); log_stream != nullptr) {
+    ub_ctx_debugout(ctx.get(), log_stream);
   }
   // Thread mode: a fork()ed resolver process would be inherited oddly by a
   // daemon that forks itself, and threads share the cache and need no IPC.
