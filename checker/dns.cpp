@@ -126,6 +126,7 @@ struct UnboundResolver::Core {
   std::size_t outstanding = 0;  ///< submitted, callback not yet run, not cancelled
   bool watching = false;        ///< an async_wait on `pipe` is pending
   bool broken = false;          ///< the result pipe failed; no further queries
+  bool closing = false;         ///< the UnboundResolver is gone; never re-arm
 };
 
 namespace {
@@ -134,14 +135,18 @@ using Core = UnboundResolver::Core;
 
 /// Keeps one async_wait on the result pipe pending while queries are out.
 /// The handler holds the Core, so the context outlives a pending wait.
+/// The wait is cancelled when the last query is abandoned, so an io_context
+/// with nothing else to do returns from run() instead of waiting for answers
+/// nobody wants.
 void watch(const std::shared_ptr<Core>& core) {
-  if (core->watching || core->outstanding == 0 || core->broken) {
+  if (core->watching || core->outstanding == 0 || core->broken || core->closing) {
     return;
   }
   core->watching = true;
   core->pipe.async_wait(asio::posix::stream_descriptor::wait_read, [core](std::error_code ec) {
     core->watching = false;
     if (ec == asio::error::operation_aborted) {
+      watch(core);  // a query submitted since the cancel needs the wait again
       return;
     }
     if (ec) {
@@ -174,6 +179,10 @@ struct Pending {
       ub_cancel(core->ctx.get(), async_id);
       --core->outstanding;
       done = true;
+      if (core->outstanding == 0 && core->watching) {
+        std::error_code ignored;
+        core->pipe.cancel(ignored);
+      }
     }
   }
 
@@ -288,7 +297,8 @@ UnboundResolver::UnboundResolver(std::shared_ptr<Core> core, ResolverOptions opt
     : core_(std::move(core)), options_(std::move(options)) {}
 
 UnboundResolver::~UnboundResolver() {
-  if (core_ && core_->watching) {
+  core_->closing = true;
+  if (core_->watching) {
     // The pending wait's handler holds the Core; it runs with
     // operation_aborted and then lets the context go.
     std::error_code ignored;

@@ -6,7 +6,12 @@
 
 #include <unistd.h>
 #include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -218,4 +223,54 @@ TEST_CASE("dnssec status names", "[checker]") {
   CHECK(dnssec_name(DnssecStatus::bogus) == "bogus");
   CHECK(dnssec_name(DnssecStatus::insecure) == "insecure");
   CHECK(dnssec_name(DnssecStatus::indeterminate) == "indeterminate");
+}
+
+namespace {
+
+/// Races one query against a timer; counts who won. Parameters, not lambda
+/// captures: a coroutine must not outlive the closure it reads from.
+asio::awaitable<void> race(UnboundResolver& resolver, std::chrono::milliseconds limit,
+                           int& answered, int& finished) {
+  using namespace asio::experimental::awaitable_operators;
+  asio::steady_timer timer(co_await asio::this_coro::executor, limit);
+  auto winner = co_await (resolver.query("mail.example", DnsType::a) ||
+                          timer.async_wait(asio::use_awaitable));
+  if (winner.index() == 0) {
+    ++answered;
+  }
+  ++finished;
+}
+
+}  // namespace
+
+TEST_CASE("UnboundResolver survives queries cancelled from outside", "[checker]") {
+  // Each query races a timer (awaitable_operators ||): whichever wins,
+  // nothing may leak, crash or stay in flight, and run() must return.
+  asio::io_context io;
+  auto created = UnboundResolver::create(io.get_executor(), offline_options());
+  REQUIRE(created);
+  UnboundResolver& resolver = **created;
+  int finished = 0;
+  int answered = 0;
+  for (int i = 0; i < 50; ++i) {
+    // Even queries race a timer that has expired, odd ones a 5 s timer.
+    const auto limit = std::chrono::milliseconds(i % 2 == 0 ? 0 : 5000);
+    asio::co_spawn(io, race(resolver, limit, answered, finished), asio::detached);
+  }
+  io.run();
+  CHECK(finished == 50);
+  CHECK(answered >= 25);
+  CHECK(answered < 50);
+  CHECK(resolver.in_flight() == 0);
+  std::printf("cancel race: %d of 50 answered before the timer\n", answered);
+
+  // The resolver still works afterwards.
+  std::optional<forcetls::Result<DnsAnswer>> out;
+  asio::co_spawn(io, resolver.query("mail.example", DnsType::a),
+                 [&](std::exception_ptr, forcetls::Result<DnsAnswer> r) { out = std::move(r); });
+  io.restart();
+  io.run();
+  REQUIRE(out.has_value());
+  REQUIRE(out->has_value());
+  CHECK((*out)->addresses.size() == 2);
 }
