@@ -47,6 +47,8 @@ struct DnsAnswer {
   std::vector<std::string> cname_chain;
 
   // Typed records, filled for qtype only (a/aaaa both go to `addresses`).
+  // Empty in a bogus answer: libunbound returns the failed data, forcetls
+  // drops it (and clears havedata) so it cannot be used by mistake.
   std::vector<MxRecord> mx;
   std::vector<asio::ip::address> addresses;
   std::vector<TlsaRecord> tlsa;
