@@ -380,6 +380,24 @@ std::string_view mx_status_name(MxStatus status) {
   return "dns_failure";
 }
 
+std::uint32_t MxResult::min_ttl() const {
+  std::optional<std::uint32_t> low;
+  auto take = [&](const Lookup& l) {
+    if (l.outcome != LookupOutcome::skipped && l.outcome != LookupOutcome::failure) {
+      low = low ? std::min(*low, l.ttl) : l.ttl;
+    }
+  };
+  take(mx);
+  for (const auto& h : hosts) {
+    take(h.a);
+    take(h.aaaa);
+    for (const auto& t : h.tlsa.lookups) {
+      take(t);
+    }
+  }
+  return low.value_or(0);
+}
+
 asio::awaitable<MxResult> resolve_mx(Resolver& resolver, std::string domain, MxOptions options) {
   MxResult result;
   result.domain = domain;

@@ -137,6 +137,10 @@ struct MxResult {
   std::size_t hosts_dropped = 0;  ///< beyond max_mx_hosts
 
   DnssecStatus dnssec() const { return mx.dnssec; }
+  /// The smallest TTL of the answers this result rests on (MX, addresses,
+  /// TLSA; failed and skipped lookups excluded), for cache expiry; 0 when
+  /// no answer came.
+  std::uint32_t min_ttl() const;
 };
 
 /// Resolves `domain` (already normalised, see normalize_domain()). Never

@@ -444,3 +444,21 @@ TEST_CASE("MX hosts resolve concurrently", "[checker]") {
   CHECK(elapsed < std::chrono::milliseconds(600));  // sequential would be 1300 ms
   CHECK(r.asked.size() == 13);
 }
+
+TEST_CASE("min_ttl is the smallest TTL of the answers used", "[checker]") {
+  FakeResolver r;
+  auto mx = mx_answer("t.example", {{10, "mx.t.example"}});
+  mx.ttl = 3600;
+  r.set(mx);
+  auto a = address_answer("mx.t.example", DnsType::a, {"192.0.2.1"});
+  a.ttl = 120;
+  r.set(a);
+  auto aaaa = answer("mx.t.example", DnsType::aaaa);
+  aaaa.ttl = 900;
+  r.set(aaaa);
+  CHECK(resolve(r, "t.example").min_ttl() == 120);
+
+  r.set(servfail_answer("mx.t.example", DnsType::a));  // failures do not count
+  CHECK(resolve(r, "t.example").min_ttl() == 900);
+  CHECK(MxResult{}.min_ttl() == 0);
+}
