@@ -1,0 +1,29 @@
+// Fuzz target for checker/domain_name: normalisation (libidn2 included) and
+// address parsing on arbitrary bytes. A normalised name must normalise to
+// itself.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "checker/domain_name.hpp"
+
+using namespace forcetls::checker;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  if (auto name = normalize_domain(input)) {
+    auto again = normalize_domain(*name);
+    if (!again || *again != *name || name->size() > kMaxDomainLength) {
+      std::abort();
+    }
+  }
+  if (auto domain = domain_of_address(input)) {
+    // The domain is a view into the input, never outside it.
+    if (domain->data() < input.data() || domain->data() + domain->size() > input.data() + size) {
+      std::abort();
+    }
+    (void)normalize_domain(*domain);
+  }
+  return 0;
+}
