@@ -86,7 +86,10 @@ bool is_tls13_suite(std::uint16_t code);
 /// ECC and SRP: TLS 1.0, they need hello extensions that SSL 3.0 lacks).
 TlsVersion min_version(std::uint16_t code);
 /// EXPORT suites: TLS 1.0 (RFC 4346 forbids them from TLS 1.1 on); TLS 1.3
-/// suites: 1.3; others: TLS 1.2.
+/// suites: 1.3; others: TLS 1.2. DES and IDEA count as valid at TLS 1.2 too:
+/// RFC 5246 §1.2 dropped them from 1.2, but OpenSSL <= 1.0.2 servers still
+/// negotiate them there, and such an answer must read as "weak accepted", not
+/// as a server bug.
 TlsVersion max_version(std::uint16_t code);
 /// A server may select `code` when it negotiates `v`.
 bool valid_at(std::uint16_t code, TlsVersion v);

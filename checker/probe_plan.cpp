@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <span>
 
 namespace forcetls::checker {
 namespace {
@@ -352,9 +353,13 @@ std::optional<Probe> ProbePlan::make(Step s) const {
 std::vector<Probe> ProbePlan::ordered() const {
   static constexpr Step kOrder[] = {r2_tls12,  r1,       v_tls12, v_tls10, v_ssl3,
                                     weak_high, weak_low, v_tls11, v_tls13, r2_tls13};
+  // Enumeration alternates between the two weak levels: the one with fewer
+  // rounds so far goes first, so the TLS 1.0 level (EXPORT, DES) is not starved.
+  const bool low_first = steps_[weak_low].rounds < steps_[weak_high].rounds;
+  const Step kWeakOrder[] = {low_first ? weak_low : weak_high, low_first ? weak_high : weak_low};
   std::vector<Probe> out;
-  auto take = [&](bool (*phase)(const StepState&)) {
-    for (Step s : kOrder) {
+  auto take = [&](bool (*phase)(const StepState&), std::span<const Step> order) {
+    for (Step s : order) {
       if (phase(steps_[s]) && needed(s)) {
         if (auto p = make(s)) {
           out.push_back(std::move(*p));
@@ -364,10 +369,12 @@ std::vector<Probe> ProbePlan::ordered() const {
   };
   // First questions, then retries of unknowns ("later, on a fresh connection"),
   // then the weak-suite enumeration rounds: category sweeps before full lists.
-  take([](const StepState& st) { return st.rounds == 0 && st.failures == 0; });
-  take([](const StepState& st) { return st.failures > 0; });
-  take([](const StepState& st) { return st.rounds > 0 && st.failures == 0 && !st.sweep_done; });
-  take([](const StepState& st) { return st.rounds > 0 && st.failures == 0 && st.sweep_done; });
+  take([](const StepState& st) { return st.rounds == 0 && st.failures == 0; }, kOrder);
+  take([](const StepState& st) { return st.failures > 0; }, kOrder);
+  take([](const StepState& st) { return st.rounds > 0 && st.failures == 0 && !st.sweep_done; },
+       kWeakOrder);
+  take([](const StepState& st) { return st.rounds > 0 && st.failures == 0 && st.sweep_done; },
+       kWeakOrder);
   return out;
 }
 

@@ -24,11 +24,11 @@
 //                not known to be refused and no r2 suite was seen under it
 //                (e.g. the handshake negotiated TLS_CHACHA20_POLY1305_SHA256).
 //  then retries (an unknown is asked once more, after the first round), then
-//  weak-suite enumeration in two sweeps per level: first only suites of weak
-//  categories not seen yet (RC4, 3DES, EXPORT, NULL, anonymous, ...), so the
-//  categories an admin must remove are known early; once that is refused, all
-//  weak suites not yet found, until refused (the list is then complete) or
-//  the budget is spent.
+//  weak-suite enumeration in two sweeps per level, alternating between the
+//  levels (TLS 1.2, TLS 1.0): first only suites of weak categories not seen
+//  yet (RC4, 3DES, EXPORT, NULL, anonymous, ...), so the categories an admin
+//  must remove are known early; once that is refused, all weak suites not yet
+//  found, until refused (the list is then complete) or the budget is spent.
 // A server chooses one suite per hello, so an acceptance proves that suite only;
 // a refusal of a question proves none of its suites is accepted.
 // Measured cost (tests/checker/probe_plan_test.cpp, the handshake included):
@@ -37,6 +37,10 @@
 // - TLS 1.3-only, CCM-only or TLS 1.0-only servers: 6-7; ChaCha20-only: 9;
 // - SSLv3..TLS 1.2 server with five weak suites in five categories: 10 (all
 //   five found, list not yet proven complete), 13 to prove it complete;
+// - the lab's emulator personalities (tests/lab): rc4only 9, complete;
+//   legacy (7 weak suites, no full handshake possible) 10 with 4 of them
+//   listed, 17 for the proven-complete list: one ServerHello names one suite,
+//   so a full list of n weak suites costs at least n + 2 connections;
 // - the worst case without enumeration is 11 questions (handshake failed,
 //   every answer a refusal): the lowest-priority one, r2 at TLS 1.3, is the
 //   first left unknown. Unknowns are retried once, so a flaky server spends

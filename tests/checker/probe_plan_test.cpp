@@ -33,9 +33,10 @@ bool has(const std::vector<std::uint16_t>& v, std::uint16_t c) {
 struct SimServer {
   std::vector<TlsVersion> versions;
   std::vector<std::uint16_t> suites;
-  int unknown_first = 0;        // the first attempt of every question times out
-  bool unknown_always = false;  // every probe times out
-  bool bug_on_weak = false;     // answers the weak question with a suite not offered
+  int unknown_first = 0;           // the first attempt of every question times out
+  bool unknown_always = false;     // every probe times out
+  bool bug_on_weak = false;        // answers the weak question with a suite not offered
+  bool des_idea_to_tls11 = false;  // the lab emulator's RFC 5469 reading: no DES/IDEA at 1.2
 };
 
 Bytes record(std::uint8_t type, const Bytes& payload) {
@@ -101,6 +102,10 @@ Reply answer(const SimServer& s, const Probe& p, std::map<std::uint8_t, int>& at
     return {record(21, {2, 70})};
   }
   for (std::uint16_t suite : s.suites) {
+    if (s.des_idea_to_tls11 && *v == TlsVersion::tls1_2 &&
+        (weak_reasons(suite) & (weak_des | weak_idea)) != 0) {
+      continue;
+    }
     if (has(p.suites, suite) && valid_at(suite, *v)) {
       return {server_hello(*v, suite)};
     }
@@ -179,6 +184,16 @@ const SimServer kModern{
     {T12, T13}, {0x1302, 0x1301, 0x1303, 0xC030, 0xC02F, 0xCCA8, 0xC028, 0xC027, 0xC014, 0xC013}};
 const SimServer kLegacy{{S3, T10, T11, T12},
                         {0xC030, 0xC014, 0x0035, 0x000A, 0x0005, 0x0004, 0x0003, 0x0009}};
+// The lab's emulator profiles (tests/lab/labgen.py EMULATOR_PROFILES) with the
+// emulator's validity rules; the facts it expects are in tests/lab/servers.tsv.
+const SimServer kLabLegacy{
+    {S3, T10, T11, T12},
+    {0xC02F, 0x002F, 0x0035, 0x000A, 0x0005, 0x0004, 0x0009, 0x0003, 0x0006, 0x0008},
+    0,
+    false,
+    false,
+    true};
+const SimServer kLabRc4Only{{T10}, {0x0005, 0x0004}, 0, false, false, true};
 
 }  // namespace
 
@@ -300,6 +315,31 @@ TEST_CASE("plans against simulated servers", "[checker]") {
        Handshake{T12, 0xC0AC},
        {},
        {N, N, N, Y, N, N, N, Y, {}, true, 6}},
+      {"lab legacy (emulator, no handshake), default budget",
+       kLabLegacy,
+       std::nullopt,
+       {},
+       {Y, Y, Y, Y, N, Y, Y, Y, {0x000A, 0x0005, 0x0004, 0x0009}, false, 10, false}},
+      {"lab legacy, budget for the full list",
+       kLabLegacy,
+       std::nullopt,
+       {.max_connections = 20},
+       {Y,
+        Y,
+        Y,
+        Y,
+        N,
+        Y,
+        Y,
+        Y,
+        {0x0003, 0x0004, 0x0005, 0x0006, 0x0008, 0x0009, 0x000A},
+        true,
+        17}},
+      {"lab rc4only (emulator, no handshake)",
+       kLabRc4Only,
+       std::nullopt,
+       {},
+       {N, Y, N, N, N, Y, N, N, {0x0004, 0x0005}, true, 9}},
       {"every first attempt times out",
        [] {
          SimServer s = kModern;
@@ -312,12 +352,15 @@ TEST_CASE("plans against simulated servers", "[checker]") {
   }));
   INFO(c.label);
   Run run = run_sim(c.server, c.handshake, c.options);
+  std::string trace;
   for (const Probe& p : run.asked) {
-    UNSCOPED_INFO(question_name(p.question) << "@" << version_name(p.version) << " #" << p.attempt);
+    trace += std::string(question_name(p.question)) + "@" + std::string(version_name(p.version)) +
+             (p.category_sweep ? "(sweep)" : "") + " ";
   }
   for (const std::string& n : run.answers.notes) {
-    UNSCOPED_INFO("note: " << n);
+    trace += "\nnote: " + n;
   }
+  INFO(trace);
   check_answers(run.answers, c.want);
   CHECK(run.answers.connections <= c.options.max_connections);
 }
