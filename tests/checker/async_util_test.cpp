@@ -1,0 +1,74 @@
+// Tests for checker/async_util: gate limits and FIFO, single-flight sharing.
+#include "checker/async_util.hpp"
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <string>
+#include <vector>
+
+using namespace forcetls::checker;
+using namespace std::chrono_literals;
+
+namespace {
+
+asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(asio::use_awaitable);
+}
+
+}  // namespace
+
+TEST_CASE("AsyncGate never admits more than its limit, in FIFO order", "[checker]") {
+  asio::io_context io;
+  AsyncGate gate(2);
+  int inside = 0;
+  int max_inside = 0;
+  std::vector<int> order;
+  for (int i = 0; i < 6; ++i) {
+    asio::co_spawn(
+        io,
+        [&, i]() -> asio::awaitable<void> {
+          GateSlot slot = co_await GateSlot::take(gate);
+          order.push_back(i);
+          ++inside;
+          max_inside = std::max(max_inside, inside);
+          co_await sleep_for(2ms);
+          --inside;
+        },
+        asio::detached);
+  }
+  io.run();
+  CHECK(max_inside == 2);
+  CHECK(order == std::vector<int>{0, 1, 2, 3, 4, 5});
+  CHECK(gate.available() == 2);
+}
+
+TEST_CASE("SingleFlight runs one computation per key for concurrent askers", "[checker]") {
+  asio::io_context io;
+  SingleFlight<std::string, int> flight;
+  std::vector<int> results;
+  for (int i = 0; i < 5; ++i) {
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          int v = co_await flight.get("192.0.2.1", []() -> asio::awaitable<int> {
+            co_await sleep_for(3ms);
+            co_return 42;
+          });
+          results.push_back(v);
+        },
+        asio::detached);
+  }
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        int v = co_await flight.get("192.0.2.2", []() -> asio::awaitable<int> { co_return 7; });
+        results.push_back(v);
+      },
+      asio::detached);
+  io.run();
+  CHECK(flight.computations() == 2);
+  REQUIRE(results.size() == 6);
+  CHECK(std::count(results.begin(), results.end(), 42) == 5);
+  CHECK(std::count(results.begin(), results.end(), 7) == 1);
+}
