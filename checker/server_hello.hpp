@@ -86,6 +86,12 @@ class ServerHelloParser {
   /// Feeds the next bytes read from the connection. Returns the reply so far;
   /// once it is not NeedMore it is final and further bytes are ignored.
   const ServerReply& feed(std::span<const std::uint8_t> bytes);
+  /// For transports that pass everything read so far on each call (the
+  /// RawEnough predicate of checker/raw_exchange.hpp): feeds only the bytes
+  /// beyond those already fed. `all` must extend what earlier calls passed.
+  const ServerReply& feed_cumulative(std::span<const std::uint8_t> all) {
+    return all.size() > seen_ ? feed(all.subspan(seen_)) : reply_;
+  }
   const ServerReply& reply() const { return reply_; }
   bool done() const { return !std::holds_alternative<NeedMore>(reply_); }
   /// Bytes fed before the answer was complete.

@@ -454,3 +454,18 @@ TEST_CASE("alert names", "[checker]") {
   CHECK(alert_name(112) == "unrecognized_name");
   CHECK(alert_name(255) == "alert_255");
 }
+
+TEST_CASE("cumulative feeding, as exchange_raw's predicate sees the bytes", "[checker]") {
+  const Bytes input = cat({hex("15030300020170"), kTls12});
+  ServerHelloParser p;
+  bool done = false;
+  for (std::size_t n = 1; n <= input.size() && !done; n += 7) {
+    done = p.feed_cumulative(std::span(input).first(n)).index() != 0;
+  }
+  done = done || p.feed_cumulative(input).index() != 0;
+  REQUIRE(done);
+  const ServerHello& sh = std::get<ServerHello>(p.reply());
+  CHECK(sh.cipher_suite == 0xC02F);
+  CHECK(p.warnings().size() == 1);
+  CHECK(p.bytes_seen() == input.size());
+}
