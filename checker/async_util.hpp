@@ -6,10 +6,13 @@
 #pragma once
 
 #include <asio.hpp>
+#include <chrono>
 #include <deque>
+#include <exception>
 #include <map>
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace forcetls::checker {
 
@@ -120,5 +123,52 @@ class SingleFlight {
   std::map<Key, std::shared_ptr<Slot>> slots_;
   int computations_ = 0;
 };
+
+/// Runs every task concurrently on the current executor and returns their
+/// results in order. An exception from a task is rethrown after all ended.
+template <typename T>
+asio::awaitable<std::vector<T>> gather(std::vector<asio::awaitable<T>> tasks) {
+  auto executor = co_await asio::this_coro::executor;
+  struct State {
+    explicit State(const asio::any_io_executor& ex, std::size_t n)
+        : results(n), left(n), done(ex) {}
+    std::vector<std::optional<T>> results;
+    std::size_t left;
+    Waiter done;
+    std::exception_ptr error;
+  };
+  auto state = std::make_shared<State>(executor, tasks.size());
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    asio::co_spawn(executor, std::move(tasks[i]), [state, i](std::exception_ptr e, T value) {
+      if (e) {
+        state->error = e;
+      } else {
+        state->results[i] = std::move(value);
+      }
+      if (--state->left == 0) {
+        state->done.wake_all();
+      }
+    });
+  }
+  while (state->left > 0) {
+    co_await state->done.wait();
+  }
+  if (state->error) {
+    std::rethrow_exception(state->error);
+  }
+  std::vector<T> out;
+  out.reserve(state->results.size());
+  for (auto& r : state->results) {
+    out.push_back(std::move(*r));
+  }
+  co_return out;
+}
+
+/// Waits `duration` on the current executor.
+inline asio::awaitable<void> sleep_for(std::chrono::steady_clock::duration duration) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, duration);
+  asio::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
 
 }  // namespace forcetls::checker

@@ -11,9 +11,16 @@ using namespace std::chrono_literals;
 
 namespace {
 
-asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
-  co_await t.async_wait(asio::use_awaitable);
+struct InFlight {
+  int now = 0;
+  int max = 0;
+};
+
+asio::awaitable<int> square_later(int n, std::chrono::milliseconds delay, InFlight* flight) {
+  flight->max = std::max(flight->max, ++flight->now);
+  co_await sleep_for(delay);
+  --flight->now;
+  co_return n* n;
 }
 
 }  // namespace
@@ -71,4 +78,23 @@ TEST_CASE("SingleFlight runs one computation per key for concurrent askers", "[c
   REQUIRE(results.size() == 6);
   CHECK(std::count(results.begin(), results.end(), 42) == 5);
   CHECK(std::count(results.begin(), results.end(), 7) == 1);
+}
+
+TEST_CASE("gather runs tasks concurrently and keeps their order", "[checker]") {
+  asio::io_context io;
+  std::vector<int> got;
+  InFlight flight;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        std::vector<asio::awaitable<int>> tasks;
+        tasks.push_back(square_later(3, 30ms, &flight));
+        tasks.push_back(square_later(4, 10ms, &flight));
+        tasks.push_back(square_later(5, 20ms, &flight));
+        got = co_await gather(std::move(tasks));
+      },
+      asio::detached);
+  io.run();
+  CHECK(got == std::vector<int>{9, 16, 25});
+  CHECK(flight.max == 3);  // all three were running at once
 }

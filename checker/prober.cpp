@@ -1,0 +1,456 @@
+// The prober's orchestration. Why the order of steps: the full OpenSSL
+// handshake comes first because it answers STARTTLS, the negotiated protocol
+// and the certificate in one connection and often settles several plan
+// questions; the raw ClientHello questions follow only while the plan still
+// needs them (CHECKS.md: one question per connection, connections are the cost).
+#include "checker/prober.hpp"
+
+#include <algorithm>
+
+#include "checker/cipher_suites.hpp"
+#include "checker/handshake_probe.hpp"
+#include "checker/raw_exchange.hpp"
+#include "checker/server_hello.hpp"
+#include "checker/socket_io.hpp"
+
+namespace forcetls::checker {
+
+struct Prober::AddressState {
+  explicit AddressState(int limit, std::chrono::milliseconds pause) : gate(limit), pause(pause) {}
+  AsyncGate gate;
+  std::chrono::milliseconds pause;  // grows after 421s, shrinks back after successes
+};
+
+namespace {
+
+// An SMTP outcome that says nothing about TLS: try again later, else unknown.
+bool transient(const SmtpResult& smtp) {
+  switch (smtp.status) {
+    case SmtpStatus::starttls_ready:
+    case SmtpStatus::no_starttls:
+      return false;
+    case SmtpStatus::rejected: {
+      // A permanent refusal of STARTTLS itself is a definite "no TLS"; any
+      // other refusal (421 busy, 554 go away, 454 TLS unavailable) only
+      // means this connection learnt nothing.
+      const SmtpReply* reply = smtp.stop_reply();
+      return !(smtp.step == SmtpStep::starttls && reply != nullptr && reply->permanent());
+    }
+    default:
+      return true;
+  }
+}
+
+// The server asked us to slow down (421 or a dropped greeting).
+bool rate_limited(const SmtpResult& smtp) {
+  const SmtpReply* reply = smtp.stop_reply();
+  return (reply != nullptr && reply->code == 421) ||
+         (smtp.status == SmtpStatus::closed && smtp.step == SmtpStep::greeting);
+}
+
+void set_no_tls(AddressReport& r) {
+  r.starttls = Tri::no;
+  r.ssl3 = r.tls1_0 = r.tls1_1 = r.tls1_2 = r.tls1_3 = Tri::no;
+  r.weak = Tri::no;
+  r.nist_r1 = r.nist_r2 = Tri::no;
+}
+
+void copy_certificate(const TlsHandshakeResult& tls, AddressReport& r) {
+  r.protocol = tls.protocol;
+  r.cipher = tls.cipher;
+  r.cert.trusted = tls.cert.trusted;
+  r.cert.expired = (tls.cert.expired == Tri::yes || tls.cert.not_yet_valid == Tri::yes) ? Tri::yes
+                   : (tls.cert.expired == Tri::no && tls.cert.not_yet_valid == Tri::no)
+                       ? Tri::no
+                       : Tri::unknown;
+  r.cert.name_match = tls.cert.name_match;
+  r.cert.verify_error = tls.cert.verify_error;
+  if (!tls.chain.empty()) {
+    const CertificateInfo& leaf = tls.chain.front();
+    r.cert.cn = leaf.common_name;
+    r.cert.sans = leaf.dns_names;
+    r.cert.issuer = leaf.issuer;
+    r.cert.not_after = leaf.not_after;
+    r.cert.not_after_unix = leaf.not_after_unix;
+  }
+}
+
+std::optional<TlsVersion> version_of(int wire) {
+  if (wire < 0x0300 || wire > 0x0304) {
+    return std::nullopt;
+  }
+  return static_cast<TlsVersion>(wire);
+}
+
+std::string key_of(const std::string& host, const asio::ip::address& address, std::uint16_t port) {
+  return host + "|" + address.to_string() + "|" + std::to_string(port);
+}
+
+DnssecStatus worst(DnssecStatus a, DnssecStatus b) {
+  auto rank = [](DnssecStatus s) {
+    switch (s) {
+      case DnssecStatus::bogus:
+        return 0;
+      case DnssecStatus::indeterminate:
+        return 1;
+      case DnssecStatus::insecure:
+        return 2;
+      case DnssecStatus::secure:
+        return 3;
+    }
+    return 1;
+  };
+  return rank(a) <= rank(b) ? a : b;
+}
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Prober>> Prober::create(Resolver& resolver, ProberOptions options) {
+  auto wide = TlsClientContext::create(options.tls);
+  if (!wide) {
+    return std::unexpected(wide.error());
+  }
+  // The fast answer: TLS 1.0-1.2 and only the r1 suites OpenSSL has.
+  TlsClientOptions quick_options = options.tls;
+  quick_options.max_version = TLS1_2_VERSION;
+  quick_options.cipher_list = openssl_cipher_list(nist_r1_suites()) + ":@SECLEVEL=0";
+  auto quick = TlsClientContext::create(quick_options);
+  if (!quick) {
+    return std::unexpected(quick.error());
+  }
+  return std::unique_ptr<Prober>(
+      new Prober(resolver, std::move(options), std::move(*wide), std::move(*quick)));
+}
+
+Prober::Prober(Resolver& resolver, ProberOptions options, TlsClientContext wide,
+               TlsClientContext quick)
+    : resolver_(resolver),
+      options_(std::move(options)),
+      wide_(std::move(wide)),
+      quick_(std::move(quick)) {}
+
+Prober::~Prober() = default;
+
+Prober::AddressState& Prober::state_for(const asio::ip::address& address, std::uint16_t port) {
+  std::string key = address.to_string() + "|" + std::to_string(port);
+  auto& slot = states_[key];
+  if (!slot) {
+    slot = std::make_unique<AddressState>(std::max(1, options_.per_address_connections),
+                                          options_.pause);
+  }
+  return *slot;
+}
+
+namespace {
+
+// One connection under the address's gate, then the pause (or back-off).
+struct Politeness {
+  static void after(std::chrono::milliseconds& pause, const SmtpResult& smtp,
+                    const ProberOptions& options) {
+    if (rate_limited(smtp)) {
+      pause = std::min(options.max_backoff, std::max(pause * 4, std::chrono::milliseconds(1000)));
+    } else if (smtp.ok()) {
+      pause = std::max(options.pause, pause / 2);
+    }
+  }
+};
+
+}  // namespace
+
+asio::awaitable<AddressReport> Prober::probe_address(std::string host, asio::ip::address address,
+                                                     std::uint16_t port, std::string refused) {
+  if (!refused.empty()) {
+    AddressReport r;
+    r.address = address.to_string();
+    r.port = port;
+    r.probed = false;
+    r.error = refused;
+    co_return r;
+  }
+  std::string key = key_of(host, address, port);
+  auto make = [this, host, address, port]() { return probe_address_now(host, address, port); };
+  co_return co_await flights_.get(key, make);
+}
+
+asio::awaitable<AddressReport> Prober::probe_address_now(std::string host,
+                                                         asio::ip::address address,
+                                                         std::uint16_t port) {
+  AddressReport r;
+  r.address = address.to_string();
+  r.port = port;
+  AddressState& state = state_for(address, port);
+  const Endpoint endpoint = make_endpoint(address, port);
+  int connections = 0;
+
+  HandshakeProbeOptions hs_options;
+  hs_options.smtp = options_.smtp;
+  hs_options.tls.handshake_timeout = options_.tls_timeout;
+
+  // 1. The fast answer (quick mode only).
+  if (options_.quick) {
+    GateSlot slot = co_await GateSlot::take(state.gate);
+    HandshakeProbeResult quick = co_await probe_handshake(endpoint, host, quick_, hs_options);
+    connections += quick.connections;
+    Politeness::after(state.pause, quick.smtp, options_);
+    co_await sleep_for(state.pause);
+    if (quick.ok() &&
+        (quick.tls->protocol_version == 0x0303 || quick.tls->protocol_version == 0x0301) &&
+        is_nist_r1(quick.tls->cipher_id)) {
+      r.starttls = Tri::yes;
+      (quick.tls->protocol_version == 0x0303 ? r.tls1_2 : r.tls1_0) = Tri::yes;
+      r.nist_r1 = Tri::yes;
+      if (is_nist_r2(quick.tls->cipher_id)) {
+        r.nist_r2 = Tri::yes;
+      }
+      copy_certificate(*quick.tls, r);
+      r.connections = connections;
+      r.notes.push_back(
+          "quick check: eligibility proven by one handshake; other answers not probed");
+      connections_ += connections;
+      co_return r;
+    }
+  }
+
+  // 2. The full OpenSSL handshake with the widest offer, retried once when
+  //    the connection learnt nothing (refused, 421, timeout, ...).
+  ProbePlan plan(options_.plan);
+  HandshakeProbeResult hs;
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    GateSlot slot = co_await GateSlot::take(state.gate);
+    hs = co_await probe_handshake(endpoint, host, wide_, hs_options);
+    connections += hs.connections;
+    Politeness::after(state.pause, hs.smtp, options_);
+    co_await sleep_for(state.pause);
+    bool tls_timeout = hs.smtp.ok() && hs.tls && hs.tls->status == HandshakeStatus::timeout;
+    if (!transient(hs.smtp) && !tls_timeout) {
+      break;
+    }
+  }
+
+  if (!hs.smtp.ok()) {
+    if (hs.smtp.status == SmtpStatus::no_starttls || !transient(hs.smtp)) {
+      set_no_tls(r);
+      r.error = hs.smtp.summary();
+    } else {
+      r.error = hs.smtp.summary();  // everything stays unknown
+    }
+    r.connections = connections;
+    connections_ += connections;
+    co_return r;
+  }
+  if (hs.smtp.discarded_after_starttls > 0) {
+    r.notes.push_back("server sent " + std::to_string(hs.smtp.discarded_after_starttls) +
+                      " bytes after its 220 to STARTTLS (discarded: possible plaintext injection)");
+  }
+  if (hs.tls && hs.tls->ok()) {
+    r.starttls = Tri::yes;
+    copy_certificate(*hs.tls, r);
+    if (auto v = version_of(hs.tls->protocol_version)) {
+      plan.note_handshake(*v, hs.tls->cipher_id, TlsVersion::tls1_3);
+    }
+  } else {
+    std::string why = hs.tls ? hs.tls->detail : std::string("no handshake");
+    // STARTTLS was accepted but no TLS session could be set up: "SMTP TLS
+    // enabled" needs a completed handshake (CHECKS.md). A timeout is unknown.
+    r.starttls = (hs.tls && hs.tls->status == HandshakeStatus::timeout) ? Tri::unknown : Tri::no;
+    r.error = "TLS handshake: " + why;
+    plan.note_handshake_failed(why);
+  }
+
+  // 3. The plan's hand-built ClientHello questions, one per connection.
+  RandomSource random = system_random();
+  while (std::optional<Probe> probe = plan.next()) {
+    ProbeResult result;
+    {
+      GateSlot slot = co_await GateSlot::take(state.gate);
+      Socket socket(co_await asio::this_coro::executor);
+      SmtpResult smtp = co_await smtp_connect_starttls(socket, endpoint, options_.smtp);
+      ++connections;
+      if (!smtp.ok()) {
+        result.acceptance = Acceptance::unknown;
+        result.reason = smtp.summary();
+      } else {
+        ClientHelloOptions offered = probe->hello(host);
+        auto hello = build_client_hello(offered, random);
+        if (!hello) {
+          result.acceptance = Acceptance::unknown;
+          result.reason = "cannot build hello: " + hello.error().message;
+          close_quietly(socket);
+        } else {
+          ServerHelloParser parser;
+          RawEnough enough = [&parser](std::span<const std::uint8_t> all) {
+            return parser.feed_cumulative(all).index() != 0;
+          };
+          RawExchangeResult raw = co_await exchange_raw(socket, *hello, options_.raw_timeout,
+                                                        ServerHelloParser::kMaxBytes, enough);
+          close_quietly(socket);
+          switch (raw.end) {
+            case RawEnd::enough:
+              result = classify(parser.reply(), offered);
+              break;
+            case RawEnd::eof:
+              result = classify(parser, offered, StreamEnd::closed);
+              break;
+            case RawEnd::reset:
+              result = classify(parser, offered, StreamEnd::reset);
+              break;
+            case RawEnd::timeout:
+              result = classify(parser, offered, StreamEnd::timeout);
+              break;
+            default:
+              result.acceptance = Acceptance::unknown;
+              result.reason = std::string(to_string(raw.end)) + ": " + raw.detail;
+              break;
+          }
+        }
+      }
+      Politeness::after(state.pause, smtp, options_);
+      co_await sleep_for(state.pause);
+    }
+    plan.record(*probe, result);
+  }
+  copy_answers(plan.answers(), r);
+  if (r.starttls == Tri::no && hs.tls && !hs.tls->ok()) {
+    r.notes.push_back("the server answers hand-built ClientHellos, but no TLS handshake completes");
+  }
+  r.connections = connections;
+  connections_ += connections;
+  co_return r;
+}
+
+asio::awaitable<MxReport> Prober::probe_host(MxHost host, std::uint16_t port) {
+  MxReport m;
+  m.host = host.name;
+  m.priority = host.preference;
+  m.dnssec = DnssecStatus::secure;
+  for (const Lookup* l : {&host.a, &host.aaaa}) {
+    if (l->outcome != LookupOutcome::skipped) {
+      m.dnssec = worst(m.dnssec, l->dnssec);
+    }
+  }
+  if (host.status != HostStatus::ok) {
+    m.dns_error = host.problem;
+  }
+  if (host.status == HostStatus::dns_failure) {
+    bool bogus = host.a.dnssec == DnssecStatus::bogus || host.aaaa.dnssec == DnssecStatus::bogus;
+    m.dns_failure = bogus ? UnknownCause::dnssec_bogus : UnknownCause::dns_failure;
+  }
+  std::vector<asio::awaitable<AddressReport>> tasks;
+  for (const MxAddress& a : host.addresses) {
+    tasks.push_back(probe_address(host.name, a.address, port, a.refused));
+  }
+  m.addresses = co_await gather(std::move(tasks));
+  co_return m;
+}
+
+asio::awaitable<DomainReport> Prober::check_domain(std::string domain) {
+  DomainReport r;
+  r.domain = domain;
+  MxOptions mx_options = options_.mx;
+  mx_options.port = options_.port;
+  MxResult mx = co_await resolve_mx(resolver_, domain, mx_options);
+  r.dnssec = mx.dnssec();
+  switch (mx.status) {
+    case MxStatus::ok:
+      r.source = mx.implicit_mx ? MxSource::implicit : MxSource::mx;
+      break;
+    case MxStatus::null_mx:
+      r.source = MxSource::null_mx;
+      break;
+    case MxStatus::nxdomain:
+      r.source = MxSource::none;
+      r.dns_error = mx.reason.empty() ? "the domain does not exist (NXDOMAIN)" : mx.reason;
+      break;
+    case MxStatus::dns_failure:
+      r.source = MxSource::none;
+      r.dns_error = mx.reason;
+      r.dns_failure = mx.mx.dnssec == DnssecStatus::bogus ? UnknownCause::dnssec_bogus
+                                                          : UnknownCause::dns_failure;
+      break;
+  }
+  if (mx.status == MxStatus::ok) {
+    std::vector<asio::awaitable<MxReport>> tasks;
+    for (MxHost& host : mx.hosts) {
+      tasks.push_back(probe_host(std::move(host), options_.port));
+    }
+    r.mx = co_await gather(std::move(tasks));
+  }
+  r.checked_at = unix_now();
+  judge(r, options_.judge);
+  co_return r;
+}
+
+asio::awaitable<DomainReport> Prober::check_server(std::string host, std::uint16_t port) {
+  DomainReport r;
+  r.domain = host;
+  r.source = MxSource::mx;
+  MxHost h;
+  h.name = host;
+  asio::error_code ec;
+  asio::ip::address literal = asio::ip::make_address(host, ec);
+  if (!ec) {
+    MxAddress a;
+    a.address = literal;
+    if (auto why = options_.mx.address_policy.refusal(literal)) {
+      a.refused = *why;
+    }
+    h.addresses.push_back(a);
+    r.dnssec = DnssecStatus::indeterminate;
+  } else {
+    r.dnssec = DnssecStatus::secure;
+    for (DnsType type : {DnsType::a, DnsType::aaaa}) {
+      if ((type == DnsType::a && !options_.mx.families.ipv4) ||
+          (type == DnsType::aaaa && !options_.mx.families.ipv6)) {
+        continue;
+      }
+      std::string name = host;
+      Result<DnsAnswer> answer = co_await resolver_.query(name, type);
+      if (!answer) {
+        h.status = HostStatus::dns_failure;
+        h.problem = answer.error().message;
+        continue;
+      }
+      r.dnssec = worst(r.dnssec, answer->dnssec);
+      if (answer->bogus() || answer->rcode != rcode::noerror) {
+        if (!answer->nxdomain) {
+          h.status = HostStatus::dns_failure;
+          h.problem = answer->bogus() ? "DNSSEC bogus: " + answer->why_bogus
+                                      : "DNS " + rcode_name(answer->rcode);
+        }
+        continue;
+      }
+      for (const asio::ip::address& address : answer->addresses) {
+        MxAddress a;
+        a.address = address;
+        a.dnssec = answer->dnssec;
+        if (auto why = options_.mx.address_policy.refusal(address)) {
+          a.refused = *why;
+        }
+        h.addresses.push_back(a);
+      }
+    }
+    if (h.addresses.empty() && h.status == HostStatus::ok) {
+      h.status = HostStatus::no_addresses;
+      h.problem = host + " has no address records";
+    }
+  }
+  MxReport m = co_await probe_host(h, port);
+  m.dnssec = r.dnssec;
+  r.mx.push_back(std::move(m));
+  if (r.mx.front().addresses.empty()) {
+    r.source = MxSource::none;
+    r.dns_error = r.mx.front().dns_error;
+    r.dns_failure = r.mx.front().dns_failure;
+  }
+  r.checked_at = unix_now();
+  judge(r, options_.judge);
+  co_return r;
+}
+
+}  // namespace forcetls::checker

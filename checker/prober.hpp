@@ -1,0 +1,87 @@
+// The prober: from a domain (or one server) to a judged DomainReport. Resolves
+// the MX hosts (mx_resolver), probes every address concurrently — one full
+// OpenSSL handshake, then the hand-built ClientHello questions of a ProbePlan —
+// politely (per-address connection limit and pause, back-off after 421) and
+// once per run for an address shared by several MX names or domains.
+// A Prober lives on one io_context thread; its coroutines run there, and the
+// Resolver and the Prober must outlive them.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "checker/async_util.hpp"
+#include "checker/dns.hpp"
+#include "checker/judgement.hpp"
+#include "checker/mx_resolver.hpp"
+#include "checker/probe_plan.hpp"
+#include "checker/report.hpp"
+#include "checker/smtp_session.hpp"
+#include "checker/tls_handshake.hpp"
+
+namespace forcetls::checker {
+
+using namespace std::chrono_literals;
+
+struct ProberOptions {
+  SmtpOptions smtp = {};                        ///< EHLO name, connect/greeting/command timeouts
+  std::chrono::milliseconds tls_timeout = 15s;  ///< the full handshake
+  std::chrono::milliseconds raw_timeout = 15s;  ///< the answer to one raw ClientHello
+  MxOptions mx = {};                            ///< caps, address families, address policy
+  std::uint16_t port = 25;
+  int per_address_connections = 1;              ///< connections at once to one address
+  std::chrono::milliseconds pause = 200ms;      ///< between connections to one address
+  std::chrono::milliseconds max_backoff = 10s;  ///< pause ceiling after 421s
+  PlanOptions plan = {};                        ///< connection budget per address
+  TlsClientOptions tls = {};                    ///< CA file for the "trusted" check
+  /// Stop at the fast answer: one handshake offering TLS 1.0-1.2 and only the
+  /// NIST r1 suites OpenSSL has; a negotiated TLS 1.2/1.0 with an r1 suite
+  /// proves the address eligible. Anything else falls through to the full probes.
+  bool quick = false;
+  JudgeOptions judge = {};
+};
+
+class Prober {
+ public:
+  /// Builds the TLS client contexts (a bad CA file fails here).
+  static Result<std::unique_ptr<Prober>> create(Resolver& resolver, ProberOptions options);
+
+  /// Checks a normalised domain: MX lookup, every address, judgement.
+  asio::awaitable<DomainReport> check_domain(std::string domain);
+
+  /// Checks one server directly (no MX lookup): `host` is a name (its A/AAAA
+  /// are probed) or an IP literal. The report's domain is the host.
+  asio::awaitable<DomainReport> check_server(std::string host, std::uint16_t port);
+
+  /// TCP connections opened so far by this prober.
+  int connections() const { return connections_; }
+
+  ~Prober();
+  Prober(const Prober&) = delete;
+  Prober& operator=(const Prober&) = delete;
+
+ private:
+  struct AddressState;  // politeness: gate, back-off
+
+  Prober(Resolver& resolver, ProberOptions options, TlsClientContext wide, TlsClientContext quick);
+
+  asio::awaitable<AddressReport> probe_address(std::string host, asio::ip::address address,
+                                               std::uint16_t port, std::string refused);
+  asio::awaitable<AddressReport> probe_address_now(std::string host, asio::ip::address address,
+                                                   std::uint16_t port);
+  asio::awaitable<MxReport> probe_host(MxHost host, std::uint16_t port);
+  AddressState& state_for(const asio::ip::address& address, std::uint16_t port);
+
+  Resolver& resolver_;
+  ProberOptions options_;
+  TlsClientContext wide_;
+  TlsClientContext quick_;
+  SingleFlight<std::string, AddressReport> flights_;
+  std::map<std::string, std::unique_ptr<AddressState>> states_;
+  int connections_ = 0;
+};
+
+}  // namespace forcetls::checker
