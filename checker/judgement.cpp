@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "checker/cipher_suites.hpp"
+
 namespace forcetls::checker {
 namespace {
 
@@ -13,19 +15,13 @@ namespace {
 constexpr int kSignificant = 25;
 constexpr int kSlight = 8;
 
-std::string hex_suite(std::uint16_t code) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "0x%04X", code);
-  return buf;
-}
-
 std::string suite_list(const std::vector<std::uint16_t>& suites) {
   std::string out;
   for (std::uint16_t s : suites) {
     if (!out.empty()) {
       out += ", ";
     }
-    out += hex_suite(s);
+    out += display_name(s);
   }
   return out;
 }

@@ -2,19 +2,13 @@
 // strings yes/no/unknown, as the JSON contract says.
 #include "checker/report_json.hpp"
 
-#include <cstdio>
 #include <nlohmann/json.hpp>
+#include "checker/cipher_suites.hpp"
 
 namespace forcetls::checker {
 namespace {
 
 using nlohmann::json;
-
-std::string hex_suite(std::uint16_t code) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "0x%04X", code);
-  return buf;
-}
 
 json grade_json(const Grade& g) {
   json deductions = json::array();
@@ -30,7 +24,7 @@ json grade_json(const Grade& g) {
 json address_json(const AddressReport& a) {
   json weak_names = json::array();
   for (std::uint16_t s : a.weak_suites) {
-    weak_names.push_back(hex_suite(s));
+    weak_names.push_back(display_name(s));
   }
   return {
       {"address", a.address},

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "checker/cipher_suites.hpp"
+
 namespace forcetls::checker {
 namespace {
 
@@ -76,7 +78,11 @@ void address_block(std::string& out, const MxReport& mx, const AddressReport& a)
   row(out, "TLS 1.1 accepted", a.tls1_1);
   row(out, "TLS 1.2 accepted", a.tls1_2);
   row(out, "TLS 1.3 accepted", a.tls1_3);
-  row(out, "weak ciphers off", invert(a.weak), a.weak == Tri::yes ? "accepted: see below" : "");
+  std::string weak_names;
+  for (std::uint16_t code : a.weak_suites) {
+    weak_names += (weak_names.empty() ? "accepted: " : ", ") + display_name(code);
+  }
+  row(out, "weak ciphers off", invert(a.weak), weak_names);
   row(out, "NIST SP 800-52r1 cipher accepted", a.nist_r1);
   row(out, "NIST SP 800-52r2 cipher accepted", a.nist_r2);
   row(out, "certificate from a trusted CA", a.cert.trusted, a.cert.verify_error);

@@ -1,0 +1,180 @@
+// Lab test of checker/prober: every lab personality is checked end to end
+// (libunbound against the lab's validating unbound, real Postfix MX
+// personalities, the ServerHello emulator, slow / flaky / refused servers) and
+// every fact of the report is compared with tests/lab/personalities.tsv and
+// servers.tsv. Runs inside the lab's namespace (127.0.0.x / ::1 only).
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <catch2/catch.hpp>
+#include <iostream>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "checker/prober.hpp"
+#include "checker/report_text.hpp"
+#include "tests/lab/lab_env.hpp"
+
+using namespace forcetls;
+using namespace forcetls::checker;
+using namespace forcetls::labtest;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Checked {
+  std::map<std::string, DomainReport> reports;
+  int connections = 0;
+};
+
+asio::awaitable<void> check_one(Prober* prober, std::string domain, Checked* out) {
+  out->reports[domain] = co_await prober->check_domain(domain);
+}
+
+// Checks `domains` with one prober (so shared addresses are probed once).
+Checked check_all(const std::vector<std::string>& domains, int budget = 10) {
+  asio::io_context io;
+  ResolverOptions ro;
+  ro.forwarder = env().resolver;
+  ro.trust_anchor_file = env().trust_anchor;
+  auto resolver = UnboundResolver::create(io.get_executor(), ro);
+  REQUIRE(resolver.has_value());
+  ProberOptions po;
+  po.smtp.ehlo_name = "prober.lab.test";
+  po.smtp.connect_timeout = 5s;
+  po.smtp.command_timeout = 5s;
+  po.tls_timeout = 5s;
+  po.raw_timeout = 5s;
+  po.pause = 50ms;
+  po.mx.address_policy.allow_private = true;
+  po.tls.ca_file = env().ca_file;
+  po.plan.max_connections = budget;
+  auto prober = Prober::create(**resolver, po);
+  REQUIRE(prober.has_value());
+  Checked checked;
+  for (const std::string& d : domains) {
+    asio::co_spawn(io, check_one(prober->get(), d, &checked), [](std::exception_ptr e) {
+      if (e) {
+        std::rethrow_exception(e);
+      }
+    });
+  }
+  io.run();
+  checked.connections = (*prober)->connections();
+  return checked;
+}
+
+Tri expected_tri(const std::string& v) {
+  if (v == "yes") {
+    return Tri::yes;
+  }
+  if (v == "no") {
+    return Tri::no;
+  }
+  return Tri::unknown;
+}
+
+// One fact: equal to the table; where the server rate-limits us (flaky), an
+// unknown is acceptable, the opposite answer never is.
+void check_fact(const std::string& what, Tri got, const std::string& want, bool may_be_unknown) {
+  if (want == "-") {
+    return;
+  }
+  CAPTURE(what, to_string(got), want);
+  if (may_be_unknown && got == Tri::unknown) {
+    return;
+  }
+  CHECK(got == expected_tri(want));
+}
+
+}  // namespace
+
+TEST_CASE("prober: every lab personality gives the expected report", "[checker][lab]") {
+  std::vector<std::string> domains;
+  for (const Row& row : personalities()) {
+    if (row.at("domain").rfind("shared", 0) != 0) {
+      domains.push_back(row.at("domain"));
+    }
+  }
+  // A budget large enough to list legacy's seven weak suites completely.
+  Checked checked = check_all(domains, 20);
+  for (const std::string& domain : domains) {
+    const Row& want = *personality(domain);
+    const DomainReport& r = checked.reports.at(domain);
+    CAPTURE(domain, to_text(r));
+    CHECK(to_string(r.eligible) == want.at("eligible"));
+    CHECK(std::string(to_string(r.dnssec)) ==
+          (want.at("dnssec") == "bogus" ? "bogus" : want.at("dnssec")));
+    for (const MxReport& mx : r.mx) {
+      for (const AddressReport& a : mx.addresses) {
+        const Row* s = server_at(a.address);
+        REQUIRE(s != nullptr);
+        CAPTURE(a.address, mx.host, a.error);
+        bool flaky = s->at("fault").rfind("421", 0) == 0;
+        check_fact("starttls", a.starttls, s->at("handshake") == "no" ? "no" : s->at("starttls"),
+                   flaky);
+        check_fact("ssl3", a.ssl3, s->at("ssl3"), flaky);
+        check_fact("tls1_0", a.tls1_0, s->at("tls1_0"), flaky);
+        check_fact("tls1_1", a.tls1_1, s->at("tls1_1"), flaky);
+        check_fact("tls1_2", a.tls1_2, s->at("tls1_2"), flaky);
+        check_fact("tls1_3", a.tls1_3, s->at("tls1_3"), flaky);
+        check_fact("nist_r1", a.nist_r1, s->at("nist_r1"), flaky);
+        check_fact("nist_r2", a.nist_r2, s->at("nist_r2"), flaky);
+        check_fact("cert trusted", a.cert.trusted, s->at("cert_trusted"), flaky);
+        check_fact("cert expired", a.cert.expired, s->at("cert_expired"), flaky);
+        check_fact("cert name", a.cert.name_match, s->at("cert_name_match"), flaky);
+        const std::string& weak = s->at("weak");
+        if (weak == "unknown") {
+          CHECK(a.weak == Tri::unknown);
+        } else if (weak != "-" && !(flaky && a.weak == Tri::unknown)) {
+          CHECK(a.weak == (weak == "none" ? Tri::no : Tri::yes));
+          std::set<std::string> want_codes;
+          for (const std::string& code : split(weak, ',')) {
+            want_codes.insert(code);
+          }
+          std::set<std::string> got_codes;
+          for (std::uint16_t c : a.weak_suites) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "%04X", c);
+            got_codes.insert(buf);
+          }
+          if (weak != "none") {
+            CHECK(got_codes == want_codes);
+          }
+        }
+        // The connection budget (CHECKS.md target: at most 10 per address for
+        // the checks; the weak-suite listing may use the rest of the budget).
+        CHECK(a.connections <= 20);
+        if (a.weak_suites.size() <= 1 && s->at("fault") == "-") {
+          CHECK(a.connections <= 10);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("prober: forty domains on two provider MX hosts cost connections per address",
+          "[checker][lab]") {
+  std::vector<std::string> domains;
+  for (const Row& row : personalities()) {
+    if (row.at("domain").rfind("shared", 0) == 0) {
+      domains.push_back(row.at("domain"));
+    }
+  }
+  REQUIRE(domains.size() >= 20);
+  Checked checked = check_all(domains);
+  std::set<std::string> addresses;
+  for (const auto& [domain, r] : checked.reports) {
+    CHECK(r.eligible == Eligibility::eligible);
+    for (const MxReport& mx : r.mx) {
+      for (const AddressReport& a : mx.addresses) {
+        addresses.insert(a.address);
+      }
+    }
+  }
+  std::cout << "shared family: " << domains.size() << " domains, " << addresses.size()
+            << " MX addresses, " << checked.connections << " connections\n";
+  // Proportional to MX addresses (each probed once), not to domains.
+  CHECK(checked.connections <= static_cast<int>(addresses.size()) * 10);
+}
