@@ -7,6 +7,9 @@
 #include <exception>
 #include <map>
 #include <regex>
+#include <sstream>
+
+#include <yaml-cpp/eventhandler.h>
 
 namespace forcetls::conf::detail {
 namespace {
@@ -45,6 +48,51 @@ std::string join_path(const std::string& parent, const std::string& key) {
 }
 
 bool valid(const YAML::Mark& m) { return m.line >= 0 && m.column >= 0; }
+
+/// Far more nodes than any real configuration or policy (a rule per domain
+/// for 20,000 domains fits); bounds the work a hostile file can cause.
+constexpr long kMaxNodes = 200000;
+
+struct TooManyNodes {};
+
+/// Counts documents and events; throws TooManyNodes past kMaxNodes.
+class DocumentCounter final : public YAML::EventHandler {
+ public:
+  YAML::Mark second_start = YAML::Mark::null_mark();
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents_ == 2) {
+      second_start = mark;
+    }
+    tick();
+  }
+  void OnDocumentEnd() override { tick(); }
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override { tick(); }
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override { tick(); }
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    tick();
+  }
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    tick();
+  }
+  void OnSequenceEnd() override { tick(); }
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    tick();
+  }
+  void OnMapEnd() override { tick(); }
+
+ private:
+  void tick() {
+    if (++events_ > kMaxNodes) {
+      throw TooManyNodes{};
+    }
+  }
+  int documents_ = 0;
+  long events_ = 0;
+};
 
 }  // namespace
 
@@ -103,17 +151,27 @@ std::optional<YAML::Node> YamlReader::parse(std::string_view text) {
     return std::nullopt;
   }
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
-    if (docs.empty()) {
-      return YAML::Node(YAML::NodeType::Null);
+    // yaml-cpp 0.7's LoadAll() can loop forever, allocating, on a stray ','
+    // (jbeder/yaml-cpp#1040, falcosecurity/falco#3281), and Load() silently
+    // returns an empty node for it. So a first pass counts documents (at most
+    // two) and events with a bounded handler, and only then Load() builds the tree.
+    const std::string input(text);
+    {
+      std::istringstream stream(input);
+      YAML::Parser parser(stream);
+      DocumentCounter counter;
+      if (parser.HandleNextDocument(counter) && parser.HandleNextDocument(counter)) {
+        error(counter.second_start,
+              "unexpected content after the first YAML document (a "
+              "second '---' or a stray character); the file must hold "
+              "exactly one document");
+        return std::nullopt;
+      }
     }
-    if (docs.size() > 1) {
-      error(docs[1].Mark(),
-            "more than one YAML document (a second '---'); the file must hold "
-            "exactly one");
-      return std::nullopt;
-    }
-    return docs.front();
+    return YAML::Load(input);
+  } catch (const TooManyNodes&) {
+    error(YAML::Mark::null_mark(),
+          "more than " + std::to_string(kMaxNodes) + " YAML nodes; refusing to read further");
   } catch (const YAML::Exception& e) {
     // yaml-cpp's own depth guard (DeepRecursion) lands here too.
     error(e.mark, "YAML syntax error: " + e.msg);
@@ -167,8 +225,10 @@ void YamlReader::read_map(const YAML::Node& node, const Where& where,
   }
   std::map<std::string, int> seen;  // key -> 1-based line of its first use
   for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node& key = it->first;
-    const YAML::Node& value = it->second;
+    // By value: `it->` goes through a proxy that dies at the end of the
+    // statement, so references into it would dangle (found by ASan).
+    const YAML::Node key = it->first;
+    const YAML::Node value = it->second;
     const YAML::Mark key_mark = key.Mark();
     if (!key.IsScalar()) {
       error(key_mark, (where.path.empty() ? std::string("top level") : where.path) +

@@ -3,15 +3,7 @@
 // node's position instead of throwing. One reader per load; one thread.
 #pragma once
 
-// GCC 12 reports -Wdangling-pointer inside yaml-cpp 0.7's node/impl.h (a false
-// positive on its temporary-node idiom, fixed upstream in later releases);
-// silence it for that header only.
-#pragma GCC diagnostic push
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
-#pragma GCC diagnostic ignored "-Wdangling-pointer"
-#endif
 #include <yaml-cpp/yaml.h>
-#pragma GCC diagnostic pop
 
 #include <cstdint>
 #include <functional>
