@@ -329,7 +329,7 @@ Loaded<Config> parse_config_impl(std::string_view text, std::string_view name,
   }
   Marks marks;
   const std::vector<Field> schema = config_schema(out.value, marks);
-  reader.read_map(*root, Where{"", YAML::Mark::null_mark()}, schema);
+  reader.read_map(*root, Where{"", root->Mark()}, schema);
 
   const Config& c = out.value;
   if (c.socketmap.socket.kind != SocketAddress::Kind::none &&
@@ -337,6 +337,9 @@ Loaded<Config> parse_config_impl(std::string_view text, std::string_view name,
     reader.error(marks.socketmap_socket.line >= 0 ? marks.socketmap_socket : marks.milter_socket,
                  "socketmap.socket: " + c.socketmap.socket.spec() +
                      " is also the milter socket; they need different sockets");
+  }
+  for (const auto& [key, mark] : reader.seen()) {
+    out.keys_set.push_back(key);
   }
   if (seen != nullptr) {
     *seen = reader.seen();

@@ -35,6 +35,8 @@ template <typename T>
 struct Loaded {
   T value;
   std::vector<Problem> problems;
+  /// The schema keys the file set, e.g. "milter.socket", "rules[].mode".
+  std::vector<std::string> keys_set;
 
   bool ok() const {
     for (const Problem& p : problems) {

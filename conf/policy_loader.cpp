@@ -278,13 +278,7 @@ std::vector<Field> top_fields(policy::Scope& scope, policy::Rule& def, YAML::Nod
     rules = n;
     rules_mark = w.mark;
   };
-  Field default_with_origin = default_section;
-  default_with_origin.read = [&def, inner = default_section.read](
-                                 YamlReader& r, const YAML::Node& n, const Where& w) {
-    def.origin = policy::Origin{r.file(), w.mark.line + 1, w.mark.column + 1};
-    inner(r, n, w);
-  };
-  return {section("scope", scope_fields(scope)), default_with_origin, rules_field};
+  return {section("scope", scope_fields(scope)), default_section, rules_field};
 }
 
 std::string signature(const policy::Rule& rule, const DomainPattern& p) {
@@ -325,10 +319,12 @@ Loaded<policy::Policy> parse_policy(std::string_view text, std::string_view name
     policy::Rule unused_rule;
     RuleMarks unused_marks;
     YAML::Mark default_mark = YAML::Mark::null_mark();
-    reader.read_map(*root, Where{"", YAML::Mark::null_mark()},
+    reader.read_map(*root, Where{"", root->Mark()},
                     top_fields(scope, def, rules_node, rules_mark, unused_rule, unused_marks));
     if (auto at = reader.seen().find("default"); at != reader.seen().end()) {
       default_mark = at->second;
+      def.origin =
+          policy::Origin{std::string(name), default_mark.line + 1, default_mark.column + 1};
     }
     check_redirect(reader, def.options, default_mark, "default");
     if (!scope.all_mail && scope.daemon_names.empty() && !scope.authenticated &&
@@ -396,16 +392,19 @@ Loaded<policy::Policy> parse_policy(std::string_view text, std::string_view name
       }
     }
   }
-  Loaded<policy::Policy> out{policy::Policy(std::move(scope), std::move(def), std::move(rules)),
-                             std::move(problems)};
-  return out;
+  std::vector<std::string> keys;
+  for (const auto& [key, mark] : reader.seen()) {
+    keys.push_back(key);
+  }
+  return Loaded<policy::Policy>{policy::Policy(std::move(scope), std::move(def), std::move(rules)),
+                                std::move(problems), std::move(keys)};
 }
 
 Loaded<policy::Policy> load_policy_file(const std::string& path) {
   std::vector<Problem> problems;
   std::string text = detail::read_text_file(path, problems);
   if (!problems.empty()) {
-    return {policy::Policy::builtin_default(), std::move(problems)};
+    return {policy::Policy::builtin_default(), std::move(problems), {}};
   }
   return parse_policy(text, path);
 }
