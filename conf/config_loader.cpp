@@ -268,7 +268,7 @@ std::vector<Field> config_schema(Config& c, Marks& m) {
                          }
                          c.checker.resolver = *a;
                        }),
-                  path_field("trust_anchor", c.checker.trust_anchor, true, false),
+                  path_field("trust_anchor", c.checker.trust_anchor, false, false),
                   path_field("ca_file", c.checker.ca_file, true, false),
                   bool_field("allow_private", c.checker.allow_private),
                   leaf("address_families",

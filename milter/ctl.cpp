@@ -200,6 +200,7 @@ int explain_command(const Global& g, const std::vector<std::string>& rest, CtlEn
   in.on_miss = s.config.milter.on_miss;
   in.miss_deadline = s.config.milter.miss_deadline;
   in.header_name = s.config.milter.header_name;
+  in.header = s.config.milter.header;
   std::unique_ptr<ReportSource> reports = env.open_reports(s.config);
   env.out << "config:     " << s.config_source << "\n";
   env.out << "policy:     " << s.policy_source << "\n";
@@ -275,7 +276,11 @@ bool explain(const policy::Policy& policy, const ExplainInput& in, ReportSource&
     out << "reply:      " << d.reply.line() << "\n";
   }
   if (!d.header.empty()) {
-    out << "header:     " << in.header_name << ": " << d.header << "\n";
+    if (in.header || d.action == policy::Action::tag) {
+      out << "header:     " << in.header_name << ": " << d.header << "\n";
+    } else {
+      out << "header:     none (milter.header is off)\n";
+    }
   }
   out << "log:        " << policy::log_fields(d) << "\n";
   if (policy::needs_report(match) && !cached) {

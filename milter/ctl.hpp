@@ -43,6 +43,7 @@ struct ExplainInput {
   conf::MissBehaviour on_miss = conf::MissBehaviour::wait;
   conf::Duration miss_deadline = conf::Config{}.milter.miss_deadline;
   std::string header_name = conf::Config{}.milter.header_name;
+  bool header = conf::Config{}.milter.header;
 };
 /// Writes the explanation to `out`; returns false (after writing why) when
 /// the address has no usable domain.

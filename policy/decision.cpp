@@ -231,8 +231,10 @@ Reply make_reply(Action action, const Decision& d) {
   if (d.verdict == Verdict::ineligible) {
     r.code = temp ? "450" : "550";
     r.enhanced = temp ? "4.7.4" : "5.7.4";
-    text = "Forced TLS: " + d.domain + " is not eligible for TLS delivery (" +
-           reasons_for_reply(d.reasons) + ")";
+    text = "Forced TLS: " + d.domain + " is not eligible for TLS delivery";
+    if (!d.reasons.empty()) {
+      text += " (" + reasons_for_reply(d.reasons) + ")";
+    }
   } else {
     r.code = temp ? "451" : "550";
     r.enhanced = temp ? "4.7.1" : "5.7.1";
@@ -268,7 +270,11 @@ Action unknown_action(const OnUnknown& on, Verdict verdict, UnknownCause cause) 
   return on.probe_failure;
 }
 
+/// Empty when no address was graded: the report's grade is then a placeholder.
 std::string grade_text(const DomainReport& report) {
+  if (!has_address(report)) {
+    return "";
+  }
   return report.grade.letter + (report.grade.provisional ? "?" : "");
 }
 

@@ -84,7 +84,7 @@ struct Decision {
   /// Header fragment: `example.com=ineligible(no-starttls)`; empty when the
   /// domain was not looked at (mode off, out of scope).
   std::string header;
-  std::string grade;        ///< "B", "B?" (provisional: at most B), empty without report
+  std::string grade;        ///< "B", "B?" (provisional: at most B); empty without a graded address
   std::string redirect_to;  ///< set when action is redirect
   std::string rule;         ///< where the rule is written: "policy.yaml:12", "built-in"
   std::string pattern;  ///< the pattern that matched: "example.org", ".example.org", "*", "default"

@@ -177,6 +177,8 @@ TEST_CASE("config: every validation error, with message and position", "[conf]")
       {"relative pid file", "daemon:\n  pid_file: run/forcetls.pid\n", 2, 13,
        "daemon.pid_file: 'run/forcetls.pid' must be an absolute path"},
       {"empty cache path", "cache:\n  path: \"\"\n", 2, 9, "cache.path: a path is required"},
+      {"empty trust anchor", "checker:\n  trust_anchor:\n", 2, 3,
+       "checker.trust_anchor: a path is required"},
       {"bad EHLO name", "checker:\n  ehlo_name: \"probe host\"\n", 2, 14,
        "checker.ehlo_name: character ' ' not allowed"},
       {"bad resolver", "checker:\n  resolver: dns.example\n", 2, 13,

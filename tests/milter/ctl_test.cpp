@@ -121,11 +121,12 @@ TEST_CASE("ctl explain: not cached gives the milter's decision for a missing rep
   SECTION("answer-now") {
     std::string config = dir.write("forcetls.yaml",
                                    "policy_file: policy.yaml\nmilter:\n"
-                                   "  on_miss: answer-now\n");
+                                   "  on_miss: answer-now\n  header: false\n");
     Run r = run({"--config", config, "explain", "held.example"}, dir);
     INFO(r.out << r.err);
     CHECK(r.status == kExitOk);
     CHECK_THAT(r.out, Catch::Contains("answers at once (on_miss answer-now)"));
+    CHECK(has_line(r.out, "header:     none (milter.header is off)"));
   }
   SECTION("a cached eligible report passes") {
     auto reports = std::make_unique<MemoryReports>();

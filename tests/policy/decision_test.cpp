@@ -165,7 +165,14 @@ TEST_CASE("decide: reply, reason, header and log texts", "[policy]") {
   CHECK(u.reply.line() ==
         "451 4.7.1 Forced TLS: could not verify TLS support of example.com (dns-failure), try "
         "again later");
-  CHECK(u.grade == "F?");  // the placeholder grade of a report without addresses
+  CHECK(u.grade.empty());  // a report without addresses has only a placeholder grade
+  CHECK(log_fields(u).find("grade=") == std::string::npos);
+
+  // A stored verdict without reasons (an old or damaged entry) still reads well.
+  DomainReport bare = t::ineligible_report();
+  bare.reasons.clear();
+  CHECK(rule.decide_for(&bare).reply.line() ==
+        "550 5.7.4 Forced TLS: example.com is not eligible for TLS delivery");
 }
 
 TEST_CASE("decide: out of scope is accepted without looking", "[policy]") {
