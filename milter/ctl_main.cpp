@@ -1,0 +1,17 @@
+// forcetls-ctl: administration of forcetls (see milter/ctl.hpp).
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "milter/ctl.hpp"
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  forcetls::milter::CtlEnv env{std::cout, std::cerr};
+  try {
+    return forcetls::milter::run_ctl(args, env);
+  } catch (const std::exception& e) {
+    std::cerr << "forcetls-ctl: internal error: " << e.what() << "\n";
+    return 1;
+  }
+}

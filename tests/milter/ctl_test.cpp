@@ -1,0 +1,253 @@
+// Tests for forcetls-ctl: the commands in-process (with reports built in
+// code behind the ReportSource seam) and the built executable end to end.
+#include "milter/ctl.hpp"
+
+#include <sys/wait.h>
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "tests/policy/report_builder.hpp"
+
+using namespace forcetls::milter;
+namespace t = forcetls::test;
+
+namespace {
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/forcetls-ctl-test-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(path / name) << text;
+    return (path / name).string();
+  }
+};
+
+const char* const kPolicy = R"(# test policy
+default:
+  mode: prefer
+rules:
+  - domains: [example.com, .example.com]
+    mode: require
+    on_ineligible: reject
+  - domains: [held.example]
+    mode: require
+    on_ineligible: quarantine
+)";
+
+struct Run {
+  int status;
+  std::string out;
+  std::string err;
+};
+
+Run run(const std::vector<std::string>& args, const TempDir& dir,
+        std::unique_ptr<MemoryReports> reports = nullptr) {
+  std::ostringstream out;
+  std::ostringstream err;
+  CtlEnv env{out, err};
+  env.default_config_path = (dir.path / "no-such-config.yaml").string();
+  if (reports) {
+    std::shared_ptr<MemoryReports> shared(std::move(reports));
+    env.open_reports = [shared](const forcetls::conf::Config&) {
+      return std::make_unique<MemoryReports>(*shared);
+    };
+  }
+  int status = run_ctl(args, env);
+  return {status, out.str(), err.str()};
+}
+
+bool has_line(const std::string& text, const std::string& line) {
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) {
+    if (l == line) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("ctl explain: a cached ineligible report under require", "[milter]") {
+  TempDir dir;
+  std::string policy = dir.write("policy.yaml", kPolicy);
+  auto reports = std::make_unique<MemoryReports>();
+  reports->add({t::ineligible_report("example.com"), false, 3 * 3600});
+  Run r = run({"--policy", policy, "explain", "<Bob@Example.COM>"}, dir, std::move(reports));
+  INFO(r.out << r.err);
+  CHECK(r.status == kExitOk);
+  CHECK(has_line(r.out, "domain:     example.com"));
+  CHECK(has_line(r.out, "rule:       " + policy + ":5 (example.com): exact match example.com"));
+  CHECK(has_line(r.out, "shadowed:   " + policy + ":2 (default): less specific"));
+  CHECK_THAT(r.out, Catch::Contains("report:     cached 3h ago: grade F, 0 points, eligible no, "
+                                    "reasons no-starttls(mx2.example.com)"));
+  CHECK(has_line(r.out, "verdict:    ineligible"));
+  CHECK(has_line(r.out, "action:     reject"));
+  CHECK(has_line(r.out,
+                 "reply:      550 5.7.4 Forced TLS: example.com is not eligible for TLS "
+                 "delivery (no-starttls(mx2.example.com))"));
+  CHECK(has_line(r.out, "header:     X-ForceTLS: example.com=ineligible(no-starttls)"));
+  CHECK_THAT(r.out, Catch::Contains("log:        domain=example.com policy=require "
+                                    "verdict=ineligible reason=no-starttls(mx2.example.com)"));
+}
+
+TEST_CASE("ctl explain: not cached gives the milter's decision for a missing report", "[milter]") {
+  TempDir dir;
+  std::string policy = dir.write("policy.yaml", kPolicy);
+  SECTION("wait (default)") {
+    Run r = run({"--policy", policy, "explain", "alice@mx.sub.example.com"}, dir);
+    INFO(r.out << r.err);
+    CHECK(r.status == kExitOk);
+    CHECK_THAT(r.out, Catch::Contains("(.example.com): mx.sub.example.com is below .example.com"));
+    CHECK_THAT(r.out, Catch::Contains("report:     not cached"));
+    CHECK(has_line(r.out, "verdict:    not-checked"));
+    CHECK(has_line(r.out, "action:     tempfail"));
+    CHECK(has_line(r.out,
+                   "reply:      451 4.7.1 Forced TLS: mx.sub.example.com is being checked for "
+                   "TLS support, try again later"));
+    CHECK_THAT(r.out, Catch::Contains("waits up to 20s"));
+  }
+  SECTION("answer-now") {
+    std::string config = dir.write("forcetls.yaml",
+                                   "policy_file: policy.yaml\nmilter:\n"
+                                   "  on_miss: answer-now\n  header: false\n");
+    Run r = run({"--config", config, "explain", "held.example"}, dir);
+    INFO(r.out << r.err);
+    CHECK(r.status == kExitOk);
+    CHECK_THAT(r.out, Catch::Contains("answers at once (on_miss answer-now)"));
+    CHECK(has_line(r.out, "header:     none (milter.header is off)"));
+  }
+  SECTION("a cached eligible report passes") {
+    auto reports = std::make_unique<MemoryReports>();
+    reports->add({t::eligible_report("example.com"), true, 90000});
+    Run r = run({"--policy", policy, "explain", "bob@example.com"}, dir, std::move(reports));
+    CHECK(has_line(r.out, "verdict:    eligible"));
+    CHECK(has_line(r.out, "action:     accept"));
+    CHECK_THAT(r.out, Catch::Contains("cached 25h ago (stale: a refresh would be queued)"));
+    CHECK_FALSE(Catch::Contains("reply:").match(r.out));
+  }
+}
+
+TEST_CASE("ctl explain: scope and sender options", "[milter]") {
+  TempDir dir;
+  std::string policy = dir.write("policy.yaml", R"(
+scope: {mail: outbound}
+rules:
+  - domains: [example.com]
+    mode: require
+  - domains: [example.com]
+    senders: [lab.example]
+    mode: off
+)");
+  Run out_of_scope = run({"--policy", policy, "explain", "bob@example.com"}, dir);
+  CHECK_THAT(out_of_scope.out, Catch::Contains("OUT OF SCOPE"));
+  CHECK(has_line(out_of_scope.out, "report:     not needed (out of scope)"));
+  CHECK(has_line(out_of_scope.out, "action:     accept"));
+
+  Run sender = run({"--policy", policy, "explain", "--sender", "eve@Lab.Example", "--daemon-name",
+                    "ORIGINATING", "bob@example.com"},
+                   dir);
+  INFO(sender.out << sender.err);
+  CHECK_THAT(sender.out, Catch::Contains("-> in scope"));
+  CHECK_THAT(sender.out, Catch::Contains("sender domain lab.example matches lab.example"));
+  CHECK(has_line(sender.out, "report:     not needed (mode off)"));
+}
+
+TEST_CASE("ctl: usage and input errors", "[milter]") {
+  TempDir dir;
+  struct Case {
+    std::vector<std::string> args;
+    int want;
+  };
+  auto c = GENERATE(values<Case>({
+      {{}, kExitUsage},
+      {{"frobnicate"}, kExitUsage},
+      {{"config"}, kExitUsage},
+      {{"config", "check", "a", "b"}, kExitUsage},
+      {{"explain"}, kExitUsage},
+      {{"explain", "--user"}, kExitUsage},
+      {{"explain", "--bogus", "a@b.example"}, kExitUsage},
+      {{"--config"}, kExitUsage},
+      {{"--help"}, kExitOk},
+      {{"explain", "bob@[192.0.2.1]"}, kExitProblem},
+      {{"explain", "bob@"}, kExitProblem},
+      {{"config", "check", "/nonexistent/forcetls.yaml"}, kExitProblem},
+  }));
+  Run r = run(c.args, dir);
+  INFO(r.out << r.err);
+  CHECK(r.status == c.want);
+}
+
+namespace {
+
+/// Runs the built forcetls-ctl; stdout and stderr together.
+Run run_binary(const std::string& args) {
+  std::string command = std::string(FORCETLS_CTL_PATH) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string out;
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) {
+    out.append(buf, n);
+  }
+  int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, ""};
+}
+
+}  // namespace
+
+TEST_CASE("forcetls-ctl binary: config check and explain", "[milter]") {
+  TempDir dir;
+  const std::string sample = std::string(FORCETLS_SOURCE_DIR) + "/conf/forcetls.yaml";
+  SECTION("the shipped sample passes") {
+    Run r = run_binary("config check " + sample);
+    INFO(r.out);
+    CHECK(r.status == 0);
+    CHECK(has_line(r.out, sample + ": ok (milter inet:8891@127.0.0.1, socketmap "
+                                   "inet:8892@127.0.0.1)"));
+    CHECK_THAT(r.out, Catch::Contains("conf/policy.yaml: ok (5 rules, default prefer"));
+  }
+  SECTION("a bad configuration and a bad policy: every problem on its own line") {
+    dir.write("policy.yaml", "default:\n  mode: enforce\nrules:\n  - domains: [\"*.x.example\"]\n");
+    std::string bad = dir.write("forcetls.yaml",
+                                "milter:\n  socket: inet:99999@127.0.0.1\n  miss_deadline: 45s\n"
+                                "policy_file: policy.yaml\n");
+    Run r = run_binary("config check " + bad);
+    INFO(r.out);
+    CHECK(r.status == 1);
+    const std::string policy = (dir.path / "policy.yaml").string();
+    CHECK(has_line(r.out, bad + ":2:11: error: milter.socket: bad socket 'inet:99999@127.0.0.1': "
+                                "port 99999 is outside 1-65535"));
+    CHECK_THAT(r.out, Catch::Contains(bad + ":3:18: warning: milter.miss_deadline: 45s reaches"));
+    CHECK(has_line(r.out, policy + ":2:9: error: default.mode: unknown value 'enforce' (allowed: "
+                                   "require, prefer, off)"));
+    CHECK_THAT(r.out, Catch::Contains(policy + ":4:15: error: rules[0].domains: '*.x.example'"));
+    CHECK(has_line(r.out, "3 errors, 1 warning: the daemon would refuse this configuration"));
+  }
+  SECTION("explain with the sample") {
+    Run r = run_binary("--config " + sample + " explain bob@a.partner.example");
+    INFO(r.out);
+    CHECK(r.status == 0);
+    CHECK_THAT(r.out, Catch::Contains("(.partner.example): a.partner.example is below "
+                                      ".partner.example (longest matching suffix)"));
+    CHECK(has_line(r.out, "report:     not cached [no cache (not built yet)]"));
+    CHECK(has_line(r.out, "action:     tempfail"));
+  }
+  SECTION("usage") {
+    Run r = run_binary("no-such-command");
+    CHECK(r.status == 2);
+    CHECK_THAT(r.out, Catch::Contains("usage: forcetls-ctl"));
+  }
+}
