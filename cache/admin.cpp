@@ -55,6 +55,18 @@ void pad(std::string& out, std::string_view text, std::size_t width) {
   out += ' ';
 }
 
+std::string_view verdict_text(checker::Eligibility e) {
+  switch (e) {
+    case checker::Eligibility::eligible:
+      return "eligible";
+    case checker::Eligibility::ineligible:
+      return "ineligible";
+    case checker::Eligibility::unknown:
+      return "unknown";
+  }
+  return "unknown";
+}
+
 std::string ago(std::int64_t when, std::int64_t now) {
   return when <= 0 ? "-" : format_duration(now - when);
 }
@@ -109,7 +121,7 @@ std::string format_list(const std::vector<ListEntry>& entries, std::int64_t now)
   for (const ListEntry& e : entries) {
     pad(out, e.domain, width);
     pad(out, state_text(e), 10);
-    pad(out, e.grade.empty() ? "-" : checker::to_string(e.eligible), 10);
+    pad(out, e.grade.empty() ? "-" : verdict_text(e.eligible), 10);
     pad(out, e.grade.empty() ? "-" : e.grade, 5);
     pad(out, ago(e.checked_at, now), 8);
     pad(out, e.expires_at == 0 ? "-" : format_duration(e.expires_at - now), 8);

@@ -515,7 +515,6 @@ Result<void> Store::Impl::open() {
                                           {"count", std::to_string(dead)}}));
   }
   // Named databases and the schema check, in one write transaction.
-  std::string why;
   std::uint32_t found_schema = 0;
   auto r = write_raw(
       [&](MDB_txn* txn, std::string& err) -> int {
@@ -538,8 +537,6 @@ Result<void> Store::Impl::open() {
           std::memcpy(&schema, v.mv_data, 4);
         }
         found_schema = schema;
-        MDB_stat ds{};
-        mdb_stat(txn, domains_, &ds);
         if (schema == kSchemaVersion) {
           return 0;
         }
@@ -549,7 +546,9 @@ Result<void> Store::Impl::open() {
                 ": use a matching forcetls, or remove the directory";
           return kRejected;
         }
-        // Older (or no) schema: it is only a cache, start empty.
+        // Older (or no) schema: it is only a cache, start empty. (Upgrade
+        // with the daemon stopped: a running older daemon would keep
+        // writing its own format into the emptied databases.)
         for (MDB_dbi dbi : {domains_, addresses_, used_, expiry_, meta_}) {
           if (int d = mdb_drop(txn, dbi, 0); d != 0) {
             return d;
