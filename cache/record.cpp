@@ -201,17 +201,24 @@ class Reader {
   }
   Tri tri() { return e(Tri::no, "yes/no/unknown value"); }
   std::string str() {
+    std::string v;
+    str(v);
+    return v;
+  }
+  /// Reads into `out`, reusing its buffer (the store's hot path).
+  void str(std::string& out) {
     std::uint64_t n = u();
     if (!ok()) {
-      return {};
+      out.clear();
+      return;
     }
     if (n > kMaxString || n > in_.size() - pos_) {
       failed("string length out of range");
-      return {};
+      out.clear();
+      return;
     }
-    std::string v(in_.substr(pos_, n));
+    out.assign(in_.data() + pos_, n);
     pos_ += n;
-    return v;
   }
   std::size_t count(std::size_t limit, const char* what) {
     std::uint64_t n = u();
@@ -223,13 +230,12 @@ class Reader {
     }
     return ok() ? static_cast<std::size_t>(n) : 0;
   }
-  std::vector<std::string> strings(const char* what) {
-    std::vector<std::string> v;
+  void strings(std::vector<std::string>& out, const char* what) {
     std::size_t n = count(kMaxList, what);
+    out.resize(n);
     for (std::size_t i = 0; i < n && ok(); ++i) {
-      v.push_back(str());
+      str(out[i]);
     }
-    return v;
   }
   bool at_end() {
     if (ok() && pos_ != in_.size()) {
@@ -246,9 +252,8 @@ class Reader {
 
 std::uint16_t port(Reader& r) { return static_cast<std::uint16_t>(r.bounded(65535, "port")); }
 
-AddressReport read_address(Reader& r) {
-  AddressReport a;
-  a.address = r.str();
+void read_address(Reader& r, AddressReport& a) {
+  r.str(a.address);
   a.port = port(r);
   a.probed = r.boolean();
   a.starttls = r.tri();
@@ -259,30 +264,33 @@ AddressReport read_address(Reader& r) {
   a.tls1_3 = r.tri();
   a.weak = r.tri();
   std::size_t n = r.count(kMaxList, "weak suites");
+  a.weak_suites.resize(n);
   for (std::size_t i = 0; i < n && r.ok(); ++i) {
-    a.weak_suites.push_back(static_cast<std::uint16_t>(r.bounded(0xFFFF, "cipher suite")));
+    a.weak_suites[i] = static_cast<std::uint16_t>(r.bounded(0xFFFF, "cipher suite"));
   }
   a.nist_r1 = r.tri();
   a.nist_r2 = r.tri();
-  a.protocol = r.str();
-  a.cipher = r.str();
+  r.str(a.protocol);
+  r.str(a.cipher);
   a.cert.trusted = r.tri();
   a.cert.expired = r.tri();
   a.cert.name_match = r.tri();
-  a.cert.cn = r.str();
-  a.cert.sans = r.strings("certificate names");
-  a.cert.issuer = r.str();
-  a.cert.not_after = r.str();
+  r.str(a.cert.cn);
+  r.strings(a.cert.sans, "certificate names");
+  r.str(a.cert.issuer);
+  r.str(a.cert.not_after);
   a.cert.not_after_unix = r.s();
-  a.cert.verify_error = r.str();
+  r.str(a.cert.verify_error);
   std::int64_t connections = r.s();
   if (connections < 0 || connections > std::numeric_limits<int>::max()) {
     r.failed("connection count out of range");
   }
   a.connections = static_cast<int>(connections);
-  a.error = r.str();
-  a.notes = r.strings("notes");
-  return a;
+  r.str(a.error);
+  r.strings(a.notes, "notes");
+  // Judged fields are not stored; clear what a reused object held.
+  a.grade = {};
+  a.recommendations.clear();
 }
 
 }  // namespace
@@ -381,18 +389,25 @@ Result<DomainRecord> decode_domain(std::string_view bytes) {
   return d;
 }
 
-Result<AddressRecord> decode_address(std::string_view bytes) {
+Result<void> decode_address_into(std::string_view bytes, AddressRecord& a) {
   Reader r(bytes);
-  AddressRecord a;
   if (r.header(RecordKind::address)) {
     a.checked_at = r.s();
     a.expires_at = r.s();
     a.ttl_class = r.e(TtlClass::unknown, "TTL class");
-    a.report = read_address(r);
+    read_address(r, a.report);
     r.at_end();
   }
   if (!r.ok()) {
     return fail(Errc::protocol, "cache address record: " + r.error());
+  }
+  return {};
+}
+
+Result<AddressRecord> decode_address(std::string_view bytes) {
+  AddressRecord a;
+  if (auto r = decode_address_into(bytes, a); !r) {
+    return std::unexpected(r.error());
   }
   return a;
 }

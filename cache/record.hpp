@@ -94,6 +94,10 @@ Result<std::string> encode(const AddressRecord& record);
 Result<DomainRecord> decode_domain(std::string_view bytes);
 Result<AddressRecord> decode_address(std::string_view bytes);
 
+/// decode_address() into an existing record, reusing its strings' storage
+/// (the store's read path). On error `out` holds garbage.
+Result<void> decode_address_into(std::string_view bytes, AddressRecord& out);
+
 /// The kind byte of a record, or an error if the header is not ours.
 Result<RecordKind> record_kind(std::string_view bytes);
 

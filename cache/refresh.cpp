@@ -3,7 +3,10 @@
 // gone touches live memory and is ignored.
 #include "cache/refresh.hpp"
 
+#include <sched.h>
+
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -258,6 +261,13 @@ EngineStats RefreshEngine::stats() const {
 }
 
 void RefreshEngine::run() {
+  if (options_.batch_priority) {
+    struct sched_param none {};
+    if (::sched_setscheduler(0, SCHED_BATCH, &none) != 0) {
+      log::warning("cache: " +
+                   log::fields({{"event", "sched-batch-failed"}, {"error", std::strerror(errno)}}));
+    }
+  }
   Core& c = *core_;
   std::weak_ptr<Core> weak = core_;
   auto next_flush = SteadyClock::now() + options_.flush_interval;

@@ -1099,6 +1099,7 @@ Lookup Store::read_domain(std::string_view domain, bool count) {
   }
   const std::int64_t now = clock_();
   bool found = false;
+  AddressRecord scratch;
   int rc = im.read([&](MDB_txn* txn) -> int {
     MDB_val k = val(*key), v;
     int e = mdb_get(txn, im.domains_, &k, &v);
@@ -1140,13 +1141,12 @@ Lookup Store::read_domain(std::string_view domain, bool count) {
         if (ae != 0) {
           return ae;
         }
-        auto rec = decode_address(view(av));
-        if (!rec) {
+        if (!decode_address_into(view(av), scratch)) {
           out.miss = Miss::corrupt;
           return 0;
         }
-        expires = std::min(expires, rec->expires_at);
-        mx.addresses.push_back(std::move(rec->report));
+        expires = std::min(expires, scratch.expires_at);
+        mx.addresses.push_back(std::move(scratch.report));
       }
       r.mx.push_back(std::move(mx));
     }

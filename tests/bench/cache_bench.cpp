@@ -4,7 +4,7 @@
 //
 //   cache_bench [--domains=1000000] [--readers=8] [--seconds=10]
 //               [--providers=50] [--shared=0.8] [--dir=PATH] [--keep]
-//               [--durability=meta|full|none] [--writer-batch=1]
+//               [--durability=meta|full|none] [--writer-batch=1] [--batch-writer]
 //
 // With --dir and --keep a loaded store is reused by the next run (loading a
 // million domains takes about a minute).
@@ -14,6 +14,9 @@
 // of their own, as mail domains do. A writer thread stores fresh probe
 // results (one commit each, as the refresh engine does) while the readers
 // look up random domains.
+#include <sched.h>
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -46,6 +49,7 @@ struct Flags {
   double shared = 0.8;
   std::string dir;
   bool keep = false;
+  bool batch_writer = false;  // writer thread under SCHED_BATCH
   Durability durability = Durability::no_meta_sync;
   std::size_t writer_batch = 1;
 };
@@ -77,13 +81,15 @@ Flags parse(int argc, char** argv) {
                                    : Durability::no_meta_sync;
     } else if (const char* v = value("--writer-batch=")) {
       f.writer_batch = std::max<std::size_t>(1, std::strtoull(v, nullptr, 10));
+    } else if (a == "--batch-writer") {
+      f.batch_writer = true;
     } else if (a == "--keep") {
       f.keep = true;
     } else {
       std::fprintf(stderr,
                    "usage: cache_bench [--domains=N] [--readers=N] [--seconds=S] "
                    "[--providers=N] [--shared=F] [--dir=PATH] [--keep] "
-                   "[--durability=meta|full|none] [--writer-batch=N]\n");
+                   "[--durability=meta|full|none] [--writer-batch=N] [--batch-writer]\n");
       std::exit(2);
     }
   }
@@ -211,6 +217,11 @@ struct Histogram {
 struct Phase {
   Histogram latency;
   std::uint64_t misses = 0;
+  // Context switches of the reader threads: voluntary ones mean a reader
+  // blocked (a lock, a page read from disk); involuntary ones are
+  // preemption by other runnable threads (more threads than cores).
+  std::uint64_t voluntary = 0;
+  std::uint64_t involuntary = 0;
   std::uint64_t writes = 0;
   double seconds = 0;
 };
@@ -220,6 +231,8 @@ Phase run_phase(Store& store, const Flags& f, bool with_writer) {
   std::atomic<std::uint64_t> writes{0};
   std::vector<Histogram> hist(static_cast<std::size_t>(f.readers));
   std::vector<std::uint64_t> misses(static_cast<std::size_t>(f.readers));
+  std::vector<std::uint64_t> vol(static_cast<std::size_t>(f.readers));
+  std::vector<std::uint64_t> invol(static_cast<std::size_t>(f.readers));
   std::vector<std::thread> threads;
   for (int t = 0; t < f.readers; ++t) {
     threads.emplace_back([&, t] {
@@ -227,6 +240,8 @@ Phase run_phase(Store& store, const Flags& f, bool with_writer) {
       std::uniform_int_distribution<std::size_t> pick(0, f.domains - 1);
       Histogram& h = hist[static_cast<std::size_t>(t)];
       std::string name;
+      struct rusage before {};
+      ::getrusage(RUSAGE_THREAD, &before);
       while (!stop.load(std::memory_order_relaxed)) {
         name = domain_name(pick(rng));
         auto start = SteadyClock::now();
@@ -238,10 +253,22 @@ Phase run_phase(Store& store, const Flags& f, bool with_writer) {
           ++misses[static_cast<std::size_t>(t)];
         }
       }
+      struct rusage after {};
+      ::getrusage(RUSAGE_THREAD, &after);
+      vol[static_cast<std::size_t>(t)] =
+          static_cast<std::uint64_t>(after.ru_nvcsw - before.ru_nvcsw);
+      invol[static_cast<std::size_t>(t)] =
+          static_cast<std::uint64_t>(after.ru_nivcsw - before.ru_nivcsw);
     });
   }
   if (with_writer) {
     threads.emplace_back([&] {
+      if (f.batch_writer) {
+        // What the refresh engine does with batch_priority: no wakeup
+        // preemption of the milter's readers by the writer.
+        struct sched_param none {};
+        ::sched_setscheduler(0, SCHED_BATCH, &none);
+      }
       std::mt19937_64 rng(42);
       std::uniform_int_distribution<std::size_t> pick(0, f.domains - 1);
       auto next_flush = SteadyClock::now() + std::chrono::seconds(1);
@@ -275,6 +302,8 @@ Phase run_phase(Store& store, const Flags& f, bool with_writer) {
   for (std::size_t t = 0; t < hist.size(); ++t) {
     p.latency.merge(hist[t]);
     p.misses += misses[t];
+    p.voluntary += vol[t];
+    p.involuntary += invol[t];
   }
   p.writes = writes.load();
   return p;
@@ -291,7 +320,9 @@ void print_phase(const char* label, Phase& p, int readers) {
     std::printf(" writes=%" PRIu64 " (%.0f/s)", p.writes,
                 static_cast<double>(p.writes) / p.seconds);
   }
-  std::printf("\n");
+  std::printf("\n%-28s reader context switches: voluntary=%" PRIu64
+              " (blocked) involuntary=%" PRIu64 " (preempted)\n",
+              "", p.voluntary, p.involuntary);
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 // clock), and a probe that throws or answers twice.
 #include "cache/refresh.hpp"
 
+#include <sched.h>
+
 #include <catch2/catch.hpp>
 #include <condition_variable>
 #include <mutex>
@@ -340,4 +342,26 @@ TEST_CASE("refresh: stop wakes waiters and ignores late answers", "[cache]") {
   REQUIRE(late);
   late({TestProber::result_for("never.test"), std::nullopt});
   CHECK(f.store->peek("never.test").miss == Miss::absent);
+}
+
+TEST_CASE("refresh: the engine thread runs under SCHED_BATCH unless told not to", "[cache]") {
+  struct Case {
+    bool batch;
+    int want;
+  };
+  auto c = GENERATE(values<Case>({{true, SCHED_BATCH}, {false, SCHED_OTHER}}));
+  Fixture f;
+  std::atomic<int> policy{-1};
+  RefreshOptions o;
+  o.batch_priority = c.batch;
+  RefreshEngine engine(
+      *f.store,
+      [&](const std::string& domain, ProbeDone done) {
+        policy = ::sched_getscheduler(0);  // the engine thread calls the probe
+        done({TestProber::result_for(domain), std::nullopt});
+      },
+      o);
+  engine.start();
+  REQUIRE(engine.await_fresh("p.test", soon()));
+  CHECK(policy == c.want);
 }
