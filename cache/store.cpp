@@ -508,6 +508,22 @@ Result<void> Store::Impl::open() {
       return fail(Errc::io, "cache: chmod " + f + ": " + std::strerror(errno));
     }
   }
+  // LMDB opened an existing file with a map of at least its data size. Leave
+  // room to grow now, while no reader runs: growing later takes the
+  // exclusive map lock, which is the one thing a reader can wait on.
+  {
+    MDB_envinfo info{};
+    MDB_stat es{};
+    mdb_env_info(env_, &info);
+    mdb_env_stat(env_, &es);
+    std::size_t used = (info.me_last_pgno + 1) * es.ms_psize;
+    std::size_t want = std::min(std::max(options_.map_size, 2 * used), options_.max_map_size);
+    if (want > info.me_mapsize) {
+      if (int e = mdb_env_set_mapsize(env_, want); e != 0) {
+        return fail(Errc::io, "cache: set map size: " + mdb_error(e));
+      }
+    }
+  }
   int dead = 0;
   mdb_reader_check(env_, &dead);
   if (dead > 0) {
