@@ -18,6 +18,12 @@
 //    starts the probe and returns; `done` may be called later from any
 //    thread, exactly once. A probe that never calls done is abandoned after
 //    probe_timeout (its waiters time out; a late done is ignored).
+//  - The milter's pattern: lookup(); fresh -> use it; stale -> use it (a
+//    refresh is already queued); missing -> await_fresh() with the time the
+//    sender may wait, and on timeout treat the domain as unknown.
+//  - A ProbeFn should ask Store::fresh_address() before probing an MX
+//    address: a provider's MX that another domain's probe answered is then
+//    not contacted again (connections scale with MX addresses, not domains).
 #pragma once
 
 #include <chrono>

@@ -12,7 +12,10 @@
 //    the reader slot belongs to the transaction, not the thread, so pooled or
 //    reused libmilter threads are fine) and never blocks on a writer. Readers
 //    only wait on the rare map growth (an exclusive lock held for one
-//    mdb_env_set_mapsize()).
+//    mdb_env_set_mapsize(); the map doubles, and open() leaves room).
+//  - Map full: below max_map_size the map grows; at it, the least recently
+//    used tenth of the domains is evicted (before the map is completely
+//    full, so the deletions themselves have room). Never an error.
 //  - Writers (put, purge, invalidate, flush, sweep, imports) are serialised by
 //    an internal mutex and by LMDB's writer lock, which also serialises them
 //    with other processes. In the daemon, the refresh engine's thread is the
@@ -25,7 +28,8 @@
 //    Another process (forcetls-ctl) may open the same directory read/write
 //    while the daemon runs: LMDB's lock file coordinates readers and the
 //    single writer across processes, and a map grown by one process is
-//    adopted by the others (MDB_MAP_RESIZED).
+//    adopted by the others (MDB_MAP_RESIZED). Upgrade forcetls with the
+//    daemon stopped: a newer schema empties the cache (see kSchemaVersion).
 #pragma once
 
 #include <atomic>
