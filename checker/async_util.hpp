@@ -88,11 +88,15 @@ class GateSlot {
   AsyncGate* gate_;
 };
 
-/// One computation per key for the lifetime of this object; later askers get
-/// the stored result, concurrent askers await the running computation.
+/// One computation per key: concurrent askers await the running computation.
+/// With `keep` (one forcetls-check run) later askers get the stored result
+/// too; without it (the daemon, whose results live in the cache) a finished
+/// computation is forgotten.
 template <typename Key, typename T>
 class SingleFlight {
  public:
+  explicit SingleFlight(bool keep = true) : keep_(keep) {}
+
   template <typename Factory>
   asio::awaitable<T> get(const Key& key, Factory make) {
     auto it = slots_.find(key);
@@ -102,6 +106,9 @@ class SingleFlight {
       ++computations_;
       slot->value = co_await make();
       slot->done.wake_all();
+      if (!keep_) {
+        slots_.erase(key);
+      }
       co_return *slot->value;
     }
     std::shared_ptr<Slot> slot = it->second;
@@ -122,6 +129,7 @@ class SingleFlight {
   };
   std::map<Key, std::shared_ptr<Slot>> slots_;
   int computations_ = 0;
+  bool keep_;
 };
 
 /// Runs every task concurrently on the current executor and returns their

@@ -133,7 +133,8 @@ Prober::Prober(Resolver& resolver, ProberOptions options, TlsClientContext wide,
     : resolver_(resolver),
       options_(std::move(options)),
       wide_(std::move(wide)),
-      quick_(std::move(quick)) {}
+      quick_(std::move(quick)),
+      flights_(options_.remember_addresses) {}
 
 Prober::~Prober() = default;
 
@@ -172,6 +173,13 @@ asio::awaitable<AddressReport> Prober::probe_address(std::string host, asio::ip:
     r.probed = false;
     r.error = refused;
     co_return r;
+  }
+  if (options_.known_address) {
+    if (std::optional<AddressReport> known =
+            options_.known_address(host, address.to_string(), port)) {
+      ++reused_;
+      co_return *known;
+    }
   }
   std::string key = key_of(host, address, port);
   auto make = [this, host, address, port]() { return probe_address_now(host, address, port); };
@@ -356,6 +364,7 @@ asio::awaitable<DomainReport> Prober::check_domain(std::string domain) {
   mx_options.port = options_.port;
   MxResult mx = co_await resolve_mx(resolver_, domain, mx_options);
   r.dnssec = mx.dnssec();
+  r.dns_ttl = mx.min_ttl();
   switch (mx.status) {
     case MxStatus::ok:
       r.source = mx.implicit_mx ? MxSource::implicit : MxSource::mx;

@@ -9,8 +9,10 @@
 
 #include <asio/awaitable.hpp>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "checker/async_util.hpp"
@@ -42,6 +44,14 @@ struct ProberOptions {
   /// proves the address eligible. Anything else falls through to the full probes.
   bool quick = false;
   JudgeOptions judge = {};
+  /// Keep every address result for the prober's lifetime (one run of
+  /// forcetls-check); the daemon turns it off and answers from its cache.
+  bool remember_addresses = true;
+  /// Asked before an address is probed: a still-fresh result for (MX host,
+  /// address, port) from elsewhere (the daemon's cache), reused as is.
+  std::function<std::optional<AddressReport>(const std::string& host, const std::string& address,
+                                             std::uint16_t port)>
+      known_address = {};
 };
 
 class Prober {
@@ -58,6 +68,8 @@ class Prober {
 
   /// TCP connections opened so far by this prober.
   int connections() const { return connections_; }
+  /// Address results taken from `known_address` instead of probing.
+  int reused() const { return reused_; }
 
   ~Prober();
   Prober(const Prober&) = delete;
@@ -80,6 +92,7 @@ class Prober {
   TlsClientContext wide_;
   TlsClientContext quick_;
   SingleFlight<std::string, AddressReport> flights_;
+  int reused_ = 0;
   std::map<std::string, std::unique_ptr<AddressState>> states_;
   int connections_ = 0;
 };

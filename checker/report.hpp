@@ -121,6 +121,7 @@ std::string format_reason(const Reason& r);
 struct DomainReport {
   std::string domain;
   std::int64_t checked_at = 0;  ///< unix time the probe finished
+  std::uint32_t dns_ttl = 0;    ///< smallest TTL of the DNS answers used; 0: none
   MxSource source = MxSource::none;
   DnssecStatus dnssec = DnssecStatus::indeterminate;  ///< of the MX answer
   std::string dns_error;                              ///< DNS failure of the MX lookup

@@ -233,6 +233,7 @@ json to_json(const DomainReport& r) {
   return {{"format", 1},
           {"domain", r.domain},
           {"checked_at", r.checked_at},
+          {"dns_ttl", r.dns_ttl},
           {"source", to_string(r.source)},
           {"dnssec", to_string(r.dnssec)},
           {"dns_error", r.dns_error},
@@ -269,6 +270,9 @@ Result<DomainReport> report_from_json(const json& doc) {
   };
   r.domain = in.str(doc, "domain");
   r.checked_at = in.integer(doc, "checked_at", INT64_MIN, INT64_MAX);
+  if (doc.is_object() && doc.contains("dns_ttl")) {  // optional: older exports lack it
+    r.dns_ttl = static_cast<std::uint32_t>(in.integer(doc, "dns_ttl", 0, UINT32_MAX));
+  }
   r.source = in.enumerated<MxSource>(doc, "source", mx_source_from_string);
   r.dnssec = in.enumerated<DnssecStatus>(doc, "dnssec", dnssec_from_string);
   r.dns_error = in.str(doc, "dns_error");

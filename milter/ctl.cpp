@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "conf/loader.hpp"
+#include "milter/ctl_cache.hpp"
 #include "policy/decision.hpp"
 #include "policy/domain_name.hpp"
 
@@ -27,6 +28,13 @@ constexpr std::string_view kUsage =
     "      report it would use, and the decision the milter would take. The\n"
     "      options describe the message (envelope sender, authenticated user,\n"
     "      Postfix {daemon_name}, local submission) for sender rules and scope.\n"
+    "  cache list [--stale|--ineligible]   cached domains, state, verdict, grade, ages\n"
+    "  cache show DOMAIN                   the cached report, as forcetls-check prints it\n"
+    "  cache refresh [--now] DOMAIN        re-probe: by the daemon at its next scan, or now\n"
+    "  cache purge DOMAIN|--all            forget cached results\n"
+    "  cache stats                         entries, hits, misses, decode failures, sizes\n"
+    "  cache export [--json]               every cached report as JSON lines\n"
+    "  cache import [FILE|-]               load what export wrote (validated line by line)\n"
     "\n"
     "options:\n"
     "  --config FILE   the daemon configuration (default /etc/forcetls/forcetls.yaml)\n"
@@ -331,6 +339,19 @@ int run_ctl(const std::vector<std::string>& args, CtlEnv& env) {
   }
   if (command == "explain") {
     return explain_command(g, rest, env);
+  }
+  if (command == "cache") {
+    conf::SetupOptions options;
+    options.config_file = g.config;
+    options.policy_file = g.policy;
+    options.default_config_path = env.default_config_path;
+    conf::Loaded<conf::Setup> setup = conf::load_setup(options);
+    if (!setup.ok()) {
+      print_problems(setup.problems, env.err);
+      env.err << "forcetls-ctl: the configuration is invalid\n";
+      return kExitProblem;
+    }
+    return cache_command(setup.value.config, rest, env);
   }
   return usage(env, "unknown command '" + command + "'");
 }

@@ -4,10 +4,12 @@
 #include <vector>
 
 #include "milter/ctl.hpp"
+#include "milter/ctl_cache.hpp"
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   forcetls::milter::CtlEnv env{std::cout, std::cerr};
+  env.open_reports = forcetls::milter::open_cache_reports;
   try {
     return forcetls::milter::run_ctl(args, env);
   } catch (const std::exception& e) {

@@ -98,3 +98,21 @@ TEST_CASE("gather runs tasks concurrently and keeps their order", "[checker]") {
   CHECK(got == std::vector<int>{9, 16, 25});
   CHECK(flight.max == 3);  // all three were running at once
 }
+
+TEST_CASE("SingleFlight without keep forgets a finished computation", "[checker]") {
+  asio::io_context io;
+  SingleFlight<std::string, int> flight(/*keep=*/false);
+  int runs = 0;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto make = [&runs]() -> asio::awaitable<int> { co_return ++runs; };
+        int first = co_await flight.get("k", make);
+        int second = co_await flight.get("k", make);
+        CHECK(first == 1);
+        CHECK(second == 2);
+      },
+      asio::detached);
+  io.run();
+  CHECK(flight.computations() == 2);
+}

@@ -1,0 +1,109 @@
+// ProbeService: posts probes to its io_context; a per-domain deadline turns a
+// probe that takes too long into an unknown report rather than a hang.
+#include "milter/probe_service.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <future>
+#include <variant>
+
+#include "checker/judgement.hpp"
+#include "common/log.hpp"
+
+namespace forcetls::milter {
+
+Result<std::unique_ptr<ProbeService>> ProbeService::start(checker::ResolverOptions resolver,
+                                                          checker::ProberOptions prober,
+                                                          cache::Store* store,
+                                                          std::chrono::milliseconds deadline) {
+  std::unique_ptr<ProbeService> s(new ProbeService());
+  s->deadline_ = deadline;
+  auto r = checker::UnboundResolver::create(s->io_.get_executor(), resolver);
+  if (!r) {
+    return std::unexpected(r.error());
+  }
+  s->resolver_ = std::move(*r);
+  if (store != nullptr) {
+    prober.known_address = [store](const std::string& host, const std::string& address,
+                                   std::uint16_t port) {
+      return store->fresh_address(host, address, port);
+    };
+  }
+  auto p = checker::Prober::create(*s->resolver_, std::move(prober));
+  if (!p) {
+    return std::unexpected(p.error());
+  }
+  s->prober_ = std::move(*p);
+  s->thread_ = std::thread([raw = s.get()] { raw->io_.run(); });
+  return s;
+}
+
+ProbeService::~ProbeService() {
+  work_.reset();
+  io_.stop();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+asio::awaitable<void> ProbeService::run_one(std::string domain, cache::ProbeDone done) {
+  using namespace asio::experimental::awaitable_operators;
+  asio::steady_timer timer(co_await asio::this_coro::executor, deadline_);
+  std::variant<checker::DomainReport, std::monostate> got =
+      co_await (prober_->check_domain(domain) || timer.async_wait(asio::use_awaitable));
+  checker::DomainReport report;
+  if (got.index() == 0) {
+    report = std::move(std::get<0>(got));
+  } else {
+    // The whole domain took longer than the deadline: unknown, never "no".
+    report.domain = domain;
+    report.source = checker::MxSource::none;
+    report.dns_failure = checker::UnknownCause::none;
+    report.dns_error = "probe deadline passed";
+    report.checked_at = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    checker::judge(report);
+    report.eligible = checker::Eligibility::unknown;
+    report.unknown_cause = checker::UnknownCause::probe_failure;
+    report.reasons = {{"probe-timeout", "", "the probe of " + domain + " passed its deadline"}};
+    log::warning(log::fields({{"domain", domain}, {"event", "probe-deadline"}}));
+  }
+  cache::Probed probed;
+  if (report.dns_ttl > 0) {
+    probed.dns_ttl = report.dns_ttl;
+  }
+  probed.report = std::move(report);
+  done(std::move(probed));
+}
+
+void ProbeService::probe(const std::string& domain, cache::ProbeDone done) {
+  asio::co_spawn(io_, run_one(domain, std::move(done)), [domain](std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log::error(
+            log::fields({{"domain", domain}, {"event", "probe-error"}, {"error", ex.what()}}));
+      }
+    }
+  });
+}
+
+Result<cache::Probed> ProbeService::probe_sync(const std::string& domain) {
+  auto promise = std::make_shared<std::promise<cache::Probed>>();
+  std::future<cache::Probed> future = promise->get_future();
+  probe(domain, [promise](cache::Probed p) { promise->set_value(std::move(p)); });
+  if (future.wait_for(deadline_ * 2) != std::future_status::ready) {
+    return fail(Errc::timeout, "probe of " + domain + " did not finish");
+  }
+  return future.get();
+}
+
+int ProbeService::connections() const { return prober_->connections(); }
+int ProbeService::reused() const { return prober_->reused(); }
+
+}  // namespace forcetls::milter

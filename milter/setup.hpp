@@ -1,0 +1,25 @@
+// From the daemon configuration (conf::Config) to the options of the
+// components it runs: the cache store, the resolver and the prober. Pure
+// mapping; any thread. One place, so forcetls-milter and forcetls-ctl can
+// never probe or store differently.
+#pragma once
+
+#include "cache/refresh.hpp"
+#include "cache/store.hpp"
+#include "checker/dns.hpp"
+#include "checker/prober.hpp"
+#include "conf/config.hpp"
+
+namespace forcetls::milter {
+
+cache::StoreOptions store_options(const conf::Config& config);
+checker::ResolverOptions resolver_options(const conf::Config& config);
+/// The prober as the daemon runs it (address results not remembered: the
+/// cache holds them). `this_host` fills an empty checker.ehlo_name.
+checker::ProberOptions prober_options(const conf::Config& config, const std::string& this_host);
+cache::RefreshOptions refresh_options(const conf::Config& config);
+
+/// This host's name (gethostname), "localhost" if it has none.
+std::string this_host_name();
+
+}  // namespace forcetls::milter
