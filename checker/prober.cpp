@@ -201,10 +201,12 @@ asio::awaitable<AddressReport> Prober::probe_address_now(std::string host,
   hs_options.tls.handshake_timeout = options_.tls_timeout;
 
   // 1. The fast answer (quick mode only).
+  std::optional<SmtpResult> quick_smtp;
   if (options_.quick) {
     GateSlot slot = co_await GateSlot::take(state.gate);
     HandshakeProbeResult quick = co_await probe_handshake(endpoint, host, quick_, hs_options);
     connections += quick.connections;
+    quick_smtp = quick.smtp;
     Politeness::after(state.pause, quick.smtp, options_);
     co_await sleep_for(state.pause);
     if (quick.ok() &&
@@ -226,10 +228,16 @@ asio::awaitable<AddressReport> Prober::probe_address_now(std::string host,
   }
 
   // 2. The full OpenSSL handshake with the widest offer, retried once when
-  //    the connection learnt nothing (refused, 421, timeout, ...).
+  //    the connection learnt nothing (refused, 421, timeout, ...). A quick
+  //    probe that already found no STARTTLS needs no second look.
   ProbePlan plan(options_.plan);
   HandshakeProbeResult hs;
-  for (int attempt = 1; attempt <= 2; ++attempt) {
+  bool settled = false;
+  if (options_.quick && quick_smtp && !quick_smtp->ok() && !transient(*quick_smtp)) {
+    hs.smtp = *quick_smtp;
+    settled = true;
+  }
+  for (int attempt = 1; attempt <= 2 && !settled; ++attempt) {
     GateSlot slot = co_await GateSlot::take(state.gate);
     hs = co_await probe_handshake(endpoint, host, wide_, hs_options);
     connections += hs.connections;

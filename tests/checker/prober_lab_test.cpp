@@ -33,7 +33,7 @@ asio::awaitable<void> check_one(Prober* prober, std::string domain, Checked* out
 }
 
 // Checks `domains` with one prober (so shared addresses are probed once).
-Checked check_all(const std::vector<std::string>& domains, int budget = 10) {
+Checked check_all(const std::vector<std::string>& domains, int budget = 10, bool quick = false) {
   asio::io_context io;
   ResolverOptions ro;
   ro.forwarder = env().resolver;
@@ -50,6 +50,7 @@ Checked check_all(const std::vector<std::string>& domains, int budget = 10) {
   po.mx.address_policy.allow_private = true;
   po.tls.ca_file = env().ca_file;
   po.plan.max_connections = budget;
+  po.quick = quick;
   auto prober = Prober::create(**resolver, po);
   REQUIRE(prober.has_value());
   Checked checked;
@@ -177,4 +178,33 @@ TEST_CASE("prober: forty domains on two provider MX hosts cost connections per a
             << " MX addresses, " << checked.connections << " connections\n";
   // Proportional to MX addresses (each probed once), not to domains.
   CHECK(checked.connections <= static_cast<int>(addresses.size()) * 10);
+}
+
+TEST_CASE("prober --quick: one handshake proves eligibility, anything else falls through",
+          "[checker][lab]") {
+  Checked checked = check_all({"good.test", "tls10.test", "tls13only.test", "notls.test"}, 10,
+                              /*quick=*/true);
+  struct Case {
+    std::string domain;
+    Eligibility want;
+    bool one_connection;  // per address
+  };
+  for (const Case& c : std::vector<Case>{{"good.test", Eligibility::eligible, true},
+                                         {"tls10.test", Eligibility::eligible, true},
+                                         {"tls13only.test", Eligibility::ineligible, false},
+                                         {"notls.test", Eligibility::ineligible, true}}) {
+    const DomainReport& r = checked.reports.at(c.domain);
+    CAPTURE(c.domain, to_text(r));
+    CHECK(r.eligible == c.want);
+    for (const MxReport& mx : r.mx) {
+      for (const AddressReport& a : mx.addresses) {
+        if (c.one_connection) {
+          CHECK(a.connections == 1);
+          CHECK(a.nist_r1 == (c.want == Eligibility::eligible ? Tri::yes : Tri::no));
+        } else {
+          CHECK(a.connections >= 1);
+        }
+      }
+    }
+  }
 }
