@@ -155,9 +155,9 @@ struct Politeness {
   static void after(std::chrono::milliseconds& pause, const SmtpResult& smtp,
                     const ProberOptions& options) {
     if (rate_limited(smtp)) {
-      pause = std::min(options.max_backoff, std::max(pause * 4, std::chrono::milliseconds(1000)));
+      pause = std::min(options.max_backoff, std::max(pause * 4, options.rate_limit_pause));
     } else if (smtp.ok()) {
-      pause = std::max(options.pause, pause / 2);
+      pause = std::max(options.pause, pause * 3 / 4);  // stay slow for a while
     }
   }
 };

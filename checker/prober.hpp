@@ -34,9 +34,12 @@ struct ProberOptions {
   std::chrono::milliseconds raw_timeout = 15s;  ///< the answer to one raw ClientHello
   MxOptions mx = {};                            ///< caps, address families, address policy
   std::uint16_t port = 25;
-  int per_address_connections = 1;              ///< connections at once to one address
-  std::chrono::milliseconds pause = 200ms;      ///< between connections to one address
-  std::chrono::milliseconds max_backoff = 10s;  ///< pause ceiling after 421s
+  int per_address_connections = 1;          ///< connections at once to one address
+  std::chrono::milliseconds pause = 200ms;  ///< between connections to one address
+  /// After a 421 (or a dropped greeting) wait at least this long: servers
+  /// that rate-limit count connections over windows of a few seconds.
+  std::chrono::milliseconds rate_limit_pause = 5s;
+  std::chrono::milliseconds max_backoff = 20s;  ///< pause ceiling after repeated 421s
   PlanOptions plan = {};                        ///< connection budget per address
   TlsClientOptions tls = {};                    ///< CA file for the "trusted" check
   /// Stop at the fast answer: one handshake offering TLS 1.0-1.2 and only the
