@@ -1,0 +1,45 @@
+// Tests for checker/check_command: bad input gets one clear line and exit 64,
+// before anything is resolved or probed (no network is touched here).
+#include "checker/check_command.hpp"
+
+#include <catch2/catch.hpp>
+#include <sstream>
+
+#include "checker/check_args.hpp"
+
+using namespace forcetls::checker;
+
+TEST_CASE("forcetls-check: bad input is a usage error with one clear line", "[checker]") {
+  struct Case {
+    std::vector<std::string> args;
+    std::string want;
+  };
+  auto c = GENERATE(values<Case>({
+      {{"[192.0.2.1]"}, "an address literal is not a domain name"},
+      {{"192.0.2.1"}, "an IP address is not a domain name"},
+      {{std::string(64, 'a') + ".com"}, "label longer than 63"},
+      {{"exa mple.com"}, "space"},
+      {{"--mx", "mx.example.test:0"}, "invalid port"},
+      {{"--file", "/nonexistent/list"}, "cannot read"},
+      {{"--families", "ipx", "example.com"}, "--families"},
+      {{"--resolver", "not-an-address", "example.com"}, "resolver"},
+  }));
+  CAPTURE(c.args);
+  std::ostringstream out;
+  std::ostringstream err;
+  int status = run_check_command(c.args, out, err);
+  CHECK(status == exit_usage);
+  CHECK(out.str().empty());
+  CHECK_THAT(err.str(), Catch::Contains(c.want));
+  CHECK(err.str().rfind("forcetls-check: ", 0) == 0);
+}
+
+TEST_CASE("forcetls-check --help and --version exit 0", "[checker]") {
+  std::ostringstream out;
+  std::ostringstream err;
+  CHECK(run_check_command({"--help"}, out, err) == exit_eligible);
+  CHECK_THAT(out.str(), Catch::Contains("exit status"));
+  std::ostringstream out2;
+  CHECK(run_check_command({"--version"}, out2, err) == exit_eligible);
+  CHECK_THAT(out2.str(), Catch::StartsWith("forcetls-check "));
+}
