@@ -3,31 +3,12 @@
 #include "checker/report.hpp"
 
 #include <array>
+
 #include <utility>
+#include "common/enum_names.hpp"
 
 namespace forcetls::checker {
 namespace {
-
-template <typename E, std::size_t N>
-std::string_view name_in(const std::array<std::pair<E, std::string_view>, N>& table, E value) {
-  for (const auto& [e, name] : table) {
-    if (e == value) {
-      return name;
-    }
-  }
-  return "?";
-}
-
-template <typename E, std::size_t N>
-std::optional<E> value_in(const std::array<std::pair<E, std::string_view>, N>& table,
-                          std::string_view text) {
-  for (const auto& [e, name] : table) {
-    if (name == text) {
-      return e;
-    }
-  }
-  return std::nullopt;
-}
 
 constexpr std::array<std::pair<Tri, std::string_view>, 3> kTri{{
     {Tri::unknown, "unknown"},

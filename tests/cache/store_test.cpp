@@ -636,8 +636,8 @@ TEST_CASE("store: readers run while a writer writes", "[cache]") {
   // Keep writing until the readers have really run alongside (on a busy
   // machine they may not be scheduled during the first 200 writes).
   for (int round = 0; round < 200 || (reads < 200 && round < 200000); ++round) {
-    REQUIRE(store->put(
-        simple("d" + std::to_string(round % 500) + ".test", good_address("192.0.2.1"))));
+    REQUIRE(
+        store->put(simple("d" + std::to_string(round % 500) + ".test", good_address("192.0.2.1"))));
     if (round % 50 == 0) {
       REQUIRE(store->flush());
     }
