@@ -3,8 +3,8 @@
 #include "checker/report.hpp"
 
 #include <array>
-
 #include <utility>
+
 #include "common/enum_names.hpp"
 
 namespace forcetls::checker {

@@ -3,8 +3,8 @@
 #include "policy/rule.hpp"
 
 #include <array>
-
 #include <utility>
+
 #include "common/enum_names.hpp"
 
 namespace forcetls::policy {
