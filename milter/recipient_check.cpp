@@ -1,6 +1,7 @@
 // Per-recipient decisions: address -> domain -> policy -> cache -> Decision.
 #include "milter/recipient_check.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include "checker/domain_name.hpp"
@@ -189,18 +190,19 @@ RecipientOutcome check_recipient(const policy::Policy& policy,
     return out;
   }
 
-  const std::int64_t now = options.now ? options.now() : system_now();
+  auto now = [&] { return options.now ? options.now() : system_now(); };
   cache::Lookup found = reports.lookup(*domain);
   if (found.state != cache::Freshness::missing) {
     out.cache = found.state == cache::Freshness::fresh ? CacheUse::hit : CacheUse::stale;
-    out.age_seconds = now - found.checked_at;
+    out.age_seconds = now() - found.checked_at;
     out.decision = policy::decide(match, *domain, &found.report);
   } else if (options.on_miss == conf::MissBehaviour::wait) {
     const auto deadline = std::chrono::steady_clock::now() + options.miss_deadline;
     auto fresh = reports.await_fresh(*domain, deadline);
     if (fresh) {
       out.cache = CacheUse::probed;
-      out.age_seconds = fresh->checked_at > 0 ? now - fresh->checked_at : 0;
+      out.age_seconds =
+          fresh->checked_at > 0 ? std::max<std::int64_t>(0, now() - fresh->checked_at) : 0;
       out.decision = policy::decide(match, *domain, &*fresh);
     } else {
       out.cache = fresh.error().code == Errc::timeout ? CacheUse::timeout : CacheUse::error;

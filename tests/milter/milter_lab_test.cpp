@@ -22,6 +22,7 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr const char* kSocket = "inet:8893@127.0.0.1";
+constexpr const char* kPostfixSocket = "inet:127.0.0.1:8893";  // Postfix's spelling
 
 std::string read_file(const std::string& path) {
   std::ifstream f(path);
@@ -75,8 +76,8 @@ struct Daemon {
   }
 
   void start() {
-    RunResult r = run(shell_quote(FORCETLS_MILTER_PATH) + " -f -c " + shell_quote(config) + " 2>" +
-                      shell_quote(log) + " & echo $!");
+    RunResult r = run(shell_quote(FORCETLS_MILTER_PATH) + " -f -c " + shell_quote(config) +
+                      " </dev/null >/dev/null 2>" + shell_quote(log) + " & echo $!");
     REQUIRE(r.status == 0);
     pid = std::stoi(r.out);
     const bool up =
@@ -114,16 +115,17 @@ RunResult miltertest(const std::string& script) {
              " -D socket=" + kSocket + " 2>&1");
 }
 
-// The decision line of a recipient (the whole log line), or "".
+// The latest decision line of a recipient (the whole log line), or "".
 std::string decision_line(const std::string& log, const std::string& rcpt) {
   std::istringstream in(log);
   std::string line;
+  std::string last;
   while (std::getline(in, line)) {
     if (line.find("rcpt=" + rcpt + " ") != std::string::npos) {
-      return line;
+      last = line;
     }
   }
-  return "";
+  return last;
 }
 
 }  // namespace
@@ -181,7 +183,7 @@ TEST_CASE("forcetls-milter: miltertest and Postfix end to end", "[milter][lab]")
       const std::string all = read_file(send_log);
       return all.size() > log_start ? all.substr(log_start) : std::string();
     };
-    REQUIRE(run("postconf -c " + conf + " -e 'smtpd_milters=" + kSocket +
+    REQUIRE(run("postconf -c " + conf + " -e 'smtpd_milters=" + kPostfixSocket +
                 "' 'milter_default_action=tempfail' && postfix -c " + conf + " reload")
                 .status == 0);
     const std::string host = env().send_smtp.substr(0, env().send_smtp.find(':'));

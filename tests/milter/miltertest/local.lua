@@ -17,8 +17,8 @@ for _, address in ipairs({"<alice@good.test>", "<bob@notls.test>"}) do
   if mt.getreply(conn) ~= SMFIR_CONTINUE then fail(address .. " not continued") end
 end
 if mt.eom(conn) ~= nil then fail("mt.eom") end
-if not mt.eom_check(conn, MT_RCPTDEL, "<bob@notls.test>") then fail("bob not deleted") end
-if mt.eom_check(conn, MT_RCPTDEL, "<alice@good.test>") then fail("alice deleted") end
+if not mt.eom_check(conn, MT_RCPTDELETE, "<bob@notls.test>") then fail("bob not deleted") end
+if mt.eom_check(conn, MT_RCPTDELETE, "<alice@good.test>") then fail("alice deleted") end
 if not mt.eom_check(conn, MT_QUARANTINE) then fail("not quarantined") end
 mt.disconnect(conn)
 print("PASS")
