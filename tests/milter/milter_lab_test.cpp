@@ -227,6 +227,38 @@ TEST_CASE("forcetls-milter: miltertest and Postfix end to end", "[milter][lab]")
         " reload");
   }
 
+  // Local submission through the sendmail command (non_smtpd_milters): the
+  // ineligible recipient is removed and the message held, nothing deferred.
+  {
+    const std::string conf = env().get("SEND_CONF");
+    const std::string send_log = env().send_log;
+    const std::size_t log_start = read_file(send_log).size();
+    REQUIRE(run("postconf -c " + conf + " -e 'non_smtpd_milters=" + kPostfixSocket +
+                "' 'milter_default_action=tempfail' && postfix -c " + conf + " reload")
+                .status == 0);
+    RunResult sent = run("printf 'Subject: local\\n\\nbody\\n' | sendmail -C " + conf +
+                         " -f root@lab.test alice@good.test bob@notls.test 2>&1");
+    INFO(sent.out);
+    CHECK(sent.status == 0);
+    const bool held = wait_for(
+        [&] {
+          const std::string all = read_file(send_log);
+          return all.size() > log_start &&
+                 all.substr(log_start).find("milter triggers HOLD action") != std::string::npos;
+        },
+        30s);
+    const std::string all = read_file(send_log);
+    const std::string l = all.size() > log_start ? all.substr(log_start) : "";
+    INFO(l << "\n--- daemon log ---\n" << d.lines());
+    CHECK(held);
+    CHECK(l.find("can't reject recipient") == std::string::npos);
+    // Postfix's cleanup passes bare addresses and knows the queue id at MAIL.
+    CHECK_THAT(decision_line(d.lines(), "bob@notls.test"),
+               Catch::Contains("applied=delrcpt+quarantine"));
+    run("postconf -c " + conf + " -X non_smtpd_milters milter_default_action && postfix -c " +
+        conf + " reload");
+  }
+
   CHECK(d.stop());
   CHECK_THAT(d.lines(), Catch::Contains("event=stopped"));
 }
