@@ -1,0 +1,22 @@
+// The forcetls-milter daemon: configuration, daemon manners (fork, pid file,
+// privileges, signals) and the libmilter callbacks that apply
+// check_recipient() and plan_message(). One daemon per process (libmilter
+// callbacks carry no user pointer); run_daemon() is called once from main.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace forcetls::milter {
+
+struct DaemonOptions {
+  std::optional<std::string> config_file;  ///< -c; nullopt: the default path or embedded defaults
+  bool foreground = false;                 ///< -f: no fork, log to stderr
+  bool check_only = false;                 ///< -t: load the configuration, report, exit
+};
+
+/// Runs the daemon until SIGTERM/SIGINT; returns the process exit code
+/// (0 clean stop, 1 runtime failure, 2 invalid configuration).
+int run_daemon(const DaemonOptions& options);
+
+}  // namespace forcetls::milter

@@ -1,0 +1,264 @@
+// Lab test of the forcetls-milter binary: started inside the lab's
+// namespace with a `require` + reject policy, driven by miltertest scripts
+// (tests/milter/miltertest/) and then by the lab's sending Postfix with swaks.
+// Every process started here is stopped by its PID.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <thread>
+
+#include "tests/lab/lab_env.hpp"
+
+using namespace forcetls::labtest;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* kSocket = "inet:8893@127.0.0.1";
+constexpr const char* kPostfixSocket = "inet:127.0.0.1:8893";  // Postfix's spelling
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+bool wait_for(const std::function<bool()>& done, std::chrono::seconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (done()) {
+      return true;
+    }
+    std::this_thread::sleep_for(200ms);
+  }
+  return done();
+}
+
+// The daemon in the foreground (log on stderr into a file), stopped by PID.
+struct Daemon {
+  std::filesystem::path dir;
+  std::string config;
+  std::string policy;
+  std::string log;
+  pid_t pid = -1;
+
+  explicit Daemon(const std::string& policy_text) {
+    char tmpl[] = "/tmp/forcetls-milter-lab-XXXXXX";
+    dir = mkdtemp(tmpl);
+    ::chmod(dir.c_str(), 0755);  // the daemon drops to `nobody`
+    config = (dir / "forcetls.yaml").string();
+    policy = (dir / "policy.yaml").string();
+    log = (dir / "milter.log").string();
+    std::ofstream(policy) << policy_text;
+    std::ofstream(config) << "milter:\n  socket: " << kSocket
+                          << "\n  on_miss: wait\n  miss_deadline: 25s\n"
+                          << "daemon:\n  user: nobody\n  pid_file: "
+                          << (dir / "milter.pid").string()
+                          << "\ncache:\n  path: " << (dir / "cache").string()
+                          << "\nchecker:\n  resolver: \"" << env().resolver
+                          << "\"\n  trust_anchor: " << env().trust_anchor
+                          << "\n  ca_file: " << env().ca_file
+                          << "\n  allow_private: true\n  ehlo_name: milter.lab.test\n"
+                          << "  pause: 50ms\npolicy_file: " << policy << "\n";
+  }
+  ~Daemon() {
+    stop();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+
+  void start() {
+    RunResult r = run(shell_quote(FORCETLS_MILTER_PATH) + " -f -c " + shell_quote(config) +
+                      " </dev/null >/dev/null 2>" + shell_quote(log) + " & echo $!");
+    REQUIRE(r.status == 0);
+    pid = std::stoi(r.out);
+    const bool up =
+        wait_for([&] { return read_file(log).find("event=started") != std::string::npos; }, 20s);
+    INFO(read_file(log));
+    REQUIRE(up);
+  }
+
+  /// SIGTERM, then wait for a clean exit (a few seconds at most).
+  bool stop() {
+    if (pid <= 0) {
+      return true;
+    }
+    ::kill(pid, SIGTERM);
+    const bool gone = wait_for([&] { return ::kill(pid, 0) != 0; }, 15s);
+    if (!gone) {
+      ::kill(pid, SIGKILL);
+    }
+    pid = -1;
+    return gone;
+  }
+
+  std::string lines() const { return read_file(log); }
+};
+
+constexpr const char* kPolicy = R"(default:
+  mode: require
+  on_ineligible: reject
+  on_unknown: tempfail
+)";
+
+RunResult miltertest(const std::string& script) {
+  return run("miltertest -s " +
+             shell_quote(std::string(FORCETLS_SOURCE_DIR) + "/tests/milter/miltertest/" + script) +
+             " -D socket=" + kSocket + " 2>&1");
+}
+
+// The latest decision line of a recipient (the whole log line), or "".
+std::string decision_line(const std::string& log, const std::string& rcpt) {
+  std::istringstream in(log);
+  std::string line;
+  std::string last;
+  while (std::getline(in, line)) {
+    if (line.find("rcpt=" + rcpt + " ") != std::string::npos) {
+      last = line;
+    }
+  }
+  return last;
+}
+
+}  // namespace
+
+TEST_CASE("forcetls-milter: miltertest and Postfix end to end", "[milter][lab]") {
+  Daemon d(kPolicy);
+  d.start();
+
+  {
+    RunResult mixed = miltertest("mixed.lua");
+    INFO(mixed.out << "\n--- daemon log ---\n" << d.lines());
+    CHECK(mixed.status == 0);
+    CHECK_THAT(mixed.out, Catch::Contains("PASS"));
+    const std::string log = d.lines();
+    CHECK_THAT(decision_line(log, "<alice@good.test>"),
+               Catch::Contains("domain=good.test policy=require verdict=eligible") &&
+                   Catch::Contains("action=accept"));
+    CHECK_THAT(decision_line(log, "<bob@notls.test>"),
+               Catch::Contains("verdict=ineligible reason=no-starttls(mx.notls.test)") &&
+                   Catch::Contains("action=reject"));
+    CHECK_THAT(decision_line(log, "<carol@down.test>"),
+               Catch::Contains("verdict=unknown") && Catch::Contains("action=tempfail"));
+    CHECK_THAT(decision_line(log, "<dave@[127.0.0.1]>"),
+               Catch::Contains("reason=bad-address") && Catch::Contains("action=reject"));
+    CHECK_THAT(log, Catch::Contains("summary from=<sender@lab.test> rcpts=8 accepted=3 rejected=4 "
+                                    "tempfailed=1"));
+  }
+  {
+    RunResult local = miltertest("local.lua");
+    INFO(local.out << "\n--- daemon log ---\n" << d.lines());
+    CHECK(local.status == 0);
+    CHECK_THAT(local.out, Catch::Contains("PASS"));
+    CHECK_THAT(decision_line(d.lines(), "<bob@notls.test>"),
+               Catch::Contains("applied=delrcpt+quarantine"));
+  }
+
+  // SIGHUP with a broken policy keeps the running one; the daemon stays up.
+  {
+    std::ofstream(d.policy) << "default:\n  mode: sometimes\n";
+    ::kill(d.pid, SIGHUP);
+    CHECK(
+        wait_for([&] { return d.lines().find("event=reload-refused") != std::string::npos; }, 10s));
+    CHECK(::kill(d.pid, 0) == 0);
+    std::ofstream(d.policy) << kPolicy;
+    ::kill(d.pid, SIGHUP);
+    CHECK(wait_for([&] { return d.lines().find("event=reloaded") != std::string::npos; }, 10s));
+  }
+
+  // Postfix end to end: the lab's sending Postfix with the milter attached.
+  {
+    const std::string conf = env().get("SEND_CONF");
+    const std::string send_log = env().send_log;
+    const std::size_t log_start = read_file(send_log).size();  // earlier tests' lines don't count
+    auto new_log = [&] {
+      const std::string all = read_file(send_log);
+      return all.size() > log_start ? all.substr(log_start) : std::string();
+    };
+    REQUIRE(run("postconf -c " + conf + " -e 'smtpd_milters=" + kPostfixSocket +
+                "' 'milter_default_action=tempfail' && postfix -c " + conf + " reload")
+                .status == 0);
+    const std::string host = env().send_smtp.substr(0, env().send_smtp.find(':'));
+    const std::string port = env().send_smtp.substr(env().send_smtp.find(':') + 1);
+    RunResult swaks = run("swaks --server " + host + " --port " + port +
+                          " --from sender@lab.test --to alice@good.test,bob@notls.test"
+                          " --header 'Subject: forcetls e2e' 2>&1");
+    INFO(swaks.out << "\n--- daemon log ---\n" << d.lines());
+    CHECK_THAT(swaks.out, Catch::Contains("550 5.7.4 Forced TLS: notls.test"));
+    CHECK_THAT(swaks.out, Catch::Contains("250 2.0.0 Ok: queued"));
+
+    // The Postfix log: bob refused by the milter, alice delivered to the lab MX.
+    const bool delivered = wait_for(
+        [&] {
+          const std::string l = new_log();
+          return l.find("to=<alice@good.test>, relay=mx") != std::string::npos &&
+                 l.find("status=sent") != std::string::npos;
+        },
+        60s);
+    const std::string l = new_log();
+    INFO(l);
+    CHECK(delivered);
+    CHECK_THAT(l, Catch::Contains("milter-reject: RCPT") &&
+                      Catch::Contains("550 5.7.4 Forced TLS: notls.test"));
+    CHECK(l.find("to=<bob@notls.test>, relay=") == std::string::npos);
+    // The daemon logged both with the Postfix queue id.
+    // The daemon logged the SMTP recipients with the Postfix queue id (the
+    // last decision line for alice is this message's).
+    std::istringstream in(d.lines());
+    std::string line;
+    std::string last_alice;
+    while (std::getline(in, line)) {
+      if (line.find("rcpt=<alice@good.test> ") != std::string::npos) {
+        last_alice = line;
+      }
+    }
+    INFO(last_alice);
+    CHECK(last_alice.find("NOQUEUE:") == std::string::npos);
+    CHECK(last_alice.find(": rcpt=<alice@good.test> ") != std::string::npos);
+    run("postconf -c " + conf + " -X smtpd_milters milter_default_action && postfix -c " + conf +
+        " reload");
+  }
+
+  // Local submission through the sendmail command (non_smtpd_milters): the
+  // ineligible recipient is removed and the message held, nothing deferred.
+  {
+    const std::string conf = env().get("SEND_CONF");
+    const std::string send_log = env().send_log;
+    const std::size_t log_start = read_file(send_log).size();
+    REQUIRE(run("postconf -c " + conf + " -e 'non_smtpd_milters=" + kPostfixSocket +
+                "' 'milter_default_action=tempfail' && postfix -c " + conf + " reload")
+                .status == 0);
+    RunResult sent = run("printf 'Subject: local\\n\\nbody\\n' | sendmail -C " + conf +
+                         " -f root@lab.test alice@good.test bob@notls.test 2>&1");
+    INFO(sent.out);
+    CHECK(sent.status == 0);
+    const bool held = wait_for(
+        [&] {
+          const std::string all = read_file(send_log);
+          return all.size() > log_start &&
+                 all.substr(log_start).find("milter triggers HOLD action") != std::string::npos;
+        },
+        30s);
+    const std::string all = read_file(send_log);
+    const std::string l = all.size() > log_start ? all.substr(log_start) : "";
+    INFO(l << "\n--- daemon log ---\n" << d.lines());
+    CHECK(held);
+    CHECK(l.find("can't reject recipient") == std::string::npos);
+    // Postfix's cleanup passes bare addresses and knows the queue id at MAIL.
+    CHECK_THAT(decision_line(d.lines(), "bob@notls.test"),
+               Catch::Contains("applied=delrcpt+quarantine"));
+    run("postconf -c " + conf + " -X non_smtpd_milters milter_default_action && postfix -c " +
+        conf + " reload");
+  }
+
+  CHECK(d.stop());
+  CHECK_THAT(d.lines(), Catch::Contains("event=stopped"));
+}

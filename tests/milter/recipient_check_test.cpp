@@ -1,0 +1,279 @@
+// Unit tests of the milter's per-recipient glue and end-of-message plan,
+// with an in-memory ReportLookup instead of LMDB and the prober.
+#include "milter/recipient_check.hpp"
+
+#include <catch2/catch.hpp>
+#include <map>
+#include <stdexcept>
+
+#include "conf/loader.hpp"
+#include "milter/message_plan.hpp"
+#include "tests/policy/report_builder.hpp"
+
+using namespace forcetls;
+using namespace forcetls::milter;
+using forcetls::test::eligible_report;
+using forcetls::test::ineligible_report;
+
+namespace {
+
+constexpr std::int64_t kNow = 1'700'000'000;
+
+// Reports by domain; `stale` domains answer stale; `probe` domains are
+// "probed" by await_fresh; everything else is missing and times out.
+struct FakeReports final : ReportLookup {
+  std::map<std::string, checker::DomainReport> fresh;
+  std::map<std::string, checker::DomainReport> stale;
+  std::map<std::string, checker::DomainReport> probe;
+  bool throw_on_lookup = false;
+  int lookups = 0;
+  int waits = 0;
+
+  cache::Lookup lookup(std::string_view domain) override {
+    ++lookups;
+    if (throw_on_lookup) {
+      throw std::runtime_error("cache exploded");
+    }
+    cache::Lookup l;
+    const std::string d(domain);
+    if (fresh.contains(d)) {
+      l.state = cache::Freshness::fresh;
+      l.report = fresh[d];
+      l.checked_at = kNow - 3 * 3600;
+    } else if (stale.contains(d)) {
+      l.state = cache::Freshness::stale;
+      l.report = stale[d];
+      l.checked_at = kNow - 2 * 86400;
+    }
+    return l;
+  }
+  Result<checker::DomainReport> await_fresh(std::string_view domain,
+                                            std::chrono::steady_clock::time_point) override {
+    ++waits;
+    const std::string d(domain);
+    if (probe.contains(d)) {
+      checker::DomainReport r = probe[d];
+      r.checked_at = kNow - 1;
+      return r;
+    }
+    return fail(Errc::timeout, "no answer in time");
+  }
+};
+
+std::shared_ptr<const policy::Policy> load_policy(std::string_view text) {
+  auto loaded = conf::parse_policy(text, "policy.yaml");
+  INFO((loaded.problems.empty() ? std::string() : loaded.problems[0].text()));
+  REQUIRE(loaded.ok());
+  return std::make_shared<const policy::Policy>(std::move(loaded.value));
+}
+
+constexpr std::string_view kRequireReject = R"(
+default:
+  mode: require
+  on_ineligible: reject
+rules:
+  - domains: [tagged.example]
+    on_ineligible: tag
+  - domains: [held.example]
+    on_ineligible: quarantine
+  - domains: [portal.example, portal2.example]
+    on_ineligible: redirect
+    redirect_to: gateway@secure.example
+  - domains: [relaxed.example]
+    mode: prefer
+  - domains: [internal.example]
+    mode: off
+)";
+
+CheckOptions options(conf::MissBehaviour miss = conf::MissBehaviour::wait) {
+  return CheckOptions{.on_miss = miss,
+                      .miss_deadline = std::chrono::milliseconds(10),
+                      .local_submission = false,
+                      .now = [] { return kNow; }};
+}
+
+FakeReports lab_reports() {
+  FakeReports r;
+  r.fresh["good.example"] = eligible_report("good.example");
+  r.fresh["bad.example"] = ineligible_report("bad.example");
+  r.fresh["tagged.example"] = ineligible_report("tagged.example");
+  r.fresh["held.example"] = ineligible_report("held.example");
+  r.fresh["portal.example"] = ineligible_report("portal.example");
+  r.fresh["portal2.example"] = ineligible_report("portal2.example");
+  r.fresh["relaxed.example"] = ineligible_report("relaxed.example");
+  r.stale["old.example"] = eligible_report("old.example");
+  r.probe["new.example"] = ineligible_report("new.example");
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("check_recipient: reply, cache use and reason per recipient", "[milter]") {
+  struct Case {
+    std::string label;
+    std::string rcpt;
+    conf::MissBehaviour miss;
+    RcptReply reply;
+    std::string code;  // SMTP code when refused
+    CacheUse cache;
+    std::string verdict;
+    std::string action;
+  };
+  using M = conf::MissBehaviour;
+  auto c =
+      GENERATE(Case{"eligible, fresh", "<bob@good.example>", M::wait, RcptReply::accept, "",
+                    CacheUse::hit, "eligible", "accept"},
+               Case{"ineligible, reject", "<bob@bad.example>", M::wait, RcptReply::reject, "550",
+                    CacheUse::hit, "ineligible", "reject"},
+               Case{"domain case and trailing dot", "<bob@BAD.Example.>", M::wait,
+                    RcptReply::reject, "550", CacheUse::hit, "ineligible", "reject"},
+               Case{"stale is used", "<a@old.example>", M::wait, RcptReply::accept, "",
+                    CacheUse::stale, "eligible", "accept"},
+               Case{"miss, waited, probe answered", "<a@new.example>", M::wait, RcptReply::reject,
+                    "550", CacheUse::probed, "ineligible", "reject"},
+               Case{"miss, wait times out -> not checked -> tempfail", "<a@down.example>", M::wait,
+                    RcptReply::tempfail, "451", CacheUse::timeout, "not-checked", "tempfail"},
+               Case{"miss, answer-now -> tempfail at once", "<a@new.example>", M::answer_now,
+                    RcptReply::tempfail, "451", CacheUse::miss, "not-checked", "tempfail"},
+               Case{"tag accepts", "<a@tagged.example>", M::wait, RcptReply::accept, "",
+                    CacheUse::hit, "ineligible", "tag"},
+               Case{"quarantine accepts", "<a@held.example>", M::wait, RcptReply::accept, "",
+                    CacheUse::hit, "ineligible", "quarantine"},
+               Case{"prefer never blocks", "<a@relaxed.example>", M::wait, RcptReply::accept, "",
+                    CacheUse::hit, "ineligible", "accept"},
+               Case{"off: no lookup", "<a@internal.example>", M::wait, RcptReply::accept, "",
+                    CacheUse::none, "not-checked", "accept"},
+               Case{"IP literal under require: 550 5.1.3", "<a@[192.0.2.1]>", M::wait,
+                    RcptReply::reject, "550", CacheUse::none, "not-checked", "reject"},
+               Case{"unbalanced quotes under require", "<\"a@bad.example>", M::wait,
+                    RcptReply::reject, "550", CacheUse::none, "not-checked", "reject"},
+               Case{"local recipient without domain passes", "<postmaster>", M::wait,
+                    RcptReply::accept, "", CacheUse::none, "not-checked", "accept"},
+               Case{"dotless domain is local", "<root@localhost>", M::wait, RcptReply::accept, "",
+                    CacheUse::none, "not-checked", "accept"});
+
+  auto policy = load_policy(kRequireReject);
+  FakeReports reports = lab_reports();
+  RecipientOutcome out = check_recipient(*policy, {}, c.rcpt, reports, options(c.miss));
+  INFO(c.label << ": " << out.log_fields());
+  CHECK(out.reply == c.reply);
+  CHECK(out.decision.reply.code == c.code);
+  CHECK(out.cache == c.cache);
+  CHECK(policy::to_string(out.decision.verdict) == c.verdict);
+  CHECK(policy::to_string(out.decision.action) == c.action);
+  CHECK(out.rcpt == c.rcpt);
+  if (c.cache == CacheUse::none) {
+    CHECK(reports.lookups == 0);
+  }
+}
+
+TEST_CASE("check_recipient: the reply names the domain and the failed check", "[milter]") {
+  auto policy = load_policy(kRequireReject);
+  FakeReports reports = lab_reports();
+  RecipientOutcome out = check_recipient(*policy, {}, "<bob@bad.example>", reports, options());
+  CHECK(out.decision.reply.enhanced == "5.7.4");
+  CHECK_THAT(out.decision.reply.text,
+             Catch::Contains("bad.example") && Catch::Contains("no-starttls(mx2.bad.example)"));
+  const std::string line = out.log_fields();
+  CHECK_THAT(line, Catch::StartsWith("rcpt=<bob@bad.example> domain=bad.example policy=require "
+                                     "verdict=ineligible reason=no-starttls(mx2.bad.example)"));
+  CHECK_THAT(line, Catch::Contains("action=reject") && Catch::Contains("cache=hit age=3h"));
+
+  RecipientOutcome literal = check_recipient(*policy, {}, "<a@[192.0.2.1]>", reports, options());
+  CHECK(literal.decision.reply.enhanced == "5.1.3");
+  CHECK_THAT(literal.decision.reply.text, Catch::Contains("<a@[192.0.2.1]>"));
+  CHECK_THAT(literal.log_fields(), Catch::Contains("reason=bad-address"));
+}
+
+TEST_CASE("check_recipient: local submission turns refusals into removal", "[milter]") {
+  auto policy = load_policy(kRequireReject);
+  FakeReports reports = lab_reports();
+  CheckOptions o = options();
+  o.local_submission = true;
+  policy::MessageContext local{
+      .sender_domain = "", .auth_user = "", .daemon_name = "", .local_submission = true};
+  RecipientOutcome bad = check_recipient(*policy, local, "<bob@bad.example>", reports, o);
+  CHECK(bad.reply == RcptReply::accept);
+  CHECK(bad.removed);
+  CHECK(bad.decision.action == policy::Action::reject);
+  CHECK_THAT(bad.log_fields(), Catch::EndsWith("applied=delrcpt+quarantine"));
+  RecipientOutcome good = check_recipient(*policy, local, "<bob@good.example>", reports, o);
+  CHECK_FALSE(good.removed);
+}
+
+TEST_CASE("failure_outcome applies milter.on_error", "[milter]") {
+  RecipientOutcome t = failure_outcome("<a@x.example>", policy::Action::tempfail, "boom", false);
+  CHECK(t.reply == RcptReply::tempfail);
+  CHECK(t.decision.reply.code == "451");
+  CHECK(t.decision.reply.enhanced == "4.3.0");
+  CHECK_THAT(t.log_fields(), Catch::Contains("reason=internal-error(boom)"));
+  RecipientOutcome a = failure_outcome("<a@x.example>", policy::Action::accept, "boom", false);
+  CHECK(a.reply == RcptReply::accept);
+  CHECK(a.decision.reply.empty());
+  // A throwing cache escapes check_recipient; the callback turns it into this.
+  auto policy = load_policy(kRequireReject);
+  FakeReports reports;
+  reports.throw_on_lookup = true;
+  CHECK_THROWS(check_recipient(*policy, {}, "<a@x.example>", reports, options()));
+}
+
+TEST_CASE("format_age and escape_percent", "[milter]") {
+  struct Case {
+    std::int64_t seconds;
+    std::string want;
+  };
+  auto c = GENERATE(Case{-5, "0s"}, Case{0, "0s"}, Case{119, "119s"}, Case{120, "2m"},
+                    Case{3 * 3600, "3h"}, Case{2 * 86400, "2d"});
+  CHECK(format_age(c.seconds) == c.want);
+  CHECK(escape_percent("100% sure %s") == "100%% sure %%s");
+}
+
+TEST_CASE("plan_message: header, quarantine, redirect, removal, summary", "[milter]") {
+  auto policy = load_policy(kRequireReject);
+  FakeReports reports = lab_reports();
+  auto check = [&](std::string rcpt, bool local = false) {
+    CheckOptions o = options();
+    o.local_submission = local;
+    return check_recipient(*policy, {}, rcpt, reports, o);
+  };
+
+  SECTION("refused recipients play no part; header lists the others once") {
+    std::vector<RecipientOutcome> rs{check("<a@good.example>"), check("<b@bad.example>"),
+                                     check("<c@good.example>"), check("<d@relaxed.example>")};
+    MessagePlan plan = plan_message(rs, true);
+    CHECK(plan.header_value == "good.example=eligible; relaxed.example=ineligible(no-starttls)");
+    CHECK(plan.quarantine_reason.empty());
+    CHECK(plan.delete_rcpts.empty());
+    CHECK(summary_fields("<s@example.net>", rs, plan) ==
+          "summary from=<s@example.net> rcpts=4 accepted=3 rejected=1 tempfailed=0 removed=0 "
+          "redirected=0 quarantine=no header=yes");
+    CHECK(plan_message(rs, false).header_value.empty());
+  }
+  SECTION("tag adds the header even when headers are off") {
+    std::vector<RecipientOutcome> rs{check("<a@tagged.example>")};
+    CHECK(plan_message(rs, false).header_value == "tagged.example=ineligible(no-starttls)");
+  }
+  SECTION("quarantine names the domain") {
+    std::vector<RecipientOutcome> rs{check("<a@held.example>")};
+    MessagePlan plan = plan_message(rs, false);
+    CHECK_THAT(plan.quarantine_reason, Catch::StartsWith("forcetls: held.example ineligible"));
+  }
+  SECTION("redirect: delete each, add the gateway once") {
+    std::vector<RecipientOutcome> rs{check("<a@portal.example>"), check("<b@portal2.example>"),
+                                     check("<c@good.example>")};
+    MessagePlan plan = plan_message(rs, false);
+    CHECK((plan.delete_rcpts ==
+           std::vector<std::string>{"<a@portal.example>", "<b@portal2.example>"}));
+    CHECK((plan.add_rcpts == std::vector<std::string>{"gateway@secure.example"}));
+    CHECK_THAT(summary_fields("<>", rs, plan), Catch::Contains("redirected=2"));
+  }
+  SECTION("local submission: removed and held") {
+    std::vector<RecipientOutcome> rs{check("<a@bad.example>", true),
+                                     check("<b@good.example>", true)};
+    MessagePlan plan = plan_message(rs, true);
+    CHECK((plan.delete_rcpts == std::vector<std::string>{"<a@bad.example>"}));
+    CHECK_THAT(plan.quarantine_reason, Catch::Contains("<a@bad.example> removed"));
+    CHECK(plan.header_value == "good.example=eligible");
+    CHECK_THAT(summary_fields("<>", rs, plan), Catch::Contains("removed=1"));
+  }
+}
