@@ -2,6 +2,7 @@
 // probe that takes too long into an unknown report rather than a hang.
 #include "milter/probe_service.hpp"
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
@@ -15,21 +16,38 @@
 
 namespace forcetls::milter {
 
+namespace {
+
+std::string recent_key(const std::string& host, const std::string& address, std::uint16_t port) {
+  return host + "|" + address + "|" + std::to_string(port);
+}
+
+}  // namespace
+
 Result<std::unique_ptr<ProbeService>> ProbeService::start(checker::ResolverOptions resolver,
                                                           checker::ProberOptions prober,
                                                           cache::Store* store,
-                                                          std::chrono::milliseconds deadline) {
+                                                          std::chrono::milliseconds deadline,
+                                                          std::chrono::milliseconds recent_window) {
   std::unique_ptr<ProbeService> s(new ProbeService());
   s->deadline_ = deadline;
+  s->store_ = store;
+  if (store != nullptr) {
+    // Never longer than the store would keep the result itself.
+    const cache::Ttls& t = store->options().ttls;
+    s->recent_window_ = std::min(
+        recent_window, std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::seconds(std::min({t.good, t.ineligible, t.unknown}))));
+  }
   auto r = checker::UnboundResolver::create(s->io_.get_executor(), resolver);
   if (!r) {
     return std::unexpected(r.error());
   }
   s->resolver_ = std::move(*r);
   if (store != nullptr) {
-    prober.known_address = [store](const std::string& host, const std::string& address,
-                                   std::uint16_t port) {
-      return store->fresh_address(host, address, port);
+    prober.known_address = [raw = s.get()](const std::string& host, const std::string& address,
+                                           std::uint16_t port) {
+      return raw->known(host, address, port);
     };
   }
   auto p = checker::Prober::create(*s->resolver_, std::move(prober));
@@ -46,6 +64,43 @@ ProbeService::~ProbeService() {
   io_.stop();
   if (thread_.joinable()) {
     thread_.join();
+  }
+}
+
+std::optional<checker::AddressReport> ProbeService::known(const std::string& host,
+                                                          const std::string& address,
+                                                          std::uint16_t port) {
+  if (auto fresh = store_->fresh_address(host, address, port)) {
+    return fresh;
+  }
+  auto it = recent_.find(recent_key(host, address, port));
+  if (it == recent_.end()) {
+    return std::nullopt;
+  }
+  if (std::chrono::steady_clock::now() - it->second.seen >= recent_window_) {
+    recent_.erase(it);
+    return std::nullopt;
+  }
+  ++recent_hits_;
+  return it->second.report;
+}
+
+void ProbeService::remember(const checker::DomainReport& report) {
+  if (recent_window_.count() <= 0) {
+    return;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  std::erase_if(recent_, [&](const auto& kv) { return now - kv.second.seen >= recent_window_; });
+  for (const checker::MxReport& mx : report.mx) {
+    for (const checker::AddressReport& a : mx.addresses) {
+      // Only what this probe learnt: results reused from the store keep the
+      // store's expiry, and an address the policy refused was not contacted.
+      if (!a.probed || recent_.contains(recent_key(mx.host, a.address, a.port)) ||
+          store_->fresh_address(mx.host, a.address, a.port)) {
+        continue;
+      }
+      recent_.emplace(recent_key(mx.host, a.address, a.port), Recent{a, now});
+    }
   }
 }
 
@@ -72,6 +127,10 @@ asio::awaitable<void> ProbeService::run_one(std::string domain, cache::ProbeDone
     report.reasons = {{"probe-timeout", "", "the probe of " + domain + " passed its deadline"}};
     log::warning(log::fields({{"domain", domain}, {"event", "probe-deadline"}}));
   }
+  remember(report);
+  connections_.store(prober_->connections(), std::memory_order_relaxed);
+  reused_.store(prober_->reused(), std::memory_order_relaxed);
+  reused_recent_.store(recent_hits_, std::memory_order_relaxed);
   cache::Probed probed;
   if (report.dns_ttl > 0) {
     probed.dns_ttl = report.dns_ttl;
@@ -102,8 +161,5 @@ Result<cache::Probed> ProbeService::probe_sync(const std::string& domain) {
   }
   return future.get();
 }
-
-int ProbeService::connections() const { return prober_->connections(); }
-int ProbeService::reused() const { return prober_->reused(); }
 
 }  // namespace forcetls::milter

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generates a forcetls lab's files from personalities.tsv and servers.tsv.
 
-  labgen.py --dir DIR [--no-ipv6]
+  labgen.py --dir DIR [--no-ipv6] [--scale N]
 
 Writes, under DIR (files only; it starts no server):
   ca/                lab CA (ca.pem) and the leaf certificates of servers.tsv
@@ -12,6 +12,8 @@ Writes, under DIR (files only; it starts no server):
   send/etc/          the sending Postfix instance (smtpd on 127.0.0.1:2525)
   emulator/config.json   the emulator's listeners
   listen.txt         "ADDR PORT" lines that must accept connections once up
+  scale/             with --scale N only: domains.txt (the N scale domains) and
+                     mx.txt ("HOST ADDR" of the provider MX hosts they share)
 Called by tests/lab/lab; Python 3 standard library plus openssl and ldns tools.
 """
 
@@ -21,6 +23,7 @@ import datetime
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -56,6 +59,57 @@ EMULATOR_PROFILES = {
     # Proxies to a backend Postfix service; versions/suites unused.
     "proxy": {"versions": [], "suites": []},
 }
+
+
+# The opt-in scale population (`lab up DIR --scale N`, for the scale
+# benchmark): N customer domains dNNNNN.scale.test in one zone, each with two
+# MX hosts out of SCALE_PROVIDERS provider hosts mxNN.scaleprov.test, which
+# are `good` receiving-Postfix services on 127.0.2.1 upwards. Not part of the
+# default lab: the test suite brings the lab up on every run.
+SCALE_ZONE = "scale.test"
+SCALE_PROVIDER_ZONE = "scaleprov.test"
+SCALE_PROVIDERS = 20
+SCALE_MAX = 99999  # five-digit names
+# Every fourth provider greets after a 1 s pause (Postfix's anti-zombie
+# `sleep` restriction evaluated at connect time, documented with
+# smtpd_client_restrictions in postconf(5)), as many large providers do: the
+# probes of different providers then take different times, so one of a
+# domain's addresses is answered while the other is still being probed.
+SCALE_SLOW_EVERY = 4
+SCALE_SLOW_OPTIONS = ["smtpd_delay_reject=no", "smtpd_client_restrictions=sleep,1"]
+
+
+def scale_population(n):
+    """(zone records, servers.tsv-shaped rows, domain names) for --scale n.
+
+    Domain i's primary MX (preference 10) is provider i mod 20 and its
+    secondary (20) is the provider 1 + (i div 20) mod 19 further on, so every
+    provider is primary for n/20 domains and secondary for n/20 more, all 190
+    pairs occur, and consecutive domains spread over all providers. Server
+    rows may carry "options": extra -o overrides of their smtpd service.
+    """
+    hosts = ["mx%02d.%s" % (i + 1, SCALE_PROVIDER_ZONE) for i in range(SCALE_PROVIDERS)]
+    servers = []
+    for i, host in enumerate(hosts):
+        # syslog_name: MX_LOG lines name the provider host, so the server
+        # side's count of connections per address can be read back.
+        options = ["syslog_name=postfix/" + host]
+        if (i + 1) % SCALE_SLOW_EVERY == 0:
+            options += SCALE_SLOW_OPTIONS
+        servers.append({"addr": "127.0.2.%d" % (i + 1), "host": host, "server": "postfix",
+                        "profile": "good", "cert": "valid:" + host, "options": options})
+    records = {SCALE_ZONE + ".": [], SCALE_PROVIDER_ZONE + ".": []}
+    for s in servers:
+        records[SCALE_PROVIDER_ZONE + "."].append("%s. 300 IN A %s" % (s["host"], s["addr"]))
+    domains = []
+    for i in range(n):
+        primary = i % SCALE_PROVIDERS
+        secondary = (primary + 1 + (i // SCALE_PROVIDERS) % (SCALE_PROVIDERS - 1)) % SCALE_PROVIDERS
+        domain = "d%05d.%s" % (i + 1, SCALE_ZONE)
+        domains.append(domain)
+        records[SCALE_ZONE + "."] += ["%s. 300 IN MX 10 %s." % (domain, hosts[primary]),
+                                      "%s. 300 IN MX 20 %s." % (domain, hosts[secondary])]
+    return records, servers, domains
 
 
 def read_tsv(path):
@@ -97,17 +151,24 @@ def cert_files(ca_dir, spec):
     return os.path.join(ca_dir, stem + ".key"), os.path.join(ca_dir, stem + ".pem")
 
 
-def make_certs(ca_dir, specs):
-    """The lab CA, then one key and certificate per distinct cert spec."""
+def make_certs(ca_dir, specs, shared_specs=()):
+    """The lab CA, then one key and certificate per distinct cert spec; the
+    specs in shared_specs (the scale providers) share one key."""
     os.makedirs(os.path.join(ca_dir, "issued"), exist_ok=True)
     ca_key, ca_pem = os.path.join(ca_dir, "ca.key"), os.path.join(ca_dir, "ca.pem")
-    specs = sorted(specs)
+    shared_specs = sorted(shared_specs)
+    specs = sorted(set(specs) | set(shared_specs))
     # RSA keys (TLS 1.0 with AES128-SHA is RSA key transport); generated in
     # parallel because key generation dominates the lab's start-up time.
-    keys = [ca_key] + [cert_files(ca_dir, s)[0] for s in specs]
+    keys = [ca_key] + [cert_files(ca_dir, s)[0] for s in specs if s not in shared_specs]
+    shared_key = os.path.join(ca_dir, "shared.key")
+    if shared_specs:
+        keys.append(shared_key)
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(lambda k: run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
                                      "rsa_keygen_bits:2048", "-out", k]), keys))
+    for spec in shared_specs:
+        shutil.copyfile(shared_key, cert_files(ca_dir, spec)[0])
     run(["openssl", "req", "-x509", "-new", "-key", ca_key, "-out", ca_pem, "-days", "30",
          "-subj", "/O=forcetls lab/CN=forcetls lab CA", "-addext",
          "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
@@ -181,13 +242,17 @@ def zone_of(name, zones):
     return best
 
 
-def make_dns(dns_dir, personalities, servers, ca_dir):
+def make_dns(dns_dir, personalities, servers, ca_dir, extra_zones=None):
+    """extra_zones: {zone: [record lines]} of unsigned zones (the scale population)."""
     zones_dir = os.path.join(dns_dir, "zones")
     os.makedirs(zones_dir, exist_ok=True)
     zones = {"test.": "insecure"}
     for p in personalities:
         zones[p["domain"] + "."] = p["dnssec"]
-    records = {z: [] for z in zones}
+    extra_zones = extra_zones or {}
+    for z in extra_zones:
+        zones[z] = "insecure"
+    records = {z: list(extra_zones.get(z, [])) for z in zones}
     seen = set()
 
     def add(owner, rtype, data):
@@ -364,6 +429,7 @@ def make_postfix(lab_dir, servers, ca_dir, ca_pem, ipv6):
         if s["addr"] == "::1" and not ipv6:
             continue
         opts = ["myhostname=" + s["host"]] + POSTFIX_PROFILES[s["profile"]]
+        opts += s.get("options", [])
         if s["cert"] != "-":
             key, pem = cert_files(ca_dir, s["cert"])
             opts.append("smtpd_tls_chain_files=%s,%s" % (key, pem))
@@ -442,15 +508,27 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dir", required=True)
     parser.add_argument("--no-ipv6", action="store_true")
+    parser.add_argument("--scale", type=int, default=0, metavar="N",
+                        help="add N scale domains sharing %d provider MX hosts" % SCALE_PROVIDERS)
     args = parser.parse_args()
+    if not 0 <= args.scale <= SCALE_MAX:
+        sys.exit("labgen: --scale must be 0..%d" % SCALE_MAX)
     lab_dir = os.path.abspath(args.dir)
     ipv6 = not args.no_ipv6
     personalities = read_tsv(os.path.join(HERE, "personalities.tsv"))
     servers = read_tsv(os.path.join(HERE, "servers.tsv"))
+    scale_records, scale_servers, scale_domains = {}, [], []
+    if args.scale > 0:
+        scale_records, scale_servers, scale_domains = scale_population(args.scale)
+        write(os.path.join(lab_dir, "scale", "domains.txt"), "\n".join(scale_domains) + "\n")
+        write(os.path.join(lab_dir, "scale", "mx.txt"),
+              "".join("%s %s\n" % (s["host"], s["addr"]) for s in scale_servers))
 
     ca_dir = os.path.join(lab_dir, "ca")
-    ca_pem = make_certs(ca_dir, {s["cert"] for s in servers if s["cert"] != "-"})
-    make_dns(os.path.join(lab_dir, "dns"), personalities, servers, ca_dir)
+    ca_pem = make_certs(ca_dir, {s["cert"] for s in servers if s["cert"] != "-"},
+                        {s["cert"] for s in scale_servers})
+    make_dns(os.path.join(lab_dir, "dns"), personalities, servers, ca_dir, scale_records)
+    servers = servers + scale_servers
     make_postfix(lab_dir, servers, ca_dir, ca_pem, ipv6)
     make_emulator(lab_dir, servers)
     listen = ["127.0.0.1 5300", "127.0.0.1 53", "127.0.0.1 2525"]

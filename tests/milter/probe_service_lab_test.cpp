@@ -1,0 +1,121 @@
+// Lab tests of ProbeService's reuse of provider MX results: concurrent probes
+// of domains sharing an address share one flight, and a finished domain's
+// address results are reused before the refresh engine has stored them.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <future>
+
+#include "milter/probe_service.hpp"
+#include "milter/setup.hpp"
+#include "tests/lab/lab_env.hpp"
+
+using namespace forcetls;
+using namespace forcetls::milter;
+using namespace forcetls::labtest;
+
+namespace {
+
+struct Fixture {
+  std::filesystem::path dir;
+  conf::Config config;
+  std::unique_ptr<cache::Store> store;
+
+  Fixture() {
+    char tmpl[] = "/tmp/forcetls-probe-service-XXXXXX";
+    dir = mkdtemp(tmpl);
+    config.cache.path = (dir / "cache").string();
+    config.checker.resolver = env().resolver;
+    config.checker.trust_anchor = env().trust_anchor;
+    config.checker.ca_file = env().ca_file;
+    config.checker.allow_private = true;  // the lab's MX hosts live on 127.0.0.x
+    config.checker.pause = std::chrono::milliseconds(50);
+    auto s = cache::Store::open(store_options(config));
+    REQUIRE(s.has_value());
+    store = std::move(*s);
+  }
+  ~Fixture() {
+    store.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+
+  std::unique_ptr<ProbeService> service(std::chrono::milliseconds recent_window) {
+    auto s = ProbeService::start(resolver_options(config),
+                                 prober_options(config, "probe-service.lab.test"), store.get(),
+                                 std::chrono::seconds(60), recent_window);
+    REQUIRE(s.has_value());
+    return std::move(*s);
+  }
+};
+
+// Connections one probe of each of the report's addresses cost.
+int probe_cost(const checker::DomainReport& r) {
+  int n = 0;
+  for (const checker::MxReport& mx : r.mx) {
+    for (const checker::AddressReport& a : mx.addresses) {
+      n += a.connections;
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("ProbeService reuses a finished domain's addresses before the store has them",
+          "[milter][lab]") {
+  struct Case {
+    const char* label;
+    std::chrono::milliseconds window;
+    int want_reused;  // both provider addresses, or none
+  };
+  auto c = GENERATE(Case{"recent results on", ProbeService::kRecentWindow, 2},
+                    Case{"recent results off", std::chrono::milliseconds(0), 0});
+  INFO(c.label);
+  Fixture f;
+  auto service = f.service(c.window);
+  // shared01.test and shared02.test share mx1/mx2.provider.test; nothing is
+  // written to the store between the two probes (the engine has not yet).
+  auto first = service->probe_sync("shared01.test");
+  REQUIRE(first.has_value());
+  REQUIRE(first->report.eligible == checker::Eligibility::eligible);
+  const int after_first = service->connections();
+  REQUIRE(after_first == probe_cost(first->report));
+  auto second = service->probe_sync("shared02.test");
+  REQUIRE(second.has_value());
+  CHECK(second->report.eligible == checker::Eligibility::eligible);
+  CHECK(service->reused() == c.want_reused);
+  CHECK(service->reused_recent() == c.want_reused);
+  if (c.want_reused > 0) {
+    CHECK(service->connections() == after_first);
+  } else {
+    CHECK(service->connections() > after_first);
+  }
+}
+
+TEST_CASE("ProbeService: concurrent domains sharing addresses cause one probe per address",
+          "[milter][lab]") {
+  Fixture f;
+  auto service = f.service(ProbeService::kRecentWindow);
+  std::vector<std::promise<cache::Probed>> promises(3);
+  std::vector<std::future<cache::Probed>> futures;
+  const char* domains[] = {"shared03.test", "shared04.test", "shared05.test"};
+  for (std::size_t i = 0; i < promises.size(); ++i) {
+    futures.push_back(promises[i].get_future());
+    service->probe(domains[i],
+                   [p = &promises[i]](cache::Probed probed) { p->set_value(std::move(probed)); });
+  }
+  std::vector<checker::DomainReport> reports;
+  for (auto& fut : futures) {
+    REQUIRE(fut.wait_for(std::chrono::seconds(120)) == std::future_status::ready);
+    reports.push_back(fut.get().report);
+  }
+  for (const auto& r : reports) {
+    CHECK(r.eligible == checker::Eligibility::eligible);
+    CHECK(probe_cost(r) == probe_cost(reports[0]));
+  }
+  // The prober's single flight (kept only while running, remember_addresses
+  // off) joined the three askers of each address: one probe's worth of
+  // connections, and nothing came from the store or the recent results.
+  CHECK(service->connections() == probe_cost(reports[0]));
+  CHECK(service->reused() == 0);
+}
