@@ -208,6 +208,15 @@ Result<checker::DomainReport> RefreshEngine::await_fresh(std::string_view domain
   }
   std::int64_t now = store_.now();
   std::unique_lock lock(core_->mu);
+  if (!core_->flights.contains(*key)) {
+    // A flight may have finished between the peek above and the lock: it
+    // stored its result before leaving the table, so look once more rather
+    // than start a second probe of the same domain.
+    Lookup again = store_.peek(*key);
+    if (again.state == Freshness::fresh) {
+      return std::move(again.report);
+    }
+  }
   FlightPtr f = core_->enqueue(*key, Priority::waiting, now, options_.max_queued);
   if (!f) {
     return fail(Errc::timeout, "cache: refresh engine stopped");
