@@ -22,14 +22,6 @@ namespace {
 // Domains checked at once; each probes its addresses concurrently too.
 constexpr std::size_t kConcurrentDomains = 32;
 
-std::string this_host_name() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') {
-    return "localhost";
-  }
-  return buf;
-}
-
 Result<std::vector<std::string>> read_list(const std::string& path) {
   std::ifstream in(path);
   if (!in) {

@@ -4,7 +4,6 @@
 #include "checker/judgement.hpp"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "checker/cipher_suites.hpp"
 

@@ -2,8 +2,6 @@
 // "SSL 3.0 off" a refused SSL 3.0 is good).
 #include "checker/report_text.hpp"
 
-#include <cstdio>
-
 #include "checker/cipher_suites.hpp"
 
 namespace forcetls::checker {

@@ -1,6 +1,8 @@
 // SMTP client session up to STARTTLS: see smtp_session.hpp.
 #include "checker/smtp_session.hpp"
 
+#include <unistd.h>
+
 #include <array>
 #include <asio/error.hpp>
 #include <string>
@@ -310,6 +312,14 @@ asio::awaitable<SmtpResult> smtp_connect_starttls(Socket& socket, Endpoint endpo
   SmtpResult result = co_await smtp_starttls(socket, std::move(options));
   result.elapsed = elapsed_since(start);
   co_return result;
+}
+
+std::string this_host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') {
+    return "localhost";
+  }
+  return buf;
 }
 
 }  // namespace forcetls::checker

@@ -81,6 +81,10 @@ asio::awaitable<SmtpResult> smtp_starttls(Socket& socket, SmtpOptions options);
 asio::awaitable<SmtpResult> smtp_connect_starttls(Socket& socket, Endpoint endpoint,
                                                   SmtpOptions options);
 
+/// This host's name (gethostname), "localhost" if it has none: the default
+/// EHLO name of forcetls-check and the daemon.
+std::string this_host_name();
+
 /// True when `name` can be sent after EHLO: 1..255 printable ASCII, no space.
 bool valid_ehlo_name(std::string_view name);
 

@@ -1,8 +1,6 @@
 // Configuration -> component options.
 #include "milter/setup.hpp"
 
-#include <unistd.h>
-
 namespace forcetls::milter {
 namespace {
 
@@ -11,14 +9,6 @@ std::int64_t seconds(conf::Duration d) {
 }
 
 }  // namespace
-
-std::string this_host_name() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') {
-    return "localhost";
-  }
-  return buf;
-}
 
 cache::StoreOptions store_options(const conf::Config& config) {
   cache::StoreOptions o;

@@ -19,7 +19,6 @@ checker::ResolverOptions resolver_options(const conf::Config& config);
 checker::ProberOptions prober_options(const conf::Config& config, const std::string& this_host);
 cache::RefreshOptions refresh_options(const conf::Config& config);
 
-/// This host's name (gethostname), "localhost" if it has none.
-std::string this_host_name();
+using checker::this_host_name;  ///< the default EHLO name (checker/smtp_session.hpp)
 
 }  // namespace forcetls::milter
