@@ -84,6 +84,17 @@ struct AddressReport {
   std::vector<std::string> notes;  ///< oddities: server bugs, injected bytes, ...
 };
 
+/// DANE for one MX host (RFC 7672): TLSA `_25._tcp.<host>`, looked at only when
+/// the MX and address answers are DNSSEC-secure. Filled by the prober; the
+/// match is OpenSSL's own DANE verification during the handshake probe.
+struct DaneReport {
+  /// TLSA records as presentation text, "3 1 1 ab12..."; empty: none found.
+  std::vector<std::string> tlsa;
+  Tri usable = Tri::unknown;  ///< some record has usage 2/3, selector 0/1, matching 0/1/2
+  Tri match = Tri::unknown;   ///< every probed address authenticated by a usable record
+  std::string error;          ///< why not usable / no match / not looked up, in words
+};
+
 struct MxReport {
   std::string host;
   std::uint16_t priority = 0;
@@ -91,6 +102,7 @@ struct MxReport {
   std::string dns_error;                              ///< e.g. no address records
   UnknownCause dns_failure = UnknownCause::none;      ///< address lookup failed (not NODATA)
   std::vector<AddressReport> addresses;
+  DaneReport dane;
   Grade grade;                               ///< filled by judge()
   std::vector<std::string> recommendations;  ///< filled by judge()
 };
@@ -118,6 +130,27 @@ struct Reason {
 };
 std::string format_reason(const Reason& r);
 
+/// MTA-STS (RFC 8461) as fetched for one domain.
+struct MtaStsReport {
+  std::string txt;                       ///< the `_mta-sts` TXT record; empty: none
+  std::string id;                        ///< its id=
+  std::string mode;                      ///< enforce, testing, none; empty: no valid policy
+  std::vector<std::string> mx_patterns;  ///< `mx:` lines, as written ("*.example.com")
+  std::int64_t max_age = 0;              ///< seconds
+  std::vector<std::string> mx_match;     ///< MX hosts matched by some pattern
+  std::int64_t fetched_at = 0;           ///< unix time the policy was fetched; 0: never
+  /// The problem by name: no-txt, bad-txt, https-cert, http-status(404),
+  /// bad-policy(line 3: ...), ...; empty when the policy is valid.
+  std::string error;
+};
+
+/// SMTP TLS Reporting (RFC 8460): `_smtp._tls.<domain>` TXT.
+struct TlsRptReport {
+  std::string txt;               ///< empty: none
+  std::vector<std::string> rua;  ///< mailto: / https: report addresses
+  std::string error;             ///< bad record, DNS failure
+};
+
 struct DomainReport {
   std::string domain;
   std::int64_t checked_at = 0;  ///< unix time the probe finished
@@ -127,6 +160,8 @@ struct DomainReport {
   std::string dns_error;                              ///< DNS failure of the MX lookup
   UnknownCause dns_failure = UnknownCause::none;      ///< dns_failure or dnssec_bogus if any
   std::vector<MxReport> mx;
+  MtaStsReport mta_sts;
+  TlsRptReport tlsrpt;
   /// MTA-STS policy in `enforce` mode whose patterns cover every MX (RFC 8461).
   Tri mta_sts_enforce = Tri::unknown;
   /// DNSSEC-secure TLSA records usable and matching on every MX (RFC 7672).
