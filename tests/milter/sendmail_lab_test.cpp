@@ -1,0 +1,343 @@
+// Lab tests with Debian's Sendmail 8.17 (tests/lab/sendmail): the real
+// forcetls-milter attached through INPUT_MAIL_FILTER (per-recipient
+// decisions seen in the SMTP transcript, the mail at the lab MX, the queue),
+// and Sendmail's own delivery-time TLS requirement from an access map
+// (`TLS_Rcpt:domain ENCR:128`, the forcetls-ctl export --sendmail-access
+// format) refusing a downgrade to an MX without STARTTLS.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/lab/lab_env.hpp"
+#include "tests/milter/lab_milter_daemon.hpp"
+
+using namespace forcetls::labtest;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* kMilterSocket = "inet:8891@127.0.0.1";
+constexpr const char* kSendmailPort = "2526";
+
+std::string sendmail_script() {
+  return shell_quote(std::string(FORCETLS_SOURCE_DIR) + "/tests/lab/sendmail");
+}
+
+// A file that only grows (a log), read from where it ended when this was made.
+class LogTail {
+ public:
+  explicit LogTail(std::string path) : path_(std::move(path)) {
+    start_ = read_whole_file(path_).size();
+  }
+  std::string text() const {
+    const std::string all = read_whole_file(path_);
+    return all.size() > start_ ? all.substr(start_) : std::string();
+  }
+
+ private:
+  std::string path_;
+  std::size_t start_ = 0;
+};
+
+// The lab's Sendmail for one test, stopped (by PID, in the script) at scope exit.
+class LabSendmail {
+ public:
+  explicit LabSendmail(const std::string& options) {
+    RunResult r = run(sendmail_script() + " start " + shell_quote(env().dir) + " --port " +
+                      kSendmailPort + " " + options + " 2>&1");
+    INFO(r.out);
+    REQUIRE(r.status == 0);
+  }
+  LabSendmail(const LabSendmail&) = delete;
+  LabSendmail& operator=(const LabSendmail&) = delete;
+  ~LabSendmail() { run(sendmail_script() + " stop " + shell_quote(env().dir)); }
+
+  /// Every SMTP line Sendmail exchanged, in and out (sendmail -X).
+  std::string traffic() const { return read_whole_file(env().dir + "/sendmail/traffic.log"); }
+  /// `sendmail -bp` plus any extra flags (e.g. -qQ for the quarantine).
+  std::string mailq(const std::string& flags = "") const {
+    return run(sendmail_script() + " run " + shell_quote(env().dir) + " -- -bp " + flags + " 2>&1")
+        .out;
+  }
+};
+
+// swaks to the lab's Sendmail; the transcript (swaks marks server replies
+// `<-` and refusals `<**`).
+RunResult swaks(const std::string& rcpts, const std::string& subject) {
+  return run("swaks --server 127.0.0.1 --port " + std::string(kSendmailPort) +
+             " --from sender@lab.test --to " + shell_quote(rcpts) + " --header " +
+             shell_quote("Subject: " + subject) + " 2>&1");
+}
+
+// The server's reply to `command` in a swaks transcript ("250 2.1.5 ..."), or "".
+std::string reply_to(const std::string& transcript, const std::string& command) {
+  std::istringstream in(transcript);
+  std::string line;
+  bool seen = false;
+  while (std::getline(in, line)) {
+    if (!seen) {
+      seen = line.starts_with(" -> " + command);
+      continue;
+    }
+    if (line.starts_with("<-  ") || line.starts_with("<** ")) {
+      return line.substr(4);
+    }
+  }
+  return "";
+}
+
+// The Sendmail queue id in "250 2.0.0 6ASM9162012766 Message accepted for delivery".
+std::string queue_id(const std::string& transcript) {
+  const auto at = transcript.find(" Message accepted for delivery");
+  if (at == std::string::npos) {
+    return "";
+  }
+  const auto begin = transcript.rfind(' ', at - 1);
+  return transcript.substr(begin + 1, at - begin - 1);
+}
+
+// The traffic of the outgoing sessions that sent RCPT for `rcpt`: every
+// line of the Sendmail process that did, from its `=== CONNECT host.` on.
+std::string delivery_session(const std::string& traffic, const std::string& rcpt) {
+  const std::string rcpt_line = ">>> RCPT To:<" + rcpt + ">";
+  const auto at = traffic.find(rcpt_line);
+  if (at == std::string::npos) {
+    return "";
+  }
+  const auto line_start = traffic.rfind('\n', at);
+  const std::string pid =
+      traffic.substr(line_start == std::string::npos ? 0 : line_start + 1,
+                     at - (line_start == std::string::npos ? 0 : line_start + 1));
+  const auto connect = traffic.rfind(pid + "=== CONNECT ", at);
+  if (connect == std::string::npos) {
+    return "";
+  }
+  std::istringstream in(traffic.substr(connect));
+  std::string line;
+  std::string out;
+  while (std::getline(in, line)) {
+    if (!line.starts_with(pid)) {
+      continue;
+    }
+    if (!out.empty() && line.starts_with(pid + "=== CONNECT ")) {
+      break;  // the next delivery of the same process
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+// The lab MX accepted the message for `rcpt` (it discards it, logging status=sent).
+bool arrived(const LogTail& mx_log, const std::string& rcpt) {
+  const std::string l = mx_log.text();
+  std::istringstream in(l);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find("postfix/discard") != std::string::npos &&
+        line.find("to=<" + rcpt + ">") != std::string::npos &&
+        line.find("status=sent") != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string policy_with(const std::string& on_unknown) {
+  return "default:\n  mode: require\n  on_ineligible: reject\n  on_unknown: " + on_unknown + "\n";
+}
+
+}  // namespace
+
+TEST_CASE("Sendmail + forcetls-milter: per-recipient decisions end to end",
+          "[milter][lab][sendmail]") {
+  LabMilterDaemon d(FORCETLS_MILTER_PATH, kMilterSocket, policy_with("tempfail"), true);
+  d.start();
+  LabSendmail sm(std::string("--milter ") + kMilterSocket);
+
+  // One eligible and one ineligible recipient: only the ineligible one is
+  // refused; the message goes out to the eligible one over TLS.
+  {
+    const LogTail mx_log(env().mx_log);
+    RunResult t = swaks("alice.sm@good.test,bob.sm@notls.test", "sendmail mixed");
+    INFO(t.out << "\n--- daemon log ---\n" << d.lines());
+    CHECK_THAT(reply_to(t.out, "RCPT TO:<alice.sm@good.test>"), Catch::StartsWith("250 2.1.5"));
+    // Sendmail puts the address before the milter's text of a 5xx reply
+    // ("550 5.7.4 <bob...>... Forced TLS: ..."), not before a 4xx one.
+    CHECK_THAT(reply_to(t.out, "RCPT TO:<bob.sm@notls.test>"),
+               Catch::StartsWith("550 5.7.4 ") &&
+                   Catch::Contains("Forced TLS: notls.test is not eligible for TLS delivery "
+                                   "(no-starttls(mx.notls.test))"));
+    CHECK_THAT(t.out, Catch::Contains("Message accepted for delivery"));
+    const std::string qid = queue_id(t.out);
+    REQUIRE_FALSE(qid.empty());
+
+    const bool delivered = wait_until([&] { return arrived(mx_log, "alice.sm@good.test"); }, 60s);
+    const std::string session = delivery_session(sm.traffic(), "alice.sm@good.test");
+    INFO(mx_log.text() << "\n--- Sendmail traffic ---\n" << sm.traffic());
+    CHECK(delivered);
+    CHECK_THAT(session, Catch::Contains("=== CONNECT mx1.good.test.") ||
+                            Catch::Contains("=== CONNECT mx2.good.test."));
+    CHECK_THAT(session, Catch::Contains(">>> STARTTLS") &&
+                            Catch::Contains("<<< 220 2.0.0 Ready to start TLS"));
+    // The milter's header went out with the message.
+    CHECK_THAT(session, Catch::Contains(">>> X-ForceTLS: good.test=eligible"));
+    // Nothing for the refused recipient: never offered to any MX.
+    CHECK(sm.traffic().find("RCPT To:<bob.sm@notls.test>") == std::string::npos);
+    CHECK_FALSE(arrived(mx_log, "bob.sm@notls.test"));
+
+    // Sendmail knows its queue id at MAIL: both decisions carry it.
+    const std::string log = d.lines();
+    CHECK_THAT(last_decision(log, "<alice.sm@good.test>"),
+               Catch::Contains(qid + ": rcpt=<alice.sm@good.test> domain=good.test "
+                                     "policy=require verdict=eligible") &&
+                   Catch::Contains("action=accept"));
+    CHECK_THAT(last_decision(log, "<bob.sm@notls.test>"),
+               Catch::Contains(qid + ": rcpt=<bob.sm@notls.test> domain=notls.test") &&
+                   Catch::Contains("verdict=ineligible reason=no-starttls(mx.notls.test)") &&
+                   Catch::Contains("action=reject"));
+    CHECK_THAT(log, Catch::Contains(qid + ": summary from=<sender@lab.test> rcpts=2 accepted=1 "
+                                          "rejected=1 tempfailed=0"));
+  }
+
+  // Malformed and unusual addresses. The milter decides those Sendmail lets
+  // through (IP literal: 5.1.3; case and trailing dot: normalised, eligible;
+  // an over-long label); Sendmail itself refuses what it cannot parse, and
+  // the milter never sees it.
+  {
+    const std::string long_label(64, 'a');
+    const std::string overlong = "olga@" + long_label + ".test";
+    RunResult t = swaks("dave.sm@[127.0.0.10],erin.sm@GOOD.test.," + overlong +
+                            ",\"unbalanced@good.test,alice.sm2@good.test",
+                        "sendmail malformed");
+    const std::string log = d.lines();
+    INFO(t.out << "\n--- daemon log ---\n" << log);
+    CHECK_THAT(reply_to(t.out, "RCPT TO:<dave.sm@[127.0.0.10]>"), Catch::StartsWith("550 5.1.3 "));
+    CHECK_THAT(last_decision(log, "<dave.sm@[127.0.0.10]>"),
+               Catch::Contains("reason=bad-address") && Catch::Contains("action=reject"));
+    CHECK_THAT(reply_to(t.out, "RCPT TO:<erin.sm@GOOD.test.>"), Catch::StartsWith("250 "));
+    CHECK_THAT(last_decision(log, "<erin.sm@GOOD.test.>"),
+               Catch::Contains("domain=good.test policy=require verdict=eligible"));
+    CHECK_THAT(reply_to(t.out, "RCPT TO:<" + overlong + ">"), Catch::StartsWith("5"));
+    CHECK_THAT(reply_to(t.out, "RCPT TO:<\"unbalanced@good.test>"), Catch::StartsWith("5"));
+    CHECK(log.find("unbalanced@good.test") == std::string::npos);
+    CHECK_THAT(reply_to(t.out, "RCPT TO:<alice.sm2@good.test>"), Catch::StartsWith("250 "));
+    CHECK_THAT(t.out, Catch::Contains("Message accepted for delivery"));
+  }
+
+  // A domain whose check has no answer (down.test: nothing listens on its MX)
+  // under each on_unknown action, reloaded with SIGHUP.
+  struct UnknownCase {
+    std::string action;
+    std::string carol_reply;  ///< prefix of the RCPT reply
+    bool accepted;            ///< the message is accepted (for alice at least)
+  };
+  const std::vector<UnknownCase> unknown_cases = {
+      {"tempfail", "451 4.7.1 ", true},
+      {"reject", "550 5.7.1 ", true},
+      {"quarantine", "250 ", true},
+      {"accept", "250 ", true},
+  };
+  for (const UnknownCase& c : unknown_cases) {
+    INFO("on_unknown: " << c.action);
+    REQUIRE(d.reload_policy(policy_with(c.action)));
+    const std::string carol = "carol." + c.action + "@down.test";
+    RunResult t = swaks("alice." + c.action + "@good.test," + carol, "unknown " + c.action);
+    const std::string log = d.lines();
+    INFO(t.out << "\n--- daemon log ---\n" << log);
+    CHECK_THAT(reply_to(t.out, "RCPT TO:<" + carol + ">"), Catch::StartsWith(c.carol_reply));
+    if (c.carol_reply.starts_with("4") || c.carol_reply.starts_with("5")) {
+      CHECK_THAT(reply_to(t.out, "RCPT TO:<" + carol + ">"),
+                 Catch::Contains("Forced TLS: could not verify TLS support of down.test "
+                                 "(probe-failed(mx.down.test))"));
+    }
+    CHECK_THAT(last_decision(log, "<" + carol + ">"),
+               Catch::Contains("domain=down.test policy=require verdict=unknown") &&
+                   Catch::Contains("action=" + c.action));
+    CHECK_THAT(t.out, Catch::Contains("Message accepted for delivery"));
+    const std::string qid = queue_id(t.out);
+    if (c.action == "quarantine") {
+      // Sendmail holds the whole message in its quarantine (mailq -qQ).
+      const std::string held = sm.mailq("-qQ");
+      INFO(held);
+      CHECK_THAT(held, Catch::Contains(qid));
+      CHECK_THAT(held, Catch::Contains("QUARANTINE: forcetls: down.test"));
+      CHECK_THAT(held, Catch::Contains("<alice.quarantine@good.test>"));
+    } else if (c.action == "accept") {
+      // Accepted: Sendmail tries the down MX and keeps the message queued.
+      const bool deferred = wait_until(
+          [&] {
+            const std::string q = sm.mailq();
+            return q.find(qid) != std::string::npos && q.find(carol) != std::string::npos &&
+                   q.find("Connection refused by mx.down.test") != std::string::npos;
+          },
+          60s);
+      INFO(sm.mailq());
+      CHECK(deferred);
+    }
+  }
+
+  // The milter down: F=T makes Sendmail answer MAIL with 451 4.3.2, so no
+  // message is accepted unchecked.
+  {
+    CHECK(d.stop());
+    RunResult t = swaks("alice.down@good.test", "milter down");
+    INFO(t.out);
+    CHECK_THAT(reply_to(t.out, "MAIL FROM:<sender@lab.test>"), Catch::StartsWith("451 4.3.2"));
+    CHECK(t.out.find("Message accepted for delivery") == std::string::npos);
+  }
+}
+
+TEST_CASE("Sendmail refuses a clear-text downgrade with TLS_Rcpt ENCR:128 (access map)",
+          "[lab][sendmail]") {
+  // Without the entry (control): Sendmail delivers to the MX that offers no
+  // STARTTLS in clear, which is what Forced TLS exists to prevent.
+  {
+    LabSendmail sm("");
+    const LogTail mx_log(env().mx_log);
+    RunResult t = swaks("bob.clear@notls.test", "downgrade control");
+    INFO(t.out);
+    REQUIRE_THAT(t.out, Catch::Contains("Message accepted for delivery"));
+    const bool delivered = wait_until([&] { return arrived(mx_log, "bob.clear@notls.test"); }, 60s);
+    const std::string session = delivery_session(sm.traffic(), "bob.clear@notls.test");
+    INFO(mx_log.text() << "\n--- Sendmail traffic ---\n" << sm.traffic());
+    CHECK(delivered);
+    CHECK_THAT(session, Catch::Contains("=== CONNECT mx.notls.test."));
+    CHECK(session.find("STARTTLS") == std::string::npos);
+  }
+
+  // With the access map as forcetls-ctl export --sendmail-access writes it.
+  const std::string access = env().dir + "/sendmail-access.txt";
+  std::ofstream(access) << "TLS_Rcpt:notls.test ENCR:128\nTLS_Rcpt:good.test ENCR:128\n";
+  LabSendmail sm("--access " + shell_quote(access));
+  const LogTail mx_log(env().mx_log);
+  RunResult t = swaks("alice.tls@good.test,bob.tls@notls.test", "downgrade");
+  INFO(t.out);
+  REQUIRE_THAT(t.out, Catch::Contains("Message accepted for delivery"));
+  const std::string qid = queue_id(t.out);
+
+  // The TLS MX gets its copy over TLS; the other stays queued with
+  // Sendmail's reason, and not one command naming it reached the MX.
+  bool deferred = false;
+  const bool delivered = wait_until(
+      [&] {
+        const std::string q = sm.mailq();
+        deferred = q.find(qid) != std::string::npos &&
+                   q.find("encryption too weak 0 less than 128") != std::string::npos;
+        return deferred && arrived(mx_log, "alice.tls@good.test");
+      },
+      60s);
+  const std::string traffic = sm.traffic();
+  INFO(sm.mailq() << "\n--- MX log ---\n"
+                  << mx_log.text() << "\n--- Sendmail traffic ---\n"
+                  << traffic);
+  CHECK(delivered);
+  CHECK(deferred);
+  CHECK_THAT(delivery_session(traffic, "alice.tls@good.test"), Catch::Contains(">>> STARTTLS"));
+  CHECK_THAT(traffic, Catch::Contains("=== CONNECT mx.notls.test."));
+  CHECK(traffic.find("RCPT To:<bob.tls@notls.test>") == std::string::npos);
+  CHECK_FALSE(arrived(mx_log, "bob.tls@notls.test"));
+  CHECK_THAT(sm.mailq(), Catch::Contains("<bob.tls@notls.test>"));
+}
