@@ -355,3 +355,40 @@ TEST_CASE("Sendmail refuses a clear-text downgrade with TLS_Rcpt ENCR:128 (acces
   CHECK_FALSE(arrived(mx_log, "bob.tls@notls.test"));
   CHECK_THAT(sm.mailq(), Catch::Contains("<bob.tls@notls.test>"));
 }
+
+TEST_CASE("Sendmail TLS_Rcpt VERIFY:128: a certificate the CA file verifies, name unchecked",
+          "[lab][sendmail]") {
+  // What forcetls-ctl export --sendmail-access writes for require_verified_cert.
+  const std::string access = env().dir + "/sendmail-access-verify.txt";
+  std::ofstream(access) << "TLS_Rcpt:tls10.test VERIFY:128\nTLS_Rcpt:expired.test VERIFY:128\n"
+                           "TLS_Rcpt:wrongname.test VERIFY:128\n";
+  LabSendmail sm("--access " + shell_quote(access));
+  const LogTail mx_log(env().mx_log);
+  // One message each: the queue keeps one reason per message.
+  RunResult verified = swaks("dan.verify@tls10.test", "verify tls10");
+  RunResult expired = swaks("erin.verify@expired.test", "verify expired");
+  RunResult wrongname = swaks("fay.verify@wrongname.test", "verify wrongname");
+  INFO(verified.out << expired.out << wrongname.out);
+  const std::string expired_qid = queue_id(expired.out);
+  REQUIRE_FALSE(expired_qid.empty());
+  REQUIRE_FALSE(queue_id(verified.out).empty());
+  REQUIRE_FALSE(queue_id(wrongname.out).empty());
+
+  const bool settled = wait_until(
+      [&] {
+        const std::string q = sm.mailq();
+        return q.find(expired_qid) != std::string::npos &&
+               q.find("authentication failed") != std::string::npos &&
+               arrived(mx_log, "dan.verify@tls10.test") &&
+               arrived(mx_log, "fay.verify@wrongname.test");
+      },
+      60s);
+  INFO(sm.mailq() << "\n--- MX log ---\n" << mx_log.text());
+  CHECK(settled);
+  // The expired certificate: deferred, nothing sent for it.
+  CHECK_FALSE(arrived(mx_log, "erin.verify@expired.test"));
+  CHECK(sm.traffic().find("RCPT To:<erin.verify@expired.test>") == std::string::npos);
+  // A certificate for another name passes VERIFY (Sendmail checks the chain
+  // only): the name needs FEATURE(sts) `secure` or a `+CN:` extension.
+  CHECK(arrived(mx_log, "fay.verify@wrongname.test"));
+}
