@@ -379,6 +379,36 @@ TEST_CASE("judge: A+ needs a perfect grade and MTA-STS enforce or DANE on every 
   CAPTURE(c.label, r.grade.letter, got_mx, r.grade.score, r.grade.provisional);
   CHECK(r.grade.letter == c.want_domain);
   CHECK(got_mx == c.want_mx);
+  // DANE and MTA-STS lift the grade only; the Forced-TLS verdict (and so
+  // forcetls-check's exit code) never looks at them.
+  CHECK(r.eligible == Eligibility::eligible);
+}
+
+TEST_CASE("judge: DANE does not change the Forced-TLS verdict", "[checker]") {
+  struct Case {
+    std::string label;
+    bool starttls;
+    Tri dane;
+    Eligibility want;
+    std::string want_letter;
+  };
+  auto c = GENERATE(values<Case>({
+      {"no STARTTLS, DANE claimed", false, Tri::yes, Eligibility::ineligible, "F"},
+      {"good, DANE mismatch", true, Tri::no, Eligibility::eligible, "A"},
+      {"good, DANE unknown", true, Tri::unknown, Eligibility::eligible, "A"},
+  }));
+  AddressReport a = perfect();
+  if (!c.starttls) {
+    a.starttls = Tri::no;
+  }
+  DomainReport r = domain_with({{a}});
+  r.dane = c.dane;
+  r.mx[0].dane.match = c.dane;
+  r.mx[0].dane.usable = Tri::yes;
+  judge(r);
+  CAPTURE(c.label);
+  CHECK(r.eligible == c.want);
+  CHECK(r.grade.letter == c.want_letter);
 }
 
 TEST_CASE("judge: a recommendation when TLSA records exist but do not authenticate", "[checker]") {
