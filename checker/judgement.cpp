@@ -289,13 +289,12 @@ std::vector<std::string> dane_recommendations(const MxReport& mx) {
   std::vector<std::string> out;
   const std::string owner = "_25._tcp." + mx.host;
   if (mx.dane.usable == Tri::yes && mx.dane.match == Tri::no) {
-    out.push_back("fix the TLSA records at " + owner + ": the certificate of " + mx.host +
-                  " matches none of them, so DANE clients will not deliver (" + mx.dane.error +
-                  ")");
+    out.push_back("fix the TLSA records at " + owner + " or the certificate of " + mx.host +
+                  ": no record authenticates it, so DANE clients will not deliver to it");
   } else if (!mx.dane.tlsa.empty() && mx.dane.usable == Tri::no) {
     out.push_back("replace the TLSA records at " + owner +
-                  " with DANE-EE(3) or DANE-TA(2) records: none is usable for SMTP (" +
-                  mx.dane.error + ")");
+                  " with DANE-EE(3) or DANE-TA(2) records: none is usable for SMTP "
+                  "(RFC 7672 §3.1.3)");
   }
   return out;
 }
