@@ -175,7 +175,8 @@ Prober::Prober(Resolver& resolver, ProberOptions options, TlsClientContext wide,
       options_(std::move(options)),
       wide_(std::move(wide)),
       quick_(std::move(quick)),
-      flights_(options_.remember_addresses) {}
+      flights_(options_.remember_addresses),
+      dane_flights_(options_.remember_addresses) {}
 
 Prober::~Prober() = default;
 
