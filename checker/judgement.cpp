@@ -277,6 +277,30 @@ std::vector<std::string> recommendations(const AddressReport& a, std::string_vie
   return out;
 }
 
+namespace {
+
+bool perfect(const Grade& g) { return g.score == 100 && !g.provisional; }
+
+bool a_plus(const Grade& g, Tri mta_sts_enforce, Tri dane) {
+  return perfect(g) && (mta_sts_enforce == Tri::yes || dane == Tri::yes);
+}
+
+std::vector<std::string> dane_recommendations(const MxReport& mx) {
+  std::vector<std::string> out;
+  const std::string owner = "_25._tcp." + mx.host;
+  if (mx.dane.usable == Tri::yes && mx.dane.match == Tri::no) {
+    out.push_back("fix the TLSA records at " + owner + " or the certificate of " + mx.host +
+                  ": no record authenticates it, so DANE clients will not deliver to it");
+  } else if (!mx.dane.tlsa.empty() && mx.dane.usable == Tri::no) {
+    out.push_back("replace the TLSA records at " + owner +
+                  " with DANE-EE(3) or DANE-TA(2) records: none is usable for SMTP "
+                  "(RFC 7672 §3.1.3)");
+  }
+  return out;
+}
+
+}  // namespace
+
 void judge(DomainReport& report, const JudgeOptions& options) {
   // Per address and per MX: the MX grade is its worst address.
   std::optional<Grade> worst_domain;
@@ -309,6 +333,13 @@ void judge(DomainReport& report, const JudgeOptions& options) {
       continue;
     }
     mx.grade = *worst_mx;
+    // CHECKS.md: a perfect host authenticated by MTA-STS enforce or DANE is A+.
+    if (a_plus(mx.grade, report.mta_sts_enforce, mx.dane.match)) {
+      mx.grade.letter = "A+";
+    }
+    for (std::string& r : dane_recommendations(mx)) {
+      mx.recommendations.push_back(std::move(r));
+    }
     if (!worst_domain || mx.grade.score < worst_domain->score) {
       worst_domain = mx.grade;
     }
@@ -319,6 +350,11 @@ void judge(DomainReport& report, const JudgeOptions& options) {
     report.grade = Grade{.letter = "F", .score = 0, .provisional = true, .deductions = {}};
   }
   report.grade.provisional = report.grade.provisional || provisional;
+  // CHECKS.md: 100 with MTA-STS enforce covering every MX, or DANE valid on
+  // every MX -> A+ (the worst MX decides the rest of the letter).
+  if (report.grade.letter == "A" || report.grade.letter == "A+") {
+    report.grade.letter = a_plus(report.grade, report.mta_sts_enforce, report.dane) ? "A+" : "A";
+  }
 
   Verdict v = eligibility(report, options);
   report.eligible = v.eligible;

@@ -28,14 +28,18 @@ Verdict eligibility(const DomainReport& report, const JudgeOptions& options = {}
 Grade grade_address(const AddressReport& address, std::string_view host);
 
 /// Letter for a score: >=92 A, >=75 B, >=60 C, >=40 D, else F (A+ needs
-/// MTA-STS enforce or DANE and is decided by the caller).
+/// MTA-STS enforce or DANE and is decided by judge()).
 std::string_view letter_for(int score);
 
 /// Plain-language recommendations for one address of `host`.
 std::vector<std::string> recommendations(const AddressReport& address, std::string_view host);
 
 /// Fills every judged field: address, MX and domain grades, recommendations,
-/// verdict, reasons.
+/// verdict, reasons. A+ (CHECKS.md): an MX or domain grade of 100 without
+/// unknown answers, with `mta_sts_enforce` yes or DANE matching (`mx.dane.match`
+/// for an MX, `report.dane` for the domain); both are inputs, set by the prober.
+/// A TLSA recommendation is added per MX whose records exist but do not
+/// authenticate. The eligibility verdict never looks at DANE or MTA-STS.
 void judge(DomainReport& report, const JudgeOptions& options = {});
 
 }  // namespace forcetls::checker

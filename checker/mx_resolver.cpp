@@ -282,6 +282,7 @@ asio::awaitable<MxHost> resolve_host(Resolver& resolver, MxHost host, DnssecStat
   if (mx_dnssec != DnssecStatus::secure) {
     host.tlsa.reason =
         "the MX answer is " + std::string(to_string(mx_dnssec)) + ", not DNSSEC-secure";
+    host.tlsa.stopped_by = mx_dnssec;
     co_return host;
   }
   std::vector<const Lookup*> with_data;
@@ -298,6 +299,7 @@ asio::awaitable<MxHost> resolve_host(Resolver& resolver, MxHost host, DnssecStat
     if (!l->secure()) {
       host.tlsa.reason = "the " + type_name(l->qtype) + " answer for " + host.name + " is " +
                          std::string(to_string(l->dnssec)) + ", not DNSSEC-secure";
+      host.tlsa.stopped_by = l->dnssec;
       co_return host;
     }
   }

@@ -85,6 +85,10 @@ std::string_view tlsa_state_name(TlsaState state);
 struct TlsaResult {
   TlsaState state = TlsaState::not_looked_up;
   std::string reason;  ///< why not looked up, or what failed
+  /// For not_looked_up: the DNSSEC status of the MX or address answer that
+  /// stopped the lookup (insecure: DANE does not apply; bogus/indeterminate:
+  /// unknown); indeterminate also when lookups are off or there is no address.
+  DnssecStatus stopped_by = DnssecStatus::indeterminate;
   /// The TLSA questions asked: at the CNAME-expanded host name first when the
   /// address answer was a secure alias, then at the MX host name (RFC 7672 §2.2.2).
   std::vector<Lookup> lookups;

@@ -103,6 +103,47 @@ DnssecStatus worst(DnssecStatus a, DnssecStatus b) {
   return rank(a) <= rank(b) ? a : b;
 }
 
+// The DANE state of one handshake: what arm() left, what outcome() found.
+struct DaneSlot {
+  DaneVerifier::Armed armed;
+  std::optional<DaneOutcome> outcome;
+};
+
+// Arms `dane` on every handshake made with `tls`; the outcome lands in `slot`
+// (shared: the hooks are copied into the handshake coroutine).
+void attach_dane(TlsHandshakeOptions& tls, std::shared_ptr<const DaneVerifier> dane,
+                 std::shared_ptr<DaneSlot> slot) {
+  tls.before_handshake = [dane, slot](SSL* ssl) {
+    slot->outcome.reset();
+    slot->armed = dane->arm(ssl);
+  };
+  tls.after_handshake = [dane, slot](SSL* ssl) { slot->outcome = dane->outcome(ssl, slot->armed); };
+}
+
+// The outcome of one probe, with the address in its words. Without a
+// completed handshake the certificate was never seen: unknown.
+DaneOutcome dane_outcome_of(const HandshakeProbeResult& hs, const DaneSlot& slot,
+                            const std::string& address) {
+  if (slot.outcome && hs.ok()) {
+    return {slot.outcome->match, address + ": " + slot.outcome->detail};
+  }
+  if (!hs.smtp.ok()) {
+    return {Tri::unknown, address + ": no TLS handshake (" + hs.smtp.summary() + ")"};
+  }
+  return {Tri::unknown, address + ": no completed TLS handshake (" +
+                            (hs.tls ? hs.tls->detail : std::string("not attempted")) + ")"};
+}
+
+// The name the TLSA records were found at, from "_25._tcp.<name>".
+std::string tlsa_owner_host(const TlsaResult& tlsa) {
+  if (tlsa.lookups.empty()) {
+    return "";
+  }
+  const std::string& qname = tlsa.lookups.back().qname;
+  std::size_t at = qname.find("._tcp.");
+  return at == std::string::npos ? "" : qname.substr(at + 6);
+}
+
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -134,7 +175,8 @@ Prober::Prober(Resolver& resolver, ProberOptions options, TlsClientContext wide,
       options_(std::move(options)),
       wide_(std::move(wide)),
       quick_(std::move(quick)),
-      flights_(options_.remember_addresses) {}
+      flights_(options_.remember_addresses),
+      dane_flights_(options_.remember_addresses) {}
 
 Prober::~Prober() = default;
 
@@ -164,32 +206,84 @@ struct Politeness {
 
 }  // namespace
 
-asio::awaitable<AddressReport> Prober::probe_address(std::string host, asio::ip::address address,
-                                                     std::uint16_t port, std::string refused) {
+asio::awaitable<Prober::Probed> Prober::probe_address(std::string host, asio::ip::address address,
+                                                      std::uint16_t port, std::string refused,
+                                                      DanePtr dane) {
+  Probed p;
   if (!refused.empty()) {
-    AddressReport r;
-    r.address = address.to_string();
-    r.port = port;
-    r.probed = false;
-    r.error = refused;
-    co_return r;
+    p.report.address = address.to_string();
+    p.report.port = port;
+    p.report.probed = false;
+    p.report.error = refused;
+    co_return p;
   }
+  const std::string key = key_of(host, address, port);
+  const std::string dane_key = dane ? dane->key() : std::string();
+  bool known = false;
   if (options_.known_address) {
-    if (std::optional<AddressReport> known =
-            options_.known_address(host, address.to_string(), port)) {
+    if (std::optional<AddressReport> r = options_.known_address(host, address.to_string(), port)) {
       ++reused_;
-      co_return *known;
+      p.report = std::move(*r);
+      known = true;
     }
   }
-  std::string key = key_of(host, address, port);
-  auto make = [this, host, address, port]() { return probe_address_now(host, address, port); };
-  co_return co_await flights_.get(key, make);
+  if (!known) {
+    auto make = [this, host, address, port, dane]() {
+      return probe_address_now(host, address, port, dane);
+    };
+    p = co_await flights_.get(key, make);
+  }
+  if (!dane) {
+    p.dane.reset();
+    p.dane_key.clear();
+    co_return p;
+  }
+  if (!p.dane || p.dane_key != dane_key) {
+    // Probed without these TLSA records: DANE needs a handshake of its own,
+    // unless the address speaks no TLS at all.
+    if (p.report.starttls == Tri::no) {
+      p.dane = DaneOutcome{Tri::unknown, p.report.address + ": no TLS (" + p.report.error + ")"};
+    } else {
+      auto make = [this, host, address, port, dane]() {
+        return probe_dane_now(host, address, port, dane);
+      };
+      p.dane = co_await dane_flights_.get(key + "|" + dane_key, make);
+    }
+    p.dane_key = dane_key;
+  }
+  co_return p;
 }
 
-asio::awaitable<AddressReport> Prober::probe_address_now(std::string host,
-                                                         asio::ip::address address,
-                                                         std::uint16_t port) {
-  AddressReport r;
+asio::awaitable<DaneOutcome> Prober::probe_dane_now(std::string host, asio::ip::address address,
+                                                    std::uint16_t port, DanePtr dane) {
+  AddressState& state = state_for(address, port);
+  const Endpoint endpoint = make_endpoint(address, port);
+  HandshakeProbeOptions hs_options;
+  hs_options.smtp = options_.smtp;
+  hs_options.tls.handshake_timeout = options_.tls_timeout;
+  auto slot = std::make_shared<DaneSlot>();
+  attach_dane(hs_options.tls, dane, slot);
+  HandshakeProbeResult hs;
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    slot->outcome.reset();
+    GateSlot gate = co_await GateSlot::take(state.gate);
+    hs = co_await probe_handshake(endpoint, host, wide_, hs_options);
+    connections_ += hs.connections;
+    Politeness::after(state.pause, hs.smtp, options_);
+    co_await sleep_for(state.pause);
+    bool tls_timeout = hs.smtp.ok() && hs.tls && hs.tls->status == HandshakeStatus::timeout;
+    if (!transient(hs.smtp) && !tls_timeout) {
+      break;
+    }
+  }
+  co_return dane_outcome_of(hs, *slot, address.to_string());
+}
+
+asio::awaitable<Prober::Probed> Prober::probe_address_now(std::string host,
+                                                          asio::ip::address address,
+                                                          std::uint16_t port, DanePtr dane) {
+  Probed probed;
+  AddressReport& r = probed.report;
   r.address = address.to_string();
   r.port = port;
   AddressState& state = state_for(address, port);
@@ -199,6 +293,17 @@ asio::awaitable<AddressReport> Prober::probe_address_now(std::string host,
   HandshakeProbeOptions hs_options;
   hs_options.smtp = options_.smtp;
   hs_options.tls.handshake_timeout = options_.tls_timeout;
+  // DANE rides on the handshakes below: no extra connection.
+  auto dane_slot = std::make_shared<DaneSlot>();
+  if (dane) {
+    attach_dane(hs_options.tls, dane, dane_slot);
+    probed.dane_key = dane->key();
+  }
+  auto take_dane = [&](const HandshakeProbeResult& from) {
+    if (dane) {
+      probed.dane = dane_outcome_of(from, *dane_slot, r.address);
+    }
+  };
 
   // 1. The fast answer (quick mode only).
   std::optional<SmtpResult> quick_smtp;
@@ -223,7 +328,8 @@ asio::awaitable<AddressReport> Prober::probe_address_now(std::string host,
       r.notes.push_back(
           "quick check: eligibility proven by one handshake; other answers not probed");
       connections_ += connections;
-      co_return r;
+      take_dane(quick);
+      co_return probed;
     }
   }
 
@@ -238,6 +344,7 @@ asio::awaitable<AddressReport> Prober::probe_address_now(std::string host,
     settled = true;
   }
   for (int attempt = 1; attempt <= 2 && !settled; ++attempt) {
+    dane_slot->outcome.reset();
     GateSlot slot = co_await GateSlot::take(state.gate);
     hs = co_await probe_handshake(endpoint, host, wide_, hs_options);
     connections += hs.connections;
@@ -258,8 +365,10 @@ asio::awaitable<AddressReport> Prober::probe_address_now(std::string host,
     }
     r.connections = connections;
     connections_ += connections;
-    co_return r;
+    take_dane(hs);
+    co_return probed;
   }
+  take_dane(hs);
   if (hs.smtp.discarded_after_starttls > 0) {
     r.notes.push_back("server sent " + std::to_string(hs.smtp.discarded_after_starttls) +
                       " bytes after its 220 to STARTTLS (discarded: possible plaintext injection)");
@@ -337,7 +446,7 @@ asio::awaitable<AddressReport> Prober::probe_address_now(std::string host,
   }
   r.connections = connections;
   connections_ += connections;
-  co_return r;
+  co_return probed;
 }
 
 asio::awaitable<MxReport> Prober::probe_host(MxHost host, std::uint16_t port) {
@@ -357,11 +466,30 @@ asio::awaitable<MxReport> Prober::probe_host(MxHost host, std::uint16_t port) {
     bool bogus = host.a.dnssec == DnssecStatus::bogus || host.aaaa.dnssec == DnssecStatus::bogus;
     m.dns_failure = bogus ? UnknownCause::dnssec_bogus : UnknownCause::dns_failure;
   }
-  std::vector<asio::awaitable<AddressReport>> tasks;
-  for (const MxAddress& a : host.addresses) {
-    tasks.push_back(probe_address(host.name, a.address, port, a.refused));
+  // DANE (RFC 7672): armed on the handshakes when the host has usable TLSA
+  // records; the names for DANE-TA(2) checks are the MX host and, when the
+  // records were found at its CNAME target, that name too (§2.2.2, §3.2.2).
+  DanePtr dane;
+  if (host.tlsa.state == TlsaState::found) {
+    std::vector<std::string> names{host.name};
+    if (std::string owner = tlsa_owner_host(host.tlsa); !owner.empty() && owner != host.name) {
+      names.push_back(owner);
+    }
+    if (auto v = DaneVerifier::for_host(std::move(names), host.tlsa.records)) {
+      dane = std::make_shared<const DaneVerifier>(std::move(*v));
+    }
   }
-  m.addresses = co_await gather(std::move(tasks));
+  std::vector<asio::awaitable<Probed>> tasks;
+  for (const MxAddress& a : host.addresses) {
+    tasks.push_back(probe_address(host.name, a.address, port, a.refused, dane));
+  }
+  std::vector<Probed> probed = co_await gather(std::move(tasks));
+  std::vector<std::optional<DaneOutcome>> outcomes;
+  for (Probed& p : probed) {
+    outcomes.push_back(std::move(p.dane));
+    m.addresses.push_back(std::move(p.report));
+  }
+  m.dane = dane_report(host.tlsa, outcomes);
   co_return m;
 }
 
@@ -398,6 +526,7 @@ asio::awaitable<DomainReport> Prober::check_domain(std::string domain) {
     }
     r.mx = co_await gather(std::move(tasks));
   }
+  r.dane = domain_dane(r);
   r.checked_at = unix_now();
   judge(r, options_.judge);
   co_return r;
@@ -409,6 +538,9 @@ asio::awaitable<DomainReport> Prober::check_server(std::string host, std::uint16
   r.source = MxSource::mx;
   MxHost h;
   h.name = host;
+  // RFC 7672 §2.2: DANE starts from a DNSSEC-secure MX answer; a server
+  // checked directly has none.
+  h.tlsa.reason = "a server checked directly has no MX answer";
   asio::error_code ec;
   asio::ip::address literal = asio::ip::make_address(host, ec);
   if (!ec) {
@@ -465,6 +597,7 @@ asio::awaitable<DomainReport> Prober::check_server(std::string host, std::uint16
     r.dns_error = r.mx.front().dns_error;
     r.dns_failure = r.mx.front().dns_failure;
   }
+  r.dane = domain_dane(r);
   r.checked_at = unix_now();
   judge(r, options_.judge);
   co_return r;

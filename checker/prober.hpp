@@ -16,6 +16,7 @@
 #include <string>
 
 #include "checker/async_util.hpp"
+#include "checker/dane.hpp"
 #include "checker/dns.hpp"
 #include "checker/judgement.hpp"
 #include "checker/mx_resolver.hpp"
@@ -80,13 +81,25 @@ class Prober {
 
  private:
   struct AddressState;  // politeness: gate, back-off
+  /// One address's report and, when its host has usable TLSA records, the
+  /// DANE outcome of the full handshake (for the verifier named by dane_key).
+  struct Probed {
+    AddressReport report;
+    std::optional<DaneOutcome> dane;
+    std::string dane_key;
+  };
+  using DanePtr = std::shared_ptr<const DaneVerifier>;
 
   Prober(Resolver& resolver, ProberOptions options, TlsClientContext wide, TlsClientContext quick);
 
-  asio::awaitable<AddressReport> probe_address(std::string host, asio::ip::address address,
-                                               std::uint16_t port, std::string refused);
-  asio::awaitable<AddressReport> probe_address_now(std::string host, asio::ip::address address,
-                                                   std::uint16_t port);
+  asio::awaitable<Probed> probe_address(std::string host, asio::ip::address address,
+                                        std::uint16_t port, std::string refused, DanePtr dane);
+  asio::awaitable<Probed> probe_address_now(std::string host, asio::ip::address address,
+                                            std::uint16_t port, DanePtr dane);
+  /// One handshake for DANE alone: the address was probed without the
+  /// host's TLSA records (another domain's view, or the daemon's cache).
+  asio::awaitable<DaneOutcome> probe_dane_now(std::string host, asio::ip::address address,
+                                              std::uint16_t port, DanePtr dane);
   asio::awaitable<MxReport> probe_host(MxHost host, std::uint16_t port);
   AddressState& state_for(const asio::ip::address& address, std::uint16_t port);
 
@@ -94,7 +107,8 @@ class Prober {
   ProberOptions options_;
   TlsClientContext wide_;
   TlsClientContext quick_;
-  SingleFlight<std::string, AddressReport> flights_;
+  SingleFlight<std::string, Probed> flights_;
+  SingleFlight<std::string, DaneOutcome> dane_flights_;
   int reused_ = 0;
   std::map<std::string, std::unique_ptr<AddressState>> states_;
   int connections_ = 0;

@@ -290,3 +290,158 @@ TEST_CASE("judge: a provisional mark when anything is unknown", "[checker]") {
   CHECK(r.grade.provisional);
   CHECK(r.eligible == Eligibility::eligible);
 }
+
+TEST_CASE("judge: A+ needs a perfect grade and MTA-STS enforce or DANE on every MX", "[checker]") {
+  struct Case {
+    std::string label;
+    void (*mutate)(DomainReport&);
+    std::string want_domain;
+    std::vector<std::string> want_mx;
+  };
+  // Two perfect MX hosts; each case sets the authenticated-TLS facts.
+  auto c = GENERATE(values<Case>({
+      {"nothing authenticated", [](DomainReport&) {}, "A", {"A", "A"}},
+      {"DANE on every MX",
+       [](DomainReport& r) {
+         r.dane = Tri::yes;
+         r.mx[0].dane.match = r.mx[1].dane.match = Tri::yes;
+       },
+       "A+",
+       {"A+", "A+"}},
+      {"MTA-STS enforce covering every MX",
+       [](DomainReport& r) { r.mta_sts_enforce = Tri::yes; },
+       "A+",
+       {"A+", "A+"}},
+      {"MTA-STS not enforce, no DANE",
+       [](DomainReport& r) {
+         r.mta_sts_enforce = Tri::no;
+         r.dane = Tri::no;
+       },
+       "A",
+       {"A", "A"}},
+      {"DANE on one MX only",
+       [](DomainReport& r) {
+         r.dane = Tri::no;
+         r.mx[0].dane.match = Tri::yes;
+         r.mx[1].dane.match = Tri::no;
+       },
+       "A",
+       {"A+", "A"}},
+      {"DANE and MTA-STS unknown",
+       [](DomainReport& r) {
+         r.dane = Tri::unknown;
+         r.mta_sts_enforce = Tri::unknown;
+         r.mx[0].dane.match = r.mx[1].dane.match = Tri::unknown;
+       },
+       "A",
+       {"A", "A"}},
+      {"DANE everywhere, one name mismatch (92)",
+       [](DomainReport& r) {
+         r.dane = Tri::yes;
+         r.mx[0].dane.match = r.mx[1].dane.match = Tri::yes;
+         r.mx[1].addresses[0].cert.name_match = Tri::no;
+       },
+       "A",
+       {"A+", "A"}},
+      {"MTA-STS enforce, one weak MX",
+       [](DomainReport& r) {
+         r.mta_sts_enforce = Tri::yes;
+         r.mx[1].addresses[0].weak = Tri::yes;
+         r.mx[1].addresses[0].nist_r2 = Tri::no;
+       },
+       "B",
+       {"A+", "B"}},
+      {"DANE everywhere, but an answer unknown (provisional)",
+       [](DomainReport& r) {
+         r.dane = Tri::yes;
+         r.mx[0].dane.match = r.mx[1].dane.match = Tri::yes;
+         r.mx[0].addresses[0].ssl3 = Tri::unknown;
+       },
+       "A",
+       {"A", "A+"}},
+      {"DANE everywhere, untrusted certificate (75)",
+       [](DomainReport& r) {
+         r.dane = Tri::yes;
+         r.mx[0].dane.match = r.mx[1].dane.match = Tri::yes;
+         r.mx[0].addresses[0].cert.trusted = Tri::no;
+         r.mx[1].addresses[0].cert.trusted = Tri::no;
+       },
+       "B",
+       {"B", "B"}},
+  }));
+  DomainReport r = domain_with({{perfect("192.0.2.10")}, {perfect("192.0.2.20")}});
+  c.mutate(r);
+  judge(r);
+  std::vector<std::string> got_mx;
+  for (const MxReport& mx : r.mx) {
+    got_mx.push_back(mx.grade.letter);
+  }
+  CAPTURE(c.label, r.grade.letter, got_mx, r.grade.score, r.grade.provisional);
+  CHECK(r.grade.letter == c.want_domain);
+  CHECK(got_mx == c.want_mx);
+  // DANE and MTA-STS lift the grade only; the Forced-TLS verdict (and so
+  // forcetls-check's exit code) never looks at them.
+  CHECK(r.eligible == Eligibility::eligible);
+}
+
+TEST_CASE("judge: DANE does not change the Forced-TLS verdict", "[checker]") {
+  struct Case {
+    std::string label;
+    bool starttls;
+    Tri dane;
+    Eligibility want;
+    std::string want_letter;
+  };
+  auto c = GENERATE(values<Case>({
+      {"no STARTTLS, DANE claimed", false, Tri::yes, Eligibility::ineligible, "F"},
+      {"good, DANE mismatch", true, Tri::no, Eligibility::eligible, "A"},
+      {"good, DANE unknown", true, Tri::unknown, Eligibility::eligible, "A"},
+  }));
+  AddressReport a = perfect();
+  if (!c.starttls) {
+    a.starttls = Tri::no;
+  }
+  DomainReport r = domain_with({{a}});
+  r.dane = c.dane;
+  r.mx[0].dane.match = c.dane;
+  r.mx[0].dane.usable = Tri::yes;
+  judge(r);
+  CAPTURE(c.label);
+  CHECK(r.eligible == c.want);
+  CHECK(r.grade.letter == c.want_letter);
+}
+
+TEST_CASE("judge: a recommendation when TLSA records exist but do not authenticate", "[checker]") {
+  struct Case {
+    std::string label;
+    DaneReport dane;
+    std::string want;  // substring of the one DANE line; empty: none
+  };
+  auto c = GENERATE(values<Case>({
+      {"no TLSA records", {{}, Tri::no, Tri::no, "no TLSA records"}, ""},
+      {"matching", {{"3 1 1 ab"}, Tri::yes, Tri::yes, ""}, ""},
+      {"not matching",
+       {{"3 1 1 ab"}, Tri::yes, Tri::no, "certificate does not match TLSA 3 1 1 ab"},
+       "fix the TLSA records at _25._tcp.mx1.example.test"},
+      {"only unusable records",
+       {{"1 1 1 ab"}, Tri::no, Tri::no, "no usable TLSA records"},
+       "replace the TLSA records at _25._tcp.mx1.example.test with DANE-EE(3) or DANE-TA(2)"},
+      {"unknown match", {{"3 1 1 ab"}, Tri::yes, Tri::unknown, "not verified"}, ""},
+  }));
+  DomainReport r = domain_with({{perfect()}});
+  r.mx[0].dane = c.dane;
+  judge(r);
+  CAPTURE(c.label, r.mx[0].recommendations);
+  std::vector<std::string> dane_lines;
+  for (const std::string& line : r.mx[0].recommendations) {
+    if (line.find("TLSA") != std::string::npos) {
+      dane_lines.push_back(line);
+    }
+  }
+  if (c.want.empty()) {
+    CHECK(dane_lines.empty());
+  } else {
+    REQUIRE(dane_lines.size() == 1);
+    CHECK(dane_lines[0].find(c.want) != std::string::npos);
+  }
+}

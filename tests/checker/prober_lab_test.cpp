@@ -6,6 +6,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <catch2/catch.hpp>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <set>
@@ -26,6 +27,7 @@ namespace {
 struct Checked {
   std::map<std::string, DomainReport> reports;
   int connections = 0;
+  int reused = 0;
 };
 
 asio::awaitable<void> check_one(Prober* prober, std::string domain, Checked* out) {
@@ -33,7 +35,8 @@ asio::awaitable<void> check_one(Prober* prober, std::string domain, Checked* out
 }
 
 // Checks `domains` with one prober (so shared addresses are probed once).
-Checked check_all(const std::vector<std::string>& domains, int budget = 10, bool quick = false) {
+Checked check_all(const std::vector<std::string>& domains, int budget = 10, bool quick = false,
+                  const std::function<void(ProberOptions&)>& tweak = {}) {
   asio::io_context io;
   ResolverOptions ro;
   ro.forwarder = env().resolver;
@@ -51,6 +54,9 @@ Checked check_all(const std::vector<std::string>& domains, int budget = 10, bool
   po.tls.ca_file = env().ca_file;
   po.plan.max_connections = budget;
   po.quick = quick;
+  if (tweak) {
+    tweak(po);
+  }
   auto prober = Prober::create(**resolver, po);
   REQUIRE(prober.has_value());
   Checked checked;
@@ -63,6 +69,7 @@ Checked check_all(const std::vector<std::string>& domains, int budget = 10, bool
   }
   io.run();
   checked.connections = (*prober)->connections();
+  checked.reused = (*prober)->reused();
   return checked;
 }
 
@@ -107,7 +114,14 @@ TEST_CASE("prober: every lab personality gives the expected report", "[checker][
     CHECK(to_string(r.eligible) == want.at("eligible"));
     CHECK(std::string(to_string(r.dnssec)) ==
           (want.at("dnssec") == "bogus" ? "bogus" : want.at("dnssec")));
+    CHECK(to_string(r.dane) == want.at("dane"));
     for (const MxReport& mx : r.mx) {
+      if (!mx.addresses.empty()) {
+        CAPTURE(mx.host, mx.dane.error);
+        CHECK(to_string(mx.dane.usable) == want.at("dane_usable"));
+        CHECK(to_string(mx.dane.match) == want.at("dane"));
+        CHECK(mx.dane.tlsa.empty() == (want.at("tlsa") == "-"));
+      }
       for (const AddressReport& a : mx.addresses) {
         const Row* s = server_at(a.address);
         REQUIRE(s != nullptr);
@@ -207,4 +221,134 @@ TEST_CASE("prober --quick: one handshake proves eligibility, anything else falls
       }
     }
   }
+}
+
+namespace {
+
+// TLSA as the lab publishes it (personalities.tsv tlsa column, labgen.py).
+std::string tlsa_prefix(const std::string& kind) {
+  if (kind == "ee" || kind == "ee-other") {
+    return "3 1 1 ";
+  }
+  if (kind == "ta") {
+    return "2 0 1 ";
+  }
+  if (kind == "pkix-ee") {
+    return "1 1 1 ";
+  }
+  return "?";
+}
+
+}  // namespace
+
+TEST_CASE("prober: DANE on the DNSSEC-signed lab domains, and the A+ grade", "[checker][lab]") {
+  struct Case {
+    std::string domain;
+    Tri usable;
+    Tri match;
+    std::string error;           // substring; empty: no error
+    std::string letter;          // the domain's grade
+    std::string recommendation;  // substring of a TLSA recommendation; empty: none
+  };
+  const std::vector<Case> cases = {
+      {"signed.test", Tri::yes, Tri::yes, "", "A+", ""},
+      {"dane-ta.test", Tri::yes, Tri::yes, "", "A+", ""},
+      {"dane-mismatch.test", Tri::yes, Tri::no, "certificate does not match TLSA 3 1 1 ", "A",
+       "fix the TLSA records at _25._tcp.mx.dane-mismatch.test"},
+      {"dane-unusable.test", Tri::no, Tri::no, "usage 1 (PKIX-EE)", "A",
+       "replace the TLSA records at _25._tcp.mx.dane-unusable.test"},
+      {"good.test", Tri::no, Tri::no, "not looked up: the MX answer is insecure", "A", ""},
+      {"nomx.test", Tri::no, Tri::no, "not looked up", "A", ""},
+  };
+  std::vector<std::string> domains;
+  for (const Case& c : cases) {
+    domains.push_back(c.domain);
+  }
+  Checked checked = check_all(domains);
+  for (const Case& c : cases) {
+    const DomainReport& r = checked.reports.at(c.domain);
+    const Row& want = *personality(c.domain);
+    CAPTURE(c.domain, to_text(r));
+    CHECK(to_string(r.dane) == want.at("dane"));
+    CHECK(r.grade.letter == c.letter);
+    CHECK_FALSE(r.grade.provisional);
+    for (const MxReport& mx : r.mx) {
+      CAPTURE(mx.host, mx.dane.error, mx.dane.tlsa);
+      CHECK(mx.dane.usable == c.usable);
+      CHECK(mx.dane.match == c.match);
+      if (c.error.empty()) {
+        CHECK(mx.dane.error.empty());
+      } else {
+        CHECK(mx.dane.error.find(c.error) != std::string::npos);
+      }
+      if (want.at("tlsa") != "-") {
+        REQUIRE(mx.dane.tlsa.size() == 1);
+        CHECK(mx.dane.tlsa[0].rfind(tlsa_prefix(want.at("tlsa")), 0) == 0);
+        CHECK(mx.dane.tlsa[0].size() == 6 + 64);
+      } else {
+        CHECK(mx.dane.tlsa.empty());
+      }
+      std::string line;
+      for (const std::string& rec : mx.recommendations) {
+        if (rec.find("TLSA") != std::string::npos) {
+          line = rec;
+        }
+      }
+      CAPTURE(line);
+      CHECK(line.empty() == c.recommendation.empty());
+      CHECK(line.find(c.recommendation) != std::string::npos);
+      // DANE is separate from the certificate check: the lab CA is trusted.
+      for (const AddressReport& a : mx.addresses) {
+        CHECK(a.cert.trusted == Tri::yes);
+        CHECK(a.cert.name_match == Tri::yes);
+      }
+    }
+  }
+  // DANE rides on the full handshake: a DANE domain costs what the same
+  // Postfix profile without TLSA costs (nomx.test, also profile "good").
+  auto connections_of = [&](const std::string& d) {
+    int n = 0;
+    for (const MxReport& mx : checked.reports.at(d).mx) {
+      for (const AddressReport& a : mx.addresses) {
+        n += a.connections;
+      }
+    }
+    return n;
+  };
+  std::cout << "connections: signed.test " << connections_of("signed.test") << ", dane-ta.test "
+            << connections_of("dane-ta.test") << ", nomx.test " << connections_of("nomx.test")
+            << "\n";
+  CHECK(connections_of("signed.test") == connections_of("nomx.test"));
+  CHECK(connections_of("dane-ta.test") == connections_of("nomx.test"));
+}
+
+TEST_CASE("prober: an address known from elsewhere gets one handshake for DANE alone",
+          "[checker][lab]") {
+  // The daemon's cache answers for the address; DANE still needs the
+  // certificate, so exactly one connection is made, and it matches.
+  Checked checked =
+      check_all({"signed.test", "dane-mismatch.test"}, 10, false, [](ProberOptions& po) {
+        po.known_address = [](const std::string&, const std::string& address,
+                              std::uint16_t port) -> std::optional<AddressReport> {
+          AddressReport a;
+          a.address = address;
+          a.port = port;
+          a.starttls = Tri::yes;
+          a.notes.push_back("from the test's cache");
+          return a;
+        };
+      });
+  CHECK(checked.reused == 2);
+  CHECK(checked.connections == 2);
+  const DomainReport& good = checked.reports.at("signed.test");
+  CAPTURE(to_text(good));
+  REQUIRE(good.mx.size() == 1);
+  CHECK(good.mx[0].dane.match == Tri::yes);
+  CHECK(good.dane == Tri::yes);
+  REQUIRE(good.mx[0].addresses.size() == 1);
+  CHECK(good.mx[0].addresses[0].notes == std::vector<std::string>{"from the test's cache"});
+  const DomainReport& bad = checked.reports.at("dane-mismatch.test");
+  REQUIRE(bad.mx.size() == 1);
+  CHECK(bad.mx[0].dane.match == Tri::no);
+  CHECK(bad.dane == Tri::no);
 }

@@ -231,6 +231,37 @@ def spki_sha256(pem):
     return hashlib.sha256(der).hexdigest()
 
 
+def cert_sha256(pem):
+    der = subprocess.run(["openssl", "x509", "-in", pem, "-outform", "DER"],
+                         capture_output=True, check=True).stdout
+    return hashlib.sha256(der).hexdigest()
+
+
+def tlsa_data(kind, pem, ca_dir):
+    """The TLSA record of a personalities.tsv `tlsa` kind for a host serving `pem`
+    (usages, selectors, matching types: RFC 6698 2.1; usability for SMTP: RFC 7672 3.1)."""
+    ca_pem = os.path.join(ca_dir, "ca.pem")
+    if kind == "ee":
+        return "3 1 1 " + spki_sha256(pem)
+    if kind == "ee-other":
+        return "3 1 1 " + spki_sha256(ca_pem)  # a real key, just not the one served
+    if kind == "ta":
+        return "2 0 1 " + cert_sha256(ca_pem)
+    if kind == "pkix-ee":
+        return "1 1 1 " + spki_sha256(pem)
+    sys.exit("labgen: tlsa must be -|ee|ee-other|ta|pkix-ee, not %r" % kind)
+
+
+def chain_hosts(personalities):
+    """MX hosts that send the lab CA after their certificate (DANE-TA needs it
+    in the chain for a digest record, RFC 7672 3.1.2)."""
+    hosts = set()
+    for p in personalities:
+        if p.get("tlsa") == "ta":
+            hosts |= {entry.split(":")[1] for entry in p["mx"].split(",")}
+    return hosts
+
+
 # --- DNS ------------------------------------------------------------------------
 
 def zone_of(name, zones):
@@ -283,11 +314,11 @@ def make_dns(dns_dir, personalities, servers, ca_dir, extra_zones=None):
                     continue
                 for a in addrs.split("+"):
                     add(host + ".", "AAAA" if ":" in a else "A", a)
-        if p["dane"] == "yes":
+        if p.get("tlsa", "-") != "-":
             for entry in p["mx"].split(","):
                 host = entry.split(":")[1]
                 _, pem = cert_files(ca_dir, cert_of[host])
-                add("_25._tcp.%s." % host, "TLSA", "3 1 1 " + spki_sha256(pem))
+                add("_25._tcp.%s." % host, "TLSA", tlsa_data(p["tlsa"], pem, ca_dir))
 
     anchors = []
     for zone, kind in sorted(zones.items()):
@@ -420,7 +451,7 @@ def main_cf(base, lab_dir, ipv6, extra):
     return "\n".join(lines + extra) + "\n"
 
 
-def make_postfix(lab_dir, servers, ca_dir, ca_pem, ipv6):
+def make_postfix(lab_dir, servers, ca_dir, ca_pem, ipv6, with_ca=()):
     mx = os.path.join(lab_dir, "mx")
     services = []
     for s in servers:
@@ -432,7 +463,8 @@ def make_postfix(lab_dir, servers, ca_dir, ca_pem, ipv6):
         opts += s.get("options", [])
         if s["cert"] != "-":
             key, pem = cert_files(ca_dir, s["cert"])
-            opts.append("smtpd_tls_chain_files=%s,%s" % (key, pem))
+            chain = [key, pem] + ([ca_pem] if s["host"] in with_ca else [])
+            opts.append("smtpd_tls_chain_files=" + ",".join(chain))
         addr = "[%s]" % s["addr"] if ":" in s["addr"] else s["addr"]
         services.append("%s:25 inet n - n - - smtpd\n%s" % (
             addr, "".join("  -o %s\n" % o for o in opts)))
@@ -529,7 +561,7 @@ def main():
                         {s["cert"] for s in scale_servers})
     make_dns(os.path.join(lab_dir, "dns"), personalities, servers, ca_dir, scale_records)
     servers = servers + scale_servers
-    make_postfix(lab_dir, servers, ca_dir, ca_pem, ipv6)
+    make_postfix(lab_dir, servers, ca_dir, ca_pem, ipv6, chain_hosts(personalities))
     make_emulator(lab_dir, servers)
     listen = ["127.0.0.1 5300", "127.0.0.1 53", "127.0.0.1 2525"]
     for s in servers:
