@@ -50,8 +50,9 @@ HOST = "127.0.0.1"
 SINK_PORT = 2600
 FORCETLS_PORT = 8894
 NOOP_PORT = 8895
+FORCETLS_NOHDR_PORT = 8896
 # Postfix smtpd listeners added for the run: configuration -> port.
-LISTENERS = {"forcetls": 2526, "noop": 2527, "none": 2528}
+LISTENERS = {"forcetls": 2526, "noop": 2527, "none": 2528, "forcetls-nohdr": 2529}
 CLIENT_HELO = "client.lab.test"
 
 # The policy of the check run, and the same policy as Python: what each
@@ -302,9 +303,9 @@ def tag_of(address):
 
 
 class ForcetlsMilter:
-    def __init__(self, binary, workdir, env, port):
+    def __init__(self, binary, workdir, env, port, header=True, name="forcetls"):
         self.binary = binary
-        self.dir = Path(workdir) / "forcetls"
+        self.dir = Path(workdir) / name
         self.dir.mkdir()
         os.chmod(self.dir, 0o755)  # the daemon drops to nobody
         self.log = self.dir / "milter.log"
@@ -312,6 +313,7 @@ class ForcetlsMilter:
         (self.dir / "policy.yaml").write_text(POLICY_YAML)
         (self.dir / "forcetls.yaml").write_text(
             f"milter:\n  socket: inet:{port}@{HOST}\n  on_miss: wait\n  miss_deadline: 25s\n"
+            f"  header: {'true' if header else 'false'}\n"
             f"daemon:\n  user: nobody\n"
             f"cache:\n  path: {self.dir / 'cache'}\n"
             f"checker:\n  resolver: \"{env['RESOLVER']}\"\n  trust_anchor: {env['TRUST_ANCHOR']}\n"
@@ -679,21 +681,31 @@ def bench(args, env):
     os.chmod(workdir, 0o755)
     postfix = Postfix(env)
     sink = Sink(workdir)
-    forcetls = ForcetlsMilter(args.milter, workdir, env, FORCETLS_PORT)
+    # forcetls as configured by default (with its X-ForceTLS header) and
+    # without the header, so the header's cost in Postfix shows apart from
+    # the decisions'.
+    forcetls = {"forcetls": ForcetlsMilter(args.milter, workdir, env, FORCETLS_PORT),
+                "forcetls-nohdr": ForcetlsMilter(args.milter, workdir, env, FORCETLS_NOHDR_PORT,
+                                                 header=False, name="forcetls-nohdr")}
     noop = NoopMilter(args.noop, workdir, NOOP_PORT)
-    configs = ["forcetls", "noop", "none"]
+    configs = ["forcetls", "forcetls-nohdr", "noop", "none"]
+    letter = {"forcetls": "f", "forcetls-nohdr": "h", "noop": "o", "none": "x"}  # tags differ
     base = "L" + format(int(time.time() * 1000) % 36**8, "x")
     results = collections.defaultdict(list)  # config -> [(accept rate, e2e rate, cpu s)]
     sent_through = collections.Counter()
     problems = []
     try:
         sink.start()
-        forcetls.start()
+        for m in forcetls.values():
+            m.start()
         noop.start()
-        postfix.setup({"forcetls": forcetls.spec, "noop": noop.spec, "none": ""})
+        postfix.setup({"forcetls": forcetls["forcetls"].spec,
+                       "forcetls-nohdr": forcetls["forcetls-nohdr"].spec,
+                       "noop": noop.spec, "none": ""})
         plan = dict(zip(BENCH_DOMAINS, split(args.messages, len(BENCH_DOMAINS))))
         want = args.messages * args.rcpts
-        pids = {"forcetls": forcetls.pid, "noop": noop.pid}
+        pids = {c: m.pid for c, m in forcetls.items()}
+        pids["noop"] = noop.pid
 
         def one_run(config, tag):
             cpu0 = cpu_seconds(pids[config]) if config in pids else 0.0
@@ -714,63 +726,75 @@ def bench(args, env):
         # Round 0 warms the cache (forcetls probes each domain once) and
         # Postfix's processes; it is not counted.
         for config in configs:
-            one_run(config, f"{base}w{config[0]}")
+            one_run(config, f"{base}w{letter[config]}")
         load = os.getloadavg()
         print(f"{args.messages} messages x {args.rcpts} recipients per run, "
               f"{len(BENCH_DOMAINS)} smtp-source processes x {args.sessions} sessions, "
-              f"{args.rounds} rounds, order rotated each round; load average before "
-              f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-        print(f"{'round':>5}  " + "  ".join(f"{c + ' msg/s (e2e)':>24}" for c in configs) +
-              "  forcetls/noop")
+              f"{args.rounds} rounds, the order of the {len(configs)} configurations rotated "
+              f"each round; load average before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+        print("messages/s at reception (smtp-source wall time), end to end in brackets "
+              "(until the sink has every recipient)")
+        print(f"{'round':>6} " + " ".join(f"{c:>20}" for c in configs) +
+              "   forcetls/noop  nohdr/noop")
         for r in range(args.rounds):
-            order = configs[r % 3:] + configs[:r % 3]
+            k = r % len(configs)
+            order = configs[k:] + configs[:k]
             row = {}
             for config in order:
-                row[config] = one_run(config, f"{base}r{r}{config[0]}")
+                row[config] = one_run(config, f"{base}r{r}{letter[config]}")
                 results[config].append(row[config])
-            print(f"{r + 1:>5}  " + "  ".join(
-                f"{row[c][0]:>12.0f} ({row[c][1]:>7.0f})    " for c in configs) +
-                f"  {row['forcetls'][0] / row['noop'][0]:.3f}")
+            print(f"{r + 1:>6} " + " ".join(
+                f"{row[c][0]:>10.0f} ({row[c][1]:>6.0f})" for c in configs) +
+                f"   {row['forcetls'][0] / row['noop'][0]:>13.3f}"
+                f"  {row['forcetls-nohdr'][0] / row['noop'][0]:>10.3f}")
         med = {c: statistics.median(x[0] for x in results[c]) for c in configs}
         med_e2e = {c: statistics.median(x[1] for x in results[c]) for c in configs}
-        ratios = [f[0] / n[0] for f, n in zip(results["forcetls"], results["noop"])]
-        print(f"{'median':>5}  " + "  ".join(
-            f"{med[c]:>12.0f} ({med_e2e[c]:>7.0f})    " for c in configs) +
-            f"  {statistics.median(ratios):.3f}")
-        print(f"\nreception (smtp-source wall time, messages/s, median of {args.rounds}): "
-              f"forcetls {med['forcetls']:.0f}, no-op {med['noop']:.0f}, none {med['none']:.0f}")
-        print(f"forcetls/no-op: median of per-round ratios {statistics.median(ratios):.3f} "
-              f"(min {min(ratios):.3f}, max {max(ratios):.3f}); ratio of medians "
-              f"{med['forcetls'] / med['noop']:.3f}; end to end (until the sink has every "
-              f"recipient) {med_e2e['forcetls'] / med_e2e['noop']:.3f}; target >= 0.9")
-        print(f"no-op/none: {med['noop'] / med['none']:.3f}")
-        for c in ("forcetls", "noop"):
+
+        def ratios(c):
+            return [a[0] / b[0] for a, b in zip(results[c], results["noop"])]
+        print(f"{'median':>6} " + " ".join(
+            f"{med[c]:>10.0f} ({med_e2e[c]:>6.0f})" for c in configs) +
+            f"   {statistics.median(ratios('forcetls')):>13.3f}"
+            f"  {statistics.median(ratios('forcetls-nohdr')):>10.3f}")
+        print()
+        for c, what in (("forcetls", "forcetls (X-ForceTLS header on, the default)"),
+                        ("forcetls-nohdr", "forcetls with milter.header: false")):
+            rs = ratios(c)
+            print(f"{what} / no-op: median of per-round ratios {statistics.median(rs):.3f} "
+                  f"(min {min(rs):.3f}, max {max(rs):.3f}); ratio of medians "
+                  f"{med[c] / med['noop']:.3f}; end to end {med_e2e[c] / med_e2e['noop']:.3f}; "
+                  f"target >= 0.9")
+        print(f"no-op / no milter: {med['noop'] / med['none']:.3f}")
+        for c in ("forcetls", "forcetls-nohdr", "noop"):
             cpu = sum(x[2] for x in results[c])
             n = args.rounds * args.messages
-            print(f"{c} milter CPU: {cpu:.2f} s for {n} messages "
+            print(f"{c} milter process CPU: {cpu:.2f} s for {n} messages "
                   f"({cpu / (n * args.rcpts) * 1e6:.0f} us per recipient, all threads)")
     finally:
         postfix.restore()
-        forcetls.stop()
+        for m in forcetls.values():
+            m.stop()
         noop_rcpts = noop.stop()
         sink.stop()
-    decisions, _, errors = forcetls.decisions()
-    got = sum(decisions.values())
-    if got != sent_through["forcetls"] or any(a != "accept" for (_, _, a) in decisions):
-        problems.append(f"forcetls decided {got} recipients ({dict(decisions)}), "
-                        f"{sent_through['forcetls']} went through it")
+    got = {}
+    for c, m in forcetls.items():
+        decisions, _, errors = m.decisions()
+        got[c] = sum(decisions.values())
+        if got[c] != sent_through[c] or any(a != "accept" for (_, _, a) in decisions):
+            problems.append(f"{c} decided {got[c]} recipients ({dict(decisions)}), "
+                            f"{sent_through[c]} went through it")
+        problems += [f"{c} log: {e}" for e in errors]
     if noop_rcpts != sent_through["noop"]:
         problems.append(f"noop-milter saw {noop_rcpts} recipients, "
                         f"{sent_through['noop']} went through it")
-    problems += [f"milter log: {e}" for e in errors]
     if problems:
         print("\nFAILED:")
         for p in problems[:50]:
             print("  " + p)
         print(f"(files kept in {workdir})")
         return 1
-    print(f"checked: forcetls decided {got} recipients, noop-milter saw {noop_rcpts}, "
-          f"the sink got every one")
+    print(f"checked: the forcetls daemons decided {got['forcetls']} + {got['forcetls-nohdr']} "
+          f"recipients, noop-milter saw {noop_rcpts}, the sink got every one of each run")
     shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
