@@ -483,10 +483,18 @@ def maillog_counts(text, tag):
     for line in text.splitlines():
         if tag not in line:
             continue
-        m = re.search(r"milter-reject: RCPT from \S+: (\d)\d\d [^;]*; .*?to=<([^>]*)>", line)
+        m = re.search(r"milter-reject: RCPT from \S+: ((\d)\d\d (\d\.\d+\.\d+) [^;]*); "
+                      r".*?to=<([^>]*)>", line)
         if m:
-            kind = "reject" if m.group(1) == "5" else "tempfail"
-            counts[(m.group(2).rsplit("@", 1)[1], kind)] += 1
+            kind = "reject" if m.group(2) == "5" else "tempfail"
+            domain = m.group(4).rsplit("@", 1)[1]
+            counts[(domain, kind)] += 1
+            # The reply names the domain and carries the policy's status
+            # (conf/policy.yaml: ineligible X.7.4, unknown X.7.1).
+            counts[(domain, "status " + m.group(3))] += 1
+            text = m.group(1).split(" ", 2)[2]
+            if not text.startswith("Forced TLS: ") or domain not in text:
+                other.append(line)
             continue
         m = re.search(r" to=<([^>]*)>, relay=(\S+), .* status=(\w+)", line)
         if m:
@@ -562,14 +570,24 @@ def check(args, env):
         total_rcpts = args.messages * args.rcpts + len(CHECK_DOMAINS)
         print(f"load: {args.messages} messages x {args.rcpts} recipients over "
               f"{len(CHECK_DOMAINS)} domains ({args.sessions} sessions each): sent in {wall:.1f} s "
-              f"({args.messages / wall:.0f} msg/s, {args.messages * args.rcpts / wall:.0f} rcpt/s), "
+              f"({args.messages / wall:.0f} msg/s, "
+              f"{args.messages * args.rcpts / wall:.0f} rcpt/s), "
               f"all accepted mail delivered after {t_done:.1f} s; milter CPU {cpu1 - cpu0:.2f} s")
 
         # Accounting, per run and domain.
         decisions, summaries, milter_errors = milter.decisions()
         log_text = postfix.log.read_text(errors="replace")[log_start:]
-        print(f"\n{'domain':16} {'verdict':8} {'expect':8} {'sent':>6} {'milter':>18} "
-              f"{'postfix':>22} {'sink':>6}")
+        # smtp-source's own view: with -A it reports each refused command and
+        # goes on; every refused RCPT must be one the policy refuses.
+        refused = collections.Counter()
+        for d, lines in outputs.items():
+            refused[d] = sum(1 for line in lines if "recipient rejected" in line)
+        for d in CHECK_DOMAINS:
+            want = plan[d] * args.rcpts if expect[d] != "accept" else 0
+            if refused[d] != want:
+                problems.append(f"smtp-source {d}: {refused[d]} recipients refused, want {want}")
+        print(f"\n{'domain':16} {'verdict':8} {'expect':8} {'sent':>6} {'refused':>8} "
+              f"{'milter a/r/t':>18} {'maillog sent/r/t':>20} {'sink':>6}")
         for t, domains in ((warm, {d: 1 for d in CHECK_DOMAINS}), (main, plan)):
             rcpts = 1 if t == warm else args.rcpts
             counts, other = maillog_counts(log_text, t)
@@ -588,23 +606,30 @@ def check(args, env):
                            "reject": n if want == "reject" else 0,
                            "tempfail": n if want == "tempfail" else 0}
                 want_sink = n if want == "accept" else 0
+                statuses = {k[1][len("status "):]: v for k, v in counts.items()
+                            if k[0] == d and k[1].startswith("status ")}
+                want_status = {}
+                if want != "accept":
+                    want_status = {("5" if want == "reject" else "4") +
+                                   (".7.4" if table[d] == "no" else ".7.1"): n}
                 ok = (got_milter == want_milter and extra == 0 and got_pf == want_pf and
-                      got_sink == want_sink)
+                      got_sink == want_sink and statuses == want_status)
                 if t == main:
-                    print(f"{d:16} {table[d]:8} {want:8} {n:6} "
-                          f"{'a%d/r%d/t%d' % tuple(got_milter.values()):>18} "
-                          f"{'s%d/r%d/t%d' % tuple(got_pf.values()):>22} {got_sink:6}"
+                    print(f"{d:16} {table[d]:8} {want:8} {n:6} {refused[d]:8} "
+                          f"{'%d/%d/%d' % tuple(got_milter.values()):>18} "
+                          f"{'%d/%d/%d' % tuple(got_pf.values()):>20} {got_sink:6}"
                           f"{'' if ok else '   <-- MISMATCH'}")
                 if not ok:
                     problems.append(
                         f"{t} {d}: {n} recipients should be {want}; milter {got_milter} "
-                        f"(+{extra} other), maillog {got_pf}, sink {got_sink}")
+                        f"(+{extra} other), maillog {got_pf} {statuses}, sink {got_sink}")
         # Messages: the milter summarised each transaction once; the sink got
         # one message per message with accepted recipients; nothing is left
         # in the queue; no address arrived twice.
         for t, msgs, accepted_msgs in (
                 (warm, len(CHECK_DOMAINS), sum(1 for d in CHECK_DOMAINS if expect[d] == "accept")),
-                (main, args.messages, sum(plan[d] for d in CHECK_DOMAINS if expect[d] == "accept"))):
+                (main, args.messages,
+                 sum(plan[d] for d in CHECK_DOMAINS if expect[d] == "accept"))):
             if summaries[t] != msgs:
                 problems.append(f"{t}: {summaries[t]} milter summary lines for {msgs} messages")
             if sink.messages[t] != accepted_msgs:
@@ -617,15 +642,6 @@ def check(args, env):
             problems.append(f"{queued} messages of this run still in the queue")
         for line in milter_errors:
             problems.append(f"milter log: {line}")
-        # smtp-source's own view: with -A it reports each refused command and
-        # goes on; every refused RCPT must be one the policy refuses.
-        refused = collections.Counter()
-        for d, lines in outputs.items():
-            refused[d] = sum(1 for line in lines if "recipient rejected" in line)
-        for d in CHECK_DOMAINS:
-            want = plan[d] * args.rcpts if expect[d] != "accept" else 0
-            if refused[d] != want:
-                problems.append(f"smtp-source {d}: {refused[d]} recipients refused, want {want}")
         accepted_total = sum(v for (t, d, a), v in decisions.items() if a == "accept")
         print(f"\ntotal: {total_msgs} messages, {total_rcpts} recipients; milter decisions "
               f"{sum(v for (t, _, _), v in decisions.items() if t in (warm, main))}, "
