@@ -19,4 +19,11 @@ struct DaemonOptions {
 /// (0 clean stop, 1 runtime failure, 2 invalid configuration).
 int run_daemon(const DaemonOptions& options);
 
+/// Sets TCP_NODELAY on every listening IPv4/IPv6 TCP socket of the process
+/// (libmilter's, opened by smfi_opensocket); Linux passes it on to the
+/// sockets they accept. Without it, a reply that follows a modification
+/// (smfi_addheader, ...) waits for the MTA's delayed ACK. Returns how many
+/// listeners were set. Call from the main thread after smfi_opensocket().
+int disable_nagle_on_listeners();
+
 }  // namespace forcetls::milter

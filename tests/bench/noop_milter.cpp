@@ -1,0 +1,89 @@
+// noop-milter: the throughput benchmark's baseline (tests/bench/milter_load.py).
+// A libmilter milter that negotiates the same steps, actions and macros as
+// forcetls-milter (milter/milter_daemon.cpp on_negotiate) and decides
+// nothing: every callback continues. It counts the RCPTs and messages it saw
+// so the benchmark can prove that the MTA really used it, and prints the
+// counts on stderr when it stops (SIGTERM/SIGINT, via smfi_main's return).
+//
+//   noop-milter inet:PORT@127.0.0.1
+//
+// libmilter runs the callbacks on its threads; the counters are atomics.
+#include <libmilter/mfapi.h>
+
+#include <atomic>
+#include <cstdio>
+
+namespace {
+
+std::atomic<unsigned long> g_rcpts{0};
+std::atomic<unsigned long> g_messages{0};
+std::atomic<unsigned long> g_connections{0};
+
+sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long /*f2*/,
+                      unsigned long /*f3*/, unsigned long* pf0, unsigned long* pf1,
+                      unsigned long* pf2, unsigned long* pf3) {
+  // The same request as forcetls-milter: actions, skipped steps, macro lists.
+  constexpr unsigned long kActions =
+      SMFIF_ADDHDRS | SMFIF_QUARANTINE | SMFIF_DELRCPT | SMFIF_ADDRCPT | SMFIF_SETSYMLIST;
+  constexpr unsigned long kSkip =
+      SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA;
+  *pf0 = kActions & f0;
+  *pf1 = kSkip & f1;
+  *pf2 = 0;
+  *pf3 = 0;
+  if ((f0 & SMFIF_SETSYMLIST) != 0) {
+    smfi_setsymlist(ctx, SMFIM_CONNECT, const_cast<char*>("{daemon_name}"));
+    smfi_setsymlist(ctx, SMFIM_ENVFROM,
+                    const_cast<char*>("i {auth_authen} {auth_type} {daemon_name}"));
+    smfi_setsymlist(ctx, SMFIM_ENVRCPT, const_cast<char*>("i"));
+    smfi_setsymlist(ctx, SMFIM_EOM, const_cast<char*>("i"));
+  }
+  return SMFIS_CONTINUE;
+}
+
+sfsistat on_connect(SMFICTX* /*ctx*/, char* /*host*/, _SOCK_ADDR* /*addr*/) {
+  g_connections.fetch_add(1, std::memory_order_relaxed);
+  return SMFIS_CONTINUE;
+}
+sfsistat on_envfrom(SMFICTX* /*ctx*/, char** /*argv*/) { return SMFIS_CONTINUE; }
+sfsistat on_envrcpt(SMFICTX* /*ctx*/, char** /*argv*/) {
+  g_rcpts.fetch_add(1, std::memory_order_relaxed);
+  return SMFIS_CONTINUE;
+}
+sfsistat on_eom(SMFICTX* /*ctx*/) {
+  g_messages.fetch_add(1, std::memory_order_relaxed);
+  return SMFIS_CONTINUE;
+}
+sfsistat on_abort(SMFICTX* /*ctx*/) { return SMFIS_CONTINUE; }
+sfsistat on_close(SMFICTX* /*ctx*/) { return SMFIS_CONTINUE; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: noop-milter SOCKET (e.g. inet:8894@127.0.0.1)\n");
+    return 2;
+  }
+  smfiDesc desc{};
+  desc.xxfi_name = const_cast<char*>("noop");
+  desc.xxfi_version = SMFI_VERSION;
+  desc.xxfi_flags =
+      SMFIF_ADDHDRS | SMFIF_QUARANTINE | SMFIF_DELRCPT | SMFIF_ADDRCPT | SMFIF_SETSYMLIST;
+  desc.xxfi_connect = on_connect;
+  desc.xxfi_envfrom = on_envfrom;
+  desc.xxfi_envrcpt = on_envrcpt;
+  desc.xxfi_eom = on_eom;
+  desc.xxfi_abort = on_abort;
+  desc.xxfi_close = on_close;
+  desc.xxfi_negotiate = on_negotiate;
+  if (smfi_setconn(argv[1]) != MI_SUCCESS || smfi_register(desc) != MI_SUCCESS ||
+      smfi_opensocket(1) != MI_SUCCESS) {
+    std::fprintf(stderr, "noop-milter: cannot listen on %s\n", argv[1]);
+    return 1;
+  }
+  std::fprintf(stderr, "noop-milter: event=started socket=%s\n", argv[1]);
+  const int status = smfi_main();
+  std::fprintf(stderr, "noop-milter: event=stopped connections=%lu messages=%lu rcpts=%lu\n",
+               g_connections.load(), g_messages.load(), g_rcpts.load());
+  return status == MI_SUCCESS ? 0 : 1;
+}
