@@ -55,6 +55,7 @@ std::shared_ptr<const Runtime> make_runtime(const conf::Config& config,
 /// The one daemon of this process (libmilter callbacks have no user pointer).
 struct Daemon {
   std::atomic<std::shared_ptr<const Runtime>> runtime;
+  std::atomic<std::uint64_t> generation{1};  ///< bumped after each runtime swap
   ReportLookup* reports = nullptr;
 };
 Daemon g_daemon;
@@ -395,6 +396,7 @@ void reload(const conf::SetupOptions& setup_options) {
   log::set_level(n.log.level);
   // The socketmap's map names and policy change with this swap too.
   g_daemon.runtime.store(make_runtime(n, loaded.value.policy));
+  g_daemon.generation.fetch_add(1, std::memory_order_release);
   log::info(log::fields({{"event", "reloaded"},
                          {"config", loaded.value.config_source},
                          {"policy", loaded.value.policy_source}}));
@@ -552,7 +554,16 @@ int run_daemon(const DaemonOptions& options) {
   if (socketmap) {
     // Every request reads the current runtime: SIGHUP swaps policy and names.
     socketmap->start([&delivery](std::string_view request) {
-      const std::shared_ptr<const Runtime> rt = g_daemon.runtime.load();
+      // Each connection thread keeps its own copy of the runtime and loads
+      // the shared one only after a reload: an atomic shared_ptr load per
+      // request is a contended lock with many clients.
+      thread_local std::shared_ptr<const Runtime> rt;
+      thread_local std::uint64_t seen = 0;
+      const std::uint64_t now = g_daemon.generation.load(std::memory_order_acquire);
+      if (!rt || seen != now) {
+        rt = g_daemon.runtime.load();
+        seen = now;
+      }
       return answer_request(*rt->policy, rt->maps, delivery, request);
     });
   }

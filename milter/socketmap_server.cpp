@@ -103,6 +103,11 @@ Result<Fd> listen_unix(const SocketmapServerOptions& o) {
   return fd;
 }
 
+timeval to_timeval(std::chrono::milliseconds d) {
+  return timeval{.tv_sec = static_cast<time_t>(d.count() / 1000),
+                 .tv_usec = static_cast<suseconds_t>((d.count() % 1000) * 1000)};
+}
+
 std::string peer_of(int fd) {
   sockaddr_storage peer{};
   socklen_t len = sizeof peer;
@@ -248,10 +253,10 @@ void SocketmapServer::accept_loop() {
         ::close(fd);
         continue;
       }
-      const timeval tv{
-          .tv_sec = static_cast<time_t>(options_.write_timeout.count() / 1000),
-          .tv_usec = static_cast<suseconds_t>((options_.write_timeout.count() % 1000) * 1000)};
-      ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+      const timeval send_limit = to_timeval(options_.write_timeout);
+      const timeval idle_limit = to_timeval(options_.idle_timeout);
+      ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_limit, sizeof send_limit);
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle_limit, sizeof idle_limit);
       open_.insert(fd);
       ++threads_;
       ++connections_;
@@ -286,22 +291,16 @@ void SocketmapServer::serve(int fd) {
   std::array<char, 16384> buffer;
   std::string out;
   for (;;) {
-    pollfd p{fd, POLLIN, 0};
-    const int n = ::poll(&p, 1, static_cast<int>(options_.idle_timeout.count()));
-    if (n == 0) {
-      log::write(log::Level::debug,
-                 "socketmap " + log::fields({{"event", "idle-close"}, {"client", peer_of(fd)}}));
-      break;
-    }
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      break;
-    }
+    // A blocking read (SO_RCVTIMEO is the idle timeout): one system call
+    // per request on the hot path; stop() wakes it with shutdown().
     const ssize_t got = ::read(fd, buffer.data(), buffer.size());
     if (got < 0 && errno == EINTR) {
       continue;
+    }
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      log::write(log::Level::debug,
+                 "socketmap " + log::fields({{"event", "idle-close"}, {"client", peer_of(fd)}}));
+      break;
     }
     if (got <= 0 || stopping_) {
       break;  // closed by the client (Postfix does when idle), or stop()
