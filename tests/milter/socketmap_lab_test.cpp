@@ -69,9 +69,12 @@ struct Daemon {
   std::string log;
   pid_t pid = -1;
 
-  explicit Daemon(const std::string& policy_text) {
+  std::string map_socket;
+
+  explicit Daemon(const std::string& policy_text, const std::string& map_spec = "") {
     char tmpl[] = "/tmp/forcetls-socketmap-lab-XXXXXX";
     dir = mkdtemp(tmpl);
+    map_socket = map_spec.empty() ? std::string(kMapSocket) : map_spec;
     ::chmod(dir.c_str(), 0755);  // the daemon drops to `nobody`
     config = (dir / "forcetls.yaml").string();
     policy = (dir / "policy.yaml").string();
@@ -79,7 +82,7 @@ struct Daemon {
     std::ofstream(policy) << policy_text;
     std::ofstream(config) << "milter:\n  socket: " << kMilterSocket
                           << "\n  on_miss: wait\n  miss_deadline: 25s\n"
-                          << "socketmap:\n  socket: " << kMapSocket << "\n"
+                          << "socketmap:\n  socket: " << map_socket << "\n"
                           << "daemon:\n  user: nobody\n"
                           << "cache:\n  path: " << (dir / "cache").string()
                           << "\nchecker:\n  resolver: \"" << env().resolver
@@ -105,7 +108,7 @@ struct Daemon {
         wait_for([&] { return read_file(log).find("event=started") != std::string::npos; }, 30s);
     INFO(read_file(log));
     REQUIRE(up);
-    CHECK_THAT(read_file(log), Catch::Contains("socketmap=inet:8892@127.0.0.1"));
+    CHECK_THAT(read_file(log), Catch::Contains("socketmap=" + map_socket));
   }
 
   bool stop() {
@@ -463,4 +466,37 @@ TEST_CASE("socketmap: a STARTTLS downgrade is deferred, never delivered in clear
       CHECK(line.find("data=") == std::string::npos);
     }
   }
+}
+
+TEST_CASE("socketmap: unix socket, stale file replaced, owned by the daemon user",
+          "[milter][lab]") {
+  char tmpl[] = "/tmp/forcetls-socketmap-unix-XXXXXX";
+  const std::filesystem::path sockdir = mkdtemp(tmpl);
+  ::chmod(sockdir.c_str(), 0755);
+  // Like a systemd RuntimeDirectory: the daemon's user may remove its socket.
+  REQUIRE(run("chown nobody " + shell_quote(sockdir.string())).status == 0);
+  const std::string path = (sockdir / "socketmap").string();
+  // What a daemon that died leaves behind: a socket file nobody accepts on.
+  REQUIRE(run("python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' " +
+              shell_quote(path))
+              .status == 0);
+  {
+    Daemon d("default:\n  mode: require\n", "unix:" + path);
+    d.start();
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK(S_ISSOCK(st.st_mode));
+    CHECK((st.st_mode & 0777) == 0660);
+    RunResult owner = run("stat -c %U " + shell_quote(path));
+    CHECK(trim(owner.out) == "nobody");
+    RunResult r = run("postmap -c " + shell_quote(env().get("SEND_CONF")) +
+                      " -q good.test socketmap:unix:" + path + ":forcetls 2>&1");
+    INFO(r.out << "\n--- daemon ---\n" << d.lines());
+    CHECK_THAT(r.out, Catch::Contains("socketmap server temporary error: forcetls: good.test is "
+                                      "being checked"));
+    CHECK(d.stop());
+  }
+  CHECK_FALSE(std::filesystem::exists(path));  // removed at stop
+  std::error_code ec;
+  std::filesystem::remove_all(sockdir, ec);
 }
