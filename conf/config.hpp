@@ -55,6 +55,9 @@ struct Config {
     /// Postfix smtp_tls_policy_maps listener (socketmap_table(5)); `none` disables.
     SocketAddress socket{SocketAddress::Kind::inet, 8892, "127.0.0.1", ""};
     std::string name = "forcetls";  ///< the map name in `socketmap:...:NAME`
+    /// Sendmail FEATURE(sts) answers (`secure match=...`) under this map
+    /// name (Sendmail's own map is called `sts`); empty: not served.
+    std::string sts_name = "sts";
     bool operator==(const Socketmap&) const = default;
   } socketmap;
 

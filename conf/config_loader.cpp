@@ -99,6 +99,24 @@ struct Marks {
   YAML::Mark socketmap_socket;
 };
 
+// A socketmap map name: what Postfix or Sendmail sends before the key.
+Field map_name_field(std::string key, std::string& out, bool empty_ok) {
+  return leaf(std::move(key), [&out, empty_ok](YamlReader& r, const YAML::Node& n, const Where& w) {
+    std::string v = out;
+    r.read_string(n, w, v);
+    bool ok = (empty_ok || !v.empty()) && v.size() <= 64;
+    for (char ch : v) {
+      ok = ok && ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.');
+    }
+    if (!ok) {
+      r.error(w.mark, w.path + ": '" + v + "' is not a map name (letters, digits, - _ .)");
+      return;
+    }
+    out = v;
+  });
+}
+
 Field socket_field(std::string key, SocketAddress& out, bool none_ok, YAML::Mark& mark) {
   return leaf(
       std::move(key), [&out, none_ok, &mark](YamlReader& r, const YAML::Node& n, const Where& w) {
@@ -193,23 +211,8 @@ std::vector<Field> config_schema(Config& c, Marks& m) {
       section("socketmap",
               {
                   socket_field("socket", c.socketmap.socket, true, m.socketmap_socket),
-                  leaf("name",
-                       [&c](YamlReader& r, const YAML::Node& n, const Where& w) {
-                         std::string v = c.socketmap.name;
-                         r.read_string(n, w, v);
-                         bool ok = !v.empty() && v.size() <= 64;
-                         for (char ch : v) {
-                           ok = ok &&
-                                ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                                 (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.');
-                         }
-                         if (!ok) {
-                           r.error(w.mark, w.path + ": '" + v +
-                                               "' is not a map name (letters, digits, - _ .)");
-                           return;
-                         }
-                         c.socketmap.name = v;
-                       }),
+                  map_name_field("name", c.socketmap.name, false),
+                  map_name_field("sts_name", c.socketmap.sts_name, true),
               }),
       section("daemon",
               {
@@ -337,6 +340,10 @@ Loaded<Config> parse_config_impl(std::string_view text, std::string_view name,
     reader.error(marks.socketmap_socket.line >= 0 ? marks.socketmap_socket : marks.milter_socket,
                  "socketmap.socket: " + c.socketmap.socket.spec() +
                      " is also the milter socket; they need different sockets");
+  }
+  if (!c.socketmap.sts_name.empty() && c.socketmap.sts_name == c.socketmap.name) {
+    reader.error(marks.socketmap_socket, "socketmap.sts_name: '" + c.socketmap.sts_name +
+                                             "' is also socketmap.name; they need different names");
   }
   for (const auto& [key, mark] : reader.seen()) {
     out.keys_set.push_back(key);

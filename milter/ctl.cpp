@@ -8,6 +8,7 @@
 
 #include "conf/loader.hpp"
 #include "milter/ctl_cache.hpp"
+#include "milter/ctl_export.hpp"
 #include "policy/decision.hpp"
 #include "policy/domain_name.hpp"
 
@@ -35,6 +36,8 @@ constexpr std::string_view kUsage =
     "  cache stats                         entries, hits, misses, decode failures, sizes\n"
     "  cache export [--json]               every cached report as JSON lines\n"
     "  cache import [FILE|-]               load what export wrote (validated line by line)\n"
+    "  export --sendmail-access            Sendmail access-map lines (TLS_Rcpt:DOMAIN ENCR:128)\n"
+    "                                      for the cached eligible domains under `require`\n"
     "\n"
     "options:\n"
     "  --config FILE   the daemon configuration (default /etc/forcetls/forcetls.yaml)\n"
@@ -352,6 +355,19 @@ int run_ctl(const std::vector<std::string>& args, CtlEnv& env) {
       return kExitProblem;
     }
     return cache_command(setup.value.config, rest, env);
+  }
+  if (command == "export") {
+    conf::SetupOptions options;
+    options.config_file = g.config;
+    options.policy_file = g.policy;
+    options.default_config_path = env.default_config_path;
+    conf::Loaded<conf::Setup> setup = conf::load_setup(options);
+    if (!setup.ok()) {
+      print_problems(setup.problems, env.err);
+      env.err << "forcetls-ctl: the configuration is invalid\n";
+      return kExitProblem;
+    }
+    return export_command(setup.value.config, *setup.value.policy, rest, env);
   }
   return usage(env, "unknown command '" + command + "'");
 }

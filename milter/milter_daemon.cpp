@@ -35,6 +35,8 @@
 #include "milter/probe_service.hpp"
 #include "milter/recipient_check.hpp"
 #include "milter/setup.hpp"
+#include "milter/socketmap_handler.hpp"
+#include "milter/socketmap_server.hpp"
 
 namespace forcetls::milter {
 namespace {
@@ -43,11 +45,19 @@ namespace {
 struct Runtime {
   conf::Config config;
   std::shared_ptr<const policy::Policy> policy;
+  SocketmapMaps maps;  ///< from config.socketmap, read by every socketmap request
 };
+
+std::shared_ptr<const Runtime> make_runtime(const conf::Config& config,
+                                            std::shared_ptr<const policy::Policy> policy) {
+  return std::make_shared<const Runtime>(
+      Runtime{config, std::move(policy), {config.socketmap.name, config.socketmap.sts_name}});
+}
 
 /// The one daemon of this process (libmilter callbacks have no user pointer).
 struct Daemon {
   std::atomic<std::shared_ptr<const Runtime>> runtime;
+  std::atomic<std::uint64_t> generation{1};  ///< bumped after each runtime swap
   ReportLookup* reports = nullptr;
 };
 Daemon g_daemon;
@@ -378,15 +388,17 @@ void reload(const conf::SetupOptions& setup_options) {
   }
   auto old = g_daemon.runtime.load();
   const conf::Config& n = loaded.value.config;
-  if (n.milter.socket != old->config.milter.socket || n.cache != old->config.cache ||
+  if (n.milter.socket != old->config.milter.socket ||
+      n.socketmap.socket != old->config.socketmap.socket || n.cache != old->config.cache ||
       n.checker != old->config.checker || n.daemon != old->config.daemon) {
     log::warning(
         log::fields({{"event", "reload"},
                      {"note", "socket, cache, checker and daemon changes need a restart"}}));
   }
   log::set_level(n.log.level);
-  auto next = std::make_shared<const Runtime>(Runtime{n, loaded.value.policy});
-  g_daemon.runtime.store(std::move(next));
+  // The socketmap's map names and policy change with this swap too.
+  g_daemon.runtime.store(make_runtime(n, loaded.value.policy));
+  g_daemon.generation.fetch_add(1, std::memory_order_release);
   log::info(log::fields({{"event", "reloaded"},
                          {"config", loaded.value.config_source},
                          {"policy", loaded.value.policy_source}}));
@@ -451,7 +463,7 @@ int run_daemon(const DaemonOptions& options) {
       .facility = conf::syslog_facility(config.log.facility),
       .level = config.log.level};
   log::init(log_options);
-  g_daemon.runtime.store(std::make_shared<const Runtime>(Runtime{config, loaded.value.policy}));
+  g_daemon.runtime.store(make_runtime(config, loaded.value.policy));
 
   smfiDesc desc{};
   desc.xxfi_name = const_cast<char*>("forcetls");
@@ -482,6 +494,31 @@ int run_daemon(const DaemonOptions& options) {
   if ((kind == conf::SocketAddress::Kind::inet || kind == conf::SocketAddress::Kind::inet6) &&
       disable_nagle_on_listeners() == 0) {
     std::cerr << "forcetls-milter: warning: could not set TCP_NODELAY on " << spec << "\n";
+  }
+  // The socketmap listener likewise: opened as root, before daemonising.
+  std::unique_ptr<SocketmapServer> socketmap;
+  if (config.socketmap.socket.kind != conf::SocketAddress::Kind::none) {
+    SocketmapServerOptions sm{.address = config.socketmap.socket};
+    if (::geteuid() == 0 && !config.daemon.user.empty()) {
+      // A unix socket belongs to the daemon's user and group, mode 0660:
+      // add the MTA's user (postfix) to that group, as for OpenDKIM.
+      if (const passwd* pw = ::getpwnam(config.daemon.user.c_str())) {
+        sm.unix_owner = pw->pw_uid;
+        sm.unix_group = pw->pw_gid;
+      }
+      if (!config.daemon.group.empty()) {
+        if (const group* gr = ::getgrnam(config.daemon.group.c_str())) {
+          sm.unix_group = gr->gr_gid;
+        }
+      }
+    }
+    auto opened = SocketmapServer::open(std::move(sm));
+    if (!opened) {
+      std::cerr << "forcetls-milter: cannot open the socketmap socket "
+                << config.socketmap.socket.spec() << ": " << opened.error().message << "\n";
+      return 1;
+    }
+    socketmap = std::move(*opened);
   }
   if (!options.foreground && ::daemon(0, 0) != 0) {
     std::cerr << "forcetls-milter: daemon: " << std::strerror(errno) << "\n";
@@ -539,6 +576,7 @@ int run_daemon(const DaemonOptions& options) {
   engine->start();
   EngineReports reports(*engine);
   g_daemon.reports = &reports;
+  EngineDeliveryReports delivery(*engine, **store);
 
   if (::pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
     log::error("cannot create the signal pipe");
@@ -546,6 +584,31 @@ int run_daemon(const DaemonOptions& options) {
   }
   Fd pipe_read(g_signal_pipe[0]);
   Fd pipe_write(g_signal_pipe[1]);
+  // Started last, so no early return leaves its threads using the engine.
+  struct SocketmapStop {
+    SocketmapServer* server;
+    ~SocketmapStop() {
+      if (server != nullptr) {
+        server->stop();
+      }
+    }
+  } socketmap_stop{socketmap.get()};
+  if (socketmap) {
+    // Every request reads the current runtime: SIGHUP swaps policy and names.
+    socketmap->start([&delivery](std::string_view request) {
+      // Each connection thread keeps its own copy of the runtime and loads
+      // the shared one only after a reload: an atomic shared_ptr load per
+      // request is a contended lock with many clients.
+      thread_local std::shared_ptr<const Runtime> rt;
+      thread_local std::uint64_t seen = 0;
+      const std::uint64_t now = g_daemon.generation.load(std::memory_order_acquire);
+      if (!rt || seen != now) {
+        rt = g_daemon.runtime.load();
+        seen = now;
+      }
+      return answer_request(*rt->policy, rt->maps, delivery, request);
+    });
+  }
 
   std::atomic<bool> milter_done{false};
   int milter_status = MI_SUCCESS;
@@ -565,6 +628,7 @@ int run_daemon(const DaemonOptions& options) {
 
   log::info(log::fields({{"event", "started"},
                          {"socket", spec},
+                         {"socketmap", socketmap ? socketmap->spec() : std::string("none")},
                          {"config", loaded.value.config_source},
                          {"policy", loaded.value.policy_source},
                          {"cache", config.cache.path}}));
@@ -590,6 +654,9 @@ int run_daemon(const DaemonOptions& options) {
     }
   }
   milter_thread.join();
+  if (socketmap) {
+    socketmap->stop();  // its connections use the engine
+  }
   // Callbacks are over: stop the engine before the store goes.
   engine->stop();
   g_daemon.reports = nullptr;

@@ -172,6 +172,8 @@ TEST_CASE("config: every validation error, with message and position", "[conf]")
        "milter.header_name: 'X-Force TLS' is not a header field name"},
       {"bad map name", "socketmap:\n  name: \"for tls\"\n", 2, 9,
        "socketmap.name: 'for tls' is not a map name"},
+      {"bad sts map name", "socketmap:\n  sts_name: \"s t s\"\n", 2, 13,
+       "socketmap.sts_name: 's t s' is not a map name"},
       {"bad user name", "daemon:\n  user: \"-root\"\n", 2, 9,
        "daemon.user: '-root' is not a valid user or group name"},
       {"relative pid file", "daemon:\n  pid_file: run/forcetls.pid\n", 2, 13,

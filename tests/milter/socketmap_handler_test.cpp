@@ -1,0 +1,193 @@
+// Unit tests of socketmap request handling: map names, key forms, which
+// cache call each key makes, and the log line's level.
+#include "milter/socketmap_handler.hpp"
+
+#include <catch2/catch.hpp>
+#include <map>
+
+#include "conf/loader.hpp"
+#include "tests/policy/report_builder.hpp"
+
+using namespace forcetls;
+using namespace forcetls::milter;
+
+namespace {
+
+struct FakeDelivery final : DeliveryReports {
+  std::map<std::string, checker::DomainReport> fresh;
+  std::map<std::string, checker::DomainReport> stale;
+  std::vector<std::string> looked_up;
+  std::vector<std::string> peeked;
+
+  cache::Lookup find(std::string_view name) {
+    cache::Lookup l;
+    const std::string n(name);
+    if (fresh.contains(n)) {
+      l.state = cache::Freshness::fresh;
+      l.report = fresh[n];
+    } else if (stale.contains(n)) {
+      l.state = cache::Freshness::stale;
+      l.report = stale[n];
+    }
+    return l;
+  }
+  cache::Lookup lookup(std::string_view domain) override {
+    looked_up.emplace_back(domain);
+    return find(domain);
+  }
+  cache::Lookup peek(std::string_view name) override {
+    peeked.emplace_back(name);
+    return find(name);
+  }
+};
+
+policy::Policy load(std::string_view text) {
+  auto loaded = conf::parse_policy(text, "policy.yaml");
+  if (!loaded.ok()) {
+    throw std::runtime_error(loaded.problems.at(0).text());
+  }
+  return std::move(loaded.value);
+}
+
+constexpr std::string_view kPolicy = R"(
+default:
+  mode: prefer
+rules:
+  - domains: [.example.com, example.com, mx.relay.net]
+    mode: require
+)";
+
+checker::DomainReport sts_report(const std::string& domain) {
+  checker::DomainReport r = test::eligible_report(domain);
+  r.mta_sts.mode = "enforce";
+  r.mta_sts.mx_patterns = {"*." + domain};
+  r.mta_sts_enforce = checker::Tri::yes;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("answer_request: names, keys and cache calls", "[milter]") {
+  struct Case {
+    std::string label;
+    std::string request;
+    std::string want;
+    std::vector<std::string> looked_up;
+    std::vector<std::string> peeked;
+    log::Level level;
+  };
+  using L = log::Level;
+  auto c = GENERATE(values<Case>({
+      {"eligible domain",
+       "forcetls example.com",
+       "OK encrypt protocols=>=TLSv1.2 ciphers=medium",
+       {"example.com"},
+       {},
+       L::debug},
+      {"stale report is used",
+       "forcetls old.example.com",
+       "OK encrypt protocols=>=TLSv1.2 ciphers=medium",
+       {"old.example.com"},
+       {},
+       L::debug},
+      {"subdomain under .example.com, not cached: TEMP",
+       "forcetls new.example.com",
+       "TEMP forcetls: new.example.com is being checked for TLS support, try again later",
+       {"new.example.com"},
+       {},
+       L::info},
+      {"ineligible: PERM",
+       "forcetls bad.example.com",
+       "PERM forcetls: bad.example.com is not eligible for TLS delivery "
+       "(no-starttls(mx2.bad.example.com))",
+       {"bad.example.com"},
+       {},
+       L::info},
+      {"prefer: no lookup, NOTFOUND", "forcetls other.org", "NOTFOUND ", {}, {}, L::debug},
+      {"parent key: NOTFOUND, no lookup", "forcetls .example.com", "NOTFOUND ", {}, {}, L::debug},
+      {"[host] cached: its own result, no refresh",
+       "forcetls [mx.relay.net]:25",
+       "OK encrypt protocols=>=TLSv1.2 ciphers=medium",
+       {},
+       {"mx.relay.net"},
+       L::debug},
+      {"[host] not cached: NOTFOUND",
+       "forcetls [mx9.example.com]",
+       "NOTFOUND ",
+       {},
+       {"mx9.example.com"},
+       L::debug},
+      {"[address]: NOTFOUND", "forcetls [192.0.2.1]:25", "NOTFOUND ", {}, {}, L::debug},
+      {"other port: NOTFOUND", "forcetls example.com:587", "NOTFOUND ", {}, {}, L::debug},
+      {"sts map, enforce",
+       "sts sts.example.com",
+       "OK secure match=.sts.example.com servername=hostname",
+       {"sts.example.com"},
+       {},
+       L::debug},
+      {"sts map, prefer domain still looked up",
+       "sts other.org",
+       "NOTFOUND ",
+       {"other.org"},
+       {},
+       L::debug},
+      {"unknown map: PERM",
+       "tlspolicy example.com",
+       "PERM forcetls: unknown map name",
+       {},
+       {},
+       L::info},
+      {"no space: PERM",
+       "forcetls",
+       "PERM forcetls: malformed request (want NAME KEY)",
+       {},
+       {},
+       L::info},
+      {"empty key: NOTFOUND", "forcetls ", "NOTFOUND ", {}, {}, L::debug},
+  }));
+  INFO(c.label);
+  const policy::Policy policy = load(kPolicy);
+  FakeDelivery reports;
+  reports.fresh["example.com"] = test::eligible_report("example.com");
+  reports.fresh["bad.example.com"] = test::ineligible_report("bad.example.com");
+  reports.fresh["mx.relay.net"] = test::eligible_report("mx.relay.net");
+  reports.fresh["sts.example.com"] = sts_report("sts.example.com");
+  reports.stale["old.example.com"] = test::eligible_report("old.example.com");
+  log::set_level(log::Level::debug);
+  const SocketmapReply r = answer_request(policy, SocketmapMaps{}, reports, c.request);
+  CHECK(r.answer.payload() == c.want);
+  CHECK(reports.looked_up == c.looked_up);
+  CHECK(reports.peeked == c.peeked);
+  CHECK(r.level == c.level);
+  CHECK_THAT(r.log_line, Catch::StartsWith("socketmap map="));
+  log::set_level(log::Level::info);
+}
+
+TEST_CASE("answer_request: the log line", "[milter]") {
+  const policy::Policy policy = load(kPolicy);
+  FakeDelivery reports;
+  reports.fresh["example.com"] = test::eligible_report("example.com");
+  log::set_level(log::Level::debug);
+  SocketmapReply r = answer_request(policy, SocketmapMaps{}, reports, "forcetls example.com");
+  CHECK(r.log_line ==
+        "socketmap map=forcetls key=example.com answer=OK "
+        "value=\"encrypt protocols=>=TLSv1.2 ciphers=medium\" policy=require verdict=eligible "
+        "cache=hit rule=policy.yaml:5");
+  // At info, OK answers build no line at all (one per delivery would flood).
+  log::set_level(log::Level::info);
+  r = answer_request(policy, SocketmapMaps{}, reports, "forcetls example.com");
+  CHECK(r.log_line.empty());
+  r = answer_request(policy, SocketmapMaps{}, reports, "forcetls new.example.com");
+  CHECK_THAT(r.log_line, Catch::Contains("answer=TEMP") && Catch::Contains("cache=miss"));
+}
+
+TEST_CASE("answer_request: configured map names", "[milter]") {
+  const policy::Policy policy = load(kPolicy);
+  FakeDelivery reports;
+  reports.fresh["example.com"] = test::eligible_report("example.com");
+  const SocketmapMaps maps{.postfix = "tlspol", .sts = ""};
+  CHECK(answer_request(policy, maps, reports, "tlspol example.com").answer.kind == AnswerKind::ok);
+  CHECK(answer_request(policy, maps, reports, "forcetls example.com").answer.kind ==
+        AnswerKind::perm);
+  CHECK(answer_request(policy, maps, reports, "sts example.com").answer.kind == AnswerKind::perm);
+}

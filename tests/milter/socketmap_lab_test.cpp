@@ -1,0 +1,502 @@
+// Lab test of delivery-time enforcement: forcetls-milter's socketmap answered
+// through Postfix's own client (`postmap -q KEY socketmap:...`), SIGHUP, and
+// the downgrade attack — the sending Postfix with the milter and
+// smtp_tls_policy_maps, an eligible `require` domain whose MX stops offering
+// STARTTLS between acceptance and delivery (downgrade.test, 127.0.0.48).
+// Every process started here is stopped by its PID; every configuration
+// change is undone at the end of its test case, also when it fails.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <thread>
+
+#include "tests/lab/lab_env.hpp"
+
+using namespace forcetls::labtest;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* kMilterSocket = "inet:8894@127.0.0.1";
+constexpr const char* kPostfixMilter = "inet:127.0.0.1:8894";
+constexpr const char* kMapSocket = "inet:8892@127.0.0.1";
+constexpr const char* kPostfixMap = "socketmap:inet:127.0.0.1:8892:forcetls";
+constexpr const char* kStrippedService = "127.0.0.48:25/inet";
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// Polls a condition (the daemon and Postfix work asynchronously); generous
+// limits because other builds share the machine.
+bool wait_for(const std::function<bool()>& done, std::chrono::seconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (done()) {
+      return true;
+    }
+    std::this_thread::sleep_for(200ms);
+  }
+  return done();
+}
+
+/// A log file read from an offset: only what was written after mark().
+struct LogWindow {
+  std::string path;
+  std::size_t start = 0;
+  explicit LogWindow(std::string p) : path(std::move(p)) { mark(); }
+  void mark() { start = read_file(path).size(); }
+  std::string text() const {
+    const std::string all = read_file(path);
+    return all.size() > start ? all.substr(start) : std::string();
+  }
+};
+
+struct Daemon {
+  std::filesystem::path dir;
+  std::string config;
+  std::string policy;
+  std::string log;
+  pid_t pid = -1;
+
+  std::string map_socket;
+
+  explicit Daemon(const std::string& policy_text, const std::string& map_spec = "") {
+    char tmpl[] = "/tmp/forcetls-socketmap-lab-XXXXXX";
+    dir = mkdtemp(tmpl);
+    map_socket = map_spec.empty() ? std::string(kMapSocket) : map_spec;
+    ::chmod(dir.c_str(), 0755);  // the daemon drops to `nobody`
+    config = (dir / "forcetls.yaml").string();
+    policy = (dir / "policy.yaml").string();
+    log = (dir / "milter.log").string();
+    std::ofstream(policy) << policy_text;
+    std::ofstream(config) << "milter:\n  socket: " << kMilterSocket
+                          << "\n  on_miss: wait\n  miss_deadline: 25s\n"
+                          << "socketmap:\n  socket: " << map_socket << "\n"
+                          << "daemon:\n  user: nobody\n"
+                          << "cache:\n  path: " << (dir / "cache").string()
+                          << "\nchecker:\n  resolver: \"" << env().resolver
+                          << "\"\n  trust_anchor: " << env().trust_anchor
+                          << "\n  ca_file: " << env().ca_file
+                          << "\n  allow_private: true\n  ehlo_name: milter.lab.test\n"
+                          << "  pause: 50ms\n"
+                          << "log:\n  level: debug\n"
+                          << "policy_file: " << policy << "\n";
+  }
+  ~Daemon() {
+    stop();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+
+  void start() {
+    RunResult r = run(shell_quote(FORCETLS_MILTER_PATH) + " -f -c " + shell_quote(config) +
+                      " </dev/null >/dev/null 2>" + shell_quote(log) + " & echo $!");
+    REQUIRE(r.status == 0);
+    pid = std::stoi(r.out);
+    const bool up =
+        wait_for([&] { return read_file(log).find("event=started") != std::string::npos; }, 30s);
+    INFO(read_file(log));
+    REQUIRE(up);
+    CHECK_THAT(read_file(log), Catch::Contains("socketmap=" + map_socket));
+  }
+
+  bool stop() {
+    if (pid <= 0) {
+      return true;
+    }
+    ::kill(pid, SIGTERM);
+    const bool gone = wait_for([&] { return ::kill(pid, 0) != 0; }, 20s);
+    if (!gone) {
+      ::kill(pid, SIGKILL);
+    }
+    pid = -1;
+    return gone;
+  }
+
+  std::string lines() const { return read_file(log); }
+};
+
+/// Postfix's own socketmap client: exit 0 and the value for OK, 1 and
+/// nothing for NOTFOUND, an error for TEMP/PERM.
+RunResult postmap(const std::string& key, const std::string& map = "forcetls") {
+  return run("postmap -c " + shell_quote(env().get("SEND_CONF")) + " -q " + shell_quote(key) +
+             " socketmap:inet:127.0.0.1:8892:" + map + " 2>&1");
+}
+
+/// The daemon's last answer line for a key (log level debug logs every one).
+std::string answer_line(const std::string& log, const std::string& map, const std::string& key) {
+  std::istringstream in(log);
+  std::string line;
+  std::string last;
+  const std::string want = "socketmap map=" + map + " key=" + key + " ";
+  while (std::getline(in, line)) {
+    if (line.find(want) != std::string::npos) {
+      last = line;
+    }
+  }
+  return last;
+}
+
+/// Asks until the answer is no longer the cache-miss TEMP (the refresh the
+/// miss queued has finished); returns postmap's result.
+RunResult settled(const Daemon& d, const std::string& key) {
+  RunResult r{};
+  wait_for(
+      [&] {
+        r = postmap(key);
+        return answer_line(d.lines(), "forcetls", key).find("is being checked") ==
+               std::string::npos;
+      },
+      90s);
+  return r;
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) {
+    s.pop_back();
+  }
+  return s;
+}
+
+constexpr const char* kAnswerPolicy = R"(default:
+  mode: require
+  on_ineligible: reject
+  on_unknown:
+    dns_failure: tempfail
+    probe_failure: tempfail
+    dnssec_bogus: tempfail
+    not_checked: tempfail
+rules:
+  - domains: [mixed.test]
+    on_ineligible: tempfail
+  - domains: [selfsigned.test]
+    mode: prefer
+  - domains: [shared01.test]
+    require_verified_cert: true
+)";
+
+}  // namespace
+
+TEST_CASE("socketmap: every answer kind through postmap", "[milter][lab]") {
+  Daemon d(kAnswerPolicy);
+  d.start();
+
+  // A miss answers TEMP at once and queues the probe; then the verdict.
+  {
+    RunResult first = postmap("good.test");
+    INFO(first.out << "\n--- daemon ---\n" << d.lines());
+    CHECK(first.status != 0);
+    CHECK_THAT(answer_line(d.lines(), "forcetls", "good.test"),
+               Catch::Contains("answer=TEMP") && Catch::Contains("is being checked") &&
+                   Catch::Contains("cache=miss"));
+  }
+  struct Want {
+    std::string key;
+    int status;
+    std::string out;     ///< postmap's output: the OK value, or part of its error
+    std::string logged;  ///< in the daemon's answer line
+  };
+  const std::vector<Want> wants = {
+      {"good.test", 0, "encrypt protocols=>=TLSv1.2 ciphers=high", "answer=OK"},
+      {"tls10.test", 0, "encrypt protocols=>=TLSv1 ciphers=high", "answer=OK"},
+      {"shared01.test", 0,
+       "secure match=mx1.provider.test:mx2.provider.test protocols=>=TLSv1.2 ciphers=high",
+       "answer=OK"},
+      {"notls.test", 1, "socketmap server permanent error: forcetls: notls.test is not eligible",
+       "answer=PERM value=\"forcetls: notls.test is not eligible"},
+      {"mixed.test", 1, "socketmap server temporary error: forcetls: mixed.test is not eligible",
+       "answer=TEMP value=\"forcetls: mixed.test is not eligible"},
+      {"down.test", 1, "socketmap server temporary error: forcetls: could not verify",
+       "answer=TEMP value=\"forcetls: could not verify TLS support"},
+      {"selfsigned.test", 1, "", "answer=NOTFOUND policy=prefer"},
+      {".good.test", 1, "", "answer=NOTFOUND note=parent-key"},
+      {"[127.0.0.10]:25", 1, "", "answer=NOTFOUND note=address-literal"},
+      {"[mx1.good.test]:25", 1, "", "answer=NOTFOUND note=host-not-cached"},
+  };
+  for (const Want& w : wants) {
+    RunResult r = settled(d, w.key);
+    const std::string line = answer_line(d.lines(), "forcetls", w.key);
+    INFO(w.key << ": postmap status " << r.status << " output: " << r.out << "\nlogged: " << line);
+    CHECK(r.status == w.status);
+    if (w.status == 0) {
+      CHECK(trim(r.out) == w.out);
+    } else if (w.out.empty()) {
+      CHECK(trim(r.out).empty());  // NOTFOUND: no value, no error
+    } else {
+      CHECK_THAT(r.out, Catch::Contains(w.out));
+    }
+    CHECK_THAT(line, Catch::Contains(w.logged));
+  }
+
+  // `[host]:25`: the host's own cached result, once it is a cached domain.
+  CHECK(postmap("[nomx.test]:25").status == 1);
+  CHECK(trim(settled(d, "nomx.test").out) == "encrypt protocols=>=TLSv1.2 ciphers=high");
+  CHECK(trim(postmap("[nomx.test]:25").out) == "encrypt protocols=>=TLSv1.2 ciphers=high");
+  CHECK(postmap("[nomx.test]:587").status == 1);
+
+  // Sendmail's FEATURE(sts) map: no MTA-STS in the lab, so NOTFOUND.
+  CHECK(postmap("good.test", "sts").status == 1);
+  CHECK_THAT(answer_line(d.lines(), "sts", "good.test"), Catch::Contains("answer=NOTFOUND"));
+  // An unknown map name is refused (PERM), not answered NOTFOUND.
+  CHECK(postmap("good.test", "other").status != 0);
+  CHECK_THAT(answer_line(d.lines(), "other", "good.test"), Catch::Contains("answer=PERM"));
+
+  // Malformed netstring: the connection is closed with a log line, the
+  // daemon goes on.
+  run("timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/8892; "
+      "printf \"GET / HTTP/1.0\\r\\n\\r\\n\" >&3; cat <&3 >/dev/null'");
+  CHECK(wait_for([&] { return d.lines().find("error=malformed-netstring") != std::string::npos; },
+                 20s));
+  CHECK(trim(postmap("good.test").out) == "encrypt protocols=>=TLSv1.2 ciphers=high");
+
+  // SIGHUP: a new policy applies to the socketmap at once.
+  std::ofstream(d.policy) << "default:\n  mode: prefer\n";
+  ::kill(d.pid, SIGHUP);
+  CHECK(wait_for([&] { return d.lines().find("event=reloaded") != std::string::npos; }, 20s));
+  CHECK(postmap("good.test").status == 1);
+  CHECK_THAT(answer_line(d.lines(), "forcetls", "good.test"),
+             Catch::Contains("answer=NOTFOUND policy=prefer"));
+
+  CHECK(d.stop());
+  CHECK_THAT(d.lines(), Catch::Contains("event=stopped"));
+  // Stopped: nothing listens any more.
+  CHECK(postmap("good.test").status != 0);
+}
+
+namespace {
+
+constexpr const char* kDowngradePolicy = R"(default:
+  mode: require
+  on_ineligible: reject
+)";
+
+/// The sending and receiving Postfix instances, configured for the
+/// downgrade test and put back as they were when this goes out of scope.
+struct DowngradeLab {
+  std::string send = env().get("SEND_CONF");
+  std::string mx = env().get("MX_CONF");
+
+  DowngradeLab() {
+    // The MX names itself in the receiving log, so its lines can be told apart.
+    REQUIRE(run("postconf -c " + mx + " -P '" + kStrippedService +
+                "/syslog_name=postfix/downgrade' && postfix -c " + mx + " reload")
+                .status == 0);
+    REQUIRE(run("postconf -c " + send + " -e 'smtpd_milters=" + kPostfixMilter +
+                "' 'milter_default_action=tempfail' 'smtp_tls_policy_maps=" + kPostfixMap +
+                "' 'defer_transports=smtp' && postfix -c " + send + " reload")
+                .status == 0);
+  }
+  ~DowngradeLab() {
+    run("postsuper -c " + send + " -d ALL >/dev/null 2>&1");
+    run("postconf -c " + send +
+        " -X smtpd_milters milter_default_action smtp_tls_policy_maps defer_transports && "
+        "postfix -c " +
+        send + " reload >/dev/null 2>&1");
+    run("postconf -c " + mx + " -P '" + kStrippedService +
+        "/smtpd_tls_security_level=may' && postconf -c " + mx + " -PX '" + kStrippedService +
+        "/syslog_name' && postfix -c " + mx + " reload >/dev/null 2>&1");
+  }
+
+  /// Whether 127.0.0.48 offers STARTTLS right now (asked as a client would).
+  static bool offers_starttls() {
+    RunResult r =
+        run("swaks --server 127.0.0.48 --port 25 --quit-after EHLO --ehlo check.lab.test 2>&1");
+    return r.out.find("250-STARTTLS") != std::string::npos ||
+           r.out.find("250 STARTTLS") != std::string::npos;
+  }
+
+  /// The MX on the same address without (false) or with (true) STARTTLS.
+  void set_starttls(bool on) {
+    REQUIRE(run("postconf -c " + mx + " -P '" + kStrippedService + "/smtpd_tls_security_level=" +
+                (on ? "may" : "none") + "' && postfix -c " + mx + " reload")
+                .status == 0);
+    // reload restarts the smtpd processes; wait until the new ones answer.
+    REQUIRE(wait_for([&] { return offers_starttls() == on; }, 60s));
+  }
+
+  void flush() { REQUIRE(run("postqueue -c " + send + " -f").status == 0); }
+
+  void submit(const std::string& rcpt, const std::string& subject) {
+    const std::string host = env().send_smtp.substr(0, env().send_smtp.find(':'));
+    const std::string port = env().send_smtp.substr(env().send_smtp.find(':') + 1);
+    RunResult swaks =
+        run("swaks --server " + host + " --port " + port + " --from sender@lab.test --to " + rcpt +
+            " --header 'Subject: " + subject + "' 2>&1");
+    INFO(swaks.out);
+    REQUIRE_THAT(swaks.out, Catch::Contains("250 2.0.0 Ok: queued"));
+  }
+};
+
+/// Lines of `text` containing `needle`.
+std::vector<std::string> lines_with(const std::string& text, const std::string& needle) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find(needle) != std::string::npos) {
+      out.push_back(line);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("socketmap: a STARTTLS downgrade is deferred, never delivered in clear",
+          "[milter][lab]") {
+  Daemon d(kDowngradePolicy);
+  d.start();
+  DowngradeLab lab;
+  LogWindow send_log(env().send_log);
+  LogWindow mx_log(env().mx_log);
+
+  // 1. Accepted by the milter (downgrade.test probed: eligible) and held
+  //    by defer_transports.
+  lab.submit("u@downgrade.test", "downgrade 1");
+  REQUIRE(wait_for(
+      [&] { return send_log.text().find("to=<u@downgrade.test>") != std::string::npos; }, 60s));
+  {
+    const std::string l = send_log.text();
+    INFO(l << "\n--- daemon ---\n" << d.lines());
+    CHECK(l.find("status=sent") == std::string::npos);
+    CHECK_THAT(d.lines(), Catch::Contains("domain=downgrade.test policy=require verdict=eligible"));
+  }
+  RunResult policy_value = postmap("downgrade.test");
+  CHECK(trim(policy_value.out) == "encrypt protocols=>=TLSv1.2 ciphers=high");
+
+  // 2. The attacker's MX: same address, no STARTTLS. Postfix must defer.
+  lab.set_starttls(false);
+  send_log.mark();
+  mx_log.mark();
+  lab.flush();
+  const std::string not_offered =
+      "TLS is required, but was not offered by host mx.downgrade.test[127.0.0.48]";
+  {
+    const bool deferred =
+        wait_for([&] { return send_log.text().find(not_offered) != std::string::npos; }, 90s);
+    const std::string l = send_log.text();
+    const std::string m = mx_log.text();
+    INFO(l << "\n--- receiving ---\n" << m << "\n--- daemon ---\n" << d.lines());
+    REQUIRE(deferred);
+    const auto attempt = lines_with(l, "to=<u@downgrade.test>");
+    REQUIRE_FALSE(attempt.empty());
+    CHECK_THAT(attempt.back(), Catch::Contains("dsn=4.7.4") && Catch::Contains("status=deferred") &&
+                                   Catch::Contains(not_offered));
+    CHECK(lines_with(l, "status=sent").empty());
+    // The receiving side saw EHLO and QUIT, never a message.
+    const auto server = lines_with(m, "postfix/downgrade/smtpd");
+    CHECK_FALSE(server.empty());
+    for (const std::string& line : server) {
+      CHECK(line.find("client=") == std::string::npos);
+      CHECK(line.find("mail=") == std::string::npos);
+      CHECK(line.find("data=") == std::string::npos);
+    }
+  }
+
+  // 3. The real MX is back: delivered, with TLS.
+  lab.set_starttls(true);
+  send_log.mark();
+  mx_log.mark();
+  lab.flush();
+  {
+    const bool sent = wait_for(
+        [&] {
+          for (const std::string& line : lines_with(send_log.text(), "to=<u@downgrade.test>")) {
+            if (line.find("status=sent") != std::string::npos) {
+              return true;
+            }
+          }
+          return false;
+        },
+        90s);
+    const std::string l = send_log.text();
+    const std::string m = mx_log.text();
+    INFO(l << "\n--- receiving ---\n" << m);
+    CHECK(sent);
+    CHECK_THAT(l, Catch::Contains("TLS connection established to mx.downgrade.test[127.0.0.48]"));
+    CHECK_FALSE(lines_with(m, "postfix/downgrade/smtpd").empty());
+    bool tls_at_mx = false;
+    for (const std::string& line : lines_with(m, "postfix/downgrade/smtpd")) {
+      tls_at_mx = tls_at_mx || line.find("TLS connection established from") != std::string::npos;
+    }
+    CHECK(tls_at_mx);
+  }
+
+  // 4. The daemon stopped: the policy lookup fails and Postfix defers
+  //    (4.7.5); the stripped MX gets nothing.
+  lab.submit("v@downgrade.test", "downgrade 2");
+  REQUIRE(wait_for(
+      [&] { return send_log.text().find("to=<v@downgrade.test>") != std::string::npos; }, 60s));
+  REQUIRE(d.stop());
+  lab.set_starttls(false);
+  send_log.mark();
+  mx_log.mark();
+  lab.flush();
+  {
+    const bool deferred = wait_for(
+        [&] {
+          for (const std::string& line : lines_with(send_log.text(), "to=<v@downgrade.test>")) {
+            if (line.find("status=deferred") != std::string::npos) {
+              return true;
+            }
+          }
+          return false;
+        },
+        90s);
+    const std::string l = send_log.text();
+    const std::string m = mx_log.text();
+    INFO(l << "\n--- receiving ---\n" << m);
+    REQUIRE(deferred);
+    const auto attempt = lines_with(l, "to=<v@downgrade.test>");
+    CHECK_THAT(attempt.back(), Catch::Contains("dsn=4.7.5") && Catch::Contains("status=deferred"));
+    CHECK(lines_with(l, "status=sent").empty());
+    for (const std::string& line : lines_with(m, "postfix/downgrade/smtpd")) {
+      CHECK(line.find("client=") == std::string::npos);
+      CHECK(line.find("data=") == std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("socketmap: unix socket, stale file replaced, owned by the daemon user",
+          "[milter][lab]") {
+  char tmpl[] = "/tmp/forcetls-socketmap-unix-XXXXXX";
+  const std::filesystem::path sockdir = mkdtemp(tmpl);
+  ::chmod(sockdir.c_str(), 0755);
+  // Like a systemd RuntimeDirectory: the daemon's user may remove its socket.
+  REQUIRE(run("chown nobody " + shell_quote(sockdir.string())).status == 0);
+  const std::string path = (sockdir / "socketmap").string();
+  // What a daemon that died leaves behind: a socket file nobody accepts on.
+  REQUIRE(run("python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' " +
+              shell_quote(path))
+              .status == 0);
+  {
+    Daemon d("default:\n  mode: require\n", "unix:" + path);
+    d.start();
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK(S_ISSOCK(st.st_mode));
+    CHECK((st.st_mode & 0777) == 0660);
+    RunResult owner = run("stat -c %U " + shell_quote(path));
+    CHECK(trim(owner.out) == "nobody");
+    RunResult r = run("postmap -c " + shell_quote(env().get("SEND_CONF")) +
+                      " -q good.test socketmap:unix:" + path + ":forcetls 2>&1");
+    INFO(r.out << "\n--- daemon ---\n" << d.lines());
+    CHECK_THAT(r.out, Catch::Contains("socketmap server temporary error: forcetls: good.test is "
+                                      "being checked"));
+    CHECK(d.stop());
+  }
+  CHECK_FALSE(std::filesystem::exists(path));  // removed at stop
+  std::error_code ec;
+  std::filesystem::remove_all(sockdir, ec);
+}

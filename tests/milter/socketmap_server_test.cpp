@@ -1,0 +1,259 @@
+// Unit tests of the socketmap listener over a unix socket in a temporary
+// directory (no TCP): persistent and pipelined requests, many clients at
+// once, malformed and oversized netstrings, stale sockets, stop().
+#include "milter/socketmap_server.hpp"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+using namespace forcetls;
+using namespace forcetls::milter;
+
+namespace {
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/forcetls-socketmap-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+sockaddr_un unix_address(const std::string& path) {
+  sockaddr_un sun{};
+  sun.sun_family = AF_UNIX;
+  std::strncpy(sun.sun_path, path.c_str(), sizeof sun.sun_path - 1);
+  return sun;
+}
+
+Fd connect_to(const std::string& path) {
+  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un sun = unix_address(path);
+  REQUIRE(::connect(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) == 0);
+  timeval tv{.tv_sec = 10, .tv_usec = 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+void send_bytes(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n <= 0) {
+      return;  // the server may close first (malformed input)
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+/// The next reply, or nullopt when the server closed the connection.
+std::optional<std::string> read_reply(int fd, NetstringDecoder& decoder) {
+  for (;;) {
+    auto next = decoder.next();
+    REQUIRE(next);
+    if (*next) {
+      return **next;
+    }
+    char buf[4096];
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) {
+      return std::nullopt;
+    }
+    decoder.feed(std::string_view(buf, static_cast<std::size_t>(n)));
+  }
+}
+
+// Echoes the key back: `OK key`; `boom` throws.
+SocketmapReply echo(std::string_view request) {
+  if (request == "forcetls boom") {
+    throw std::runtime_error("boom");
+  }
+  SocketmapReply r;
+  r.answer = {AnswerKind::ok, std::string(request.substr(request.find(' ') + 1))};
+  return r;
+}
+
+std::unique_ptr<SocketmapServer> start_server(const std::string& path,
+                                              SocketmapServerOptions o = {}) {
+  o.address = conf::SocketAddress{conf::SocketAddress::Kind::unix_path, 0, "", path};
+  auto s = SocketmapServer::open(o);
+  INFO((s ? std::string() : s.error().message));
+  REQUIRE(s);
+  (*s)->start(echo);
+  return std::move(*s);
+}
+
+}  // namespace
+
+TEST_CASE("SocketmapServer: persistent and pipelined requests", "[milter]") {
+  TempDir dir;
+  const std::string path = (dir.path / "sm.sock").string();
+  auto server = start_server(path);
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0660);
+
+  Fd fd = connect_to(path);
+  NetstringDecoder d;
+  for (int i = 0; i < 50; ++i) {
+    send_bytes(fd.get(), encode_netstring("forcetls d" + std::to_string(i) + ".example"));
+    CHECK(read_reply(fd.get(), d) == "OK d" + std::to_string(i) + ".example");
+  }
+  // Three requests in one write, answered in order.
+  send_bytes(fd.get(), encode_netstring("forcetls a") + encode_netstring("forcetls b") +
+                           encode_netstring("forcetls c"));
+  CHECK(read_reply(fd.get(), d) == "OK a");
+  CHECK(read_reply(fd.get(), d) == "OK b");
+  CHECK(read_reply(fd.get(), d) == "OK c");
+  // A throwing handler fails closed and the connection lives on.
+  send_bytes(fd.get(), encode_netstring("forcetls boom"));
+  CHECK(read_reply(fd.get(), d) == "TEMP forcetls: internal error");
+  send_bytes(fd.get(), encode_netstring("forcetls after"));
+  CHECK(read_reply(fd.get(), d) == "OK after");
+  CHECK(server->stats().requests == 55);
+}
+
+TEST_CASE("SocketmapServer: malformed and oversized netstrings close the connection", "[milter]") {
+  struct Case {
+    const char* label;
+    std::string bytes;
+    std::vector<std::string> replies;  ///< before the close
+  };
+  auto c = GENERATE(values<Case>({
+      {"garbage", "GET / HTTP/1.0\r\n\r\n", {}},
+      {"no comma", "3:abcd", {}},
+      {"answers before the bad frame still go out", "10:forcetls a,xx", {"OK a"}},
+      {"over 100000 bytes", "100001:", {}},
+  }));
+  INFO(c.label);
+  TempDir dir;
+  const std::string path = (dir.path / "sm.sock").string();
+  auto server = start_server(path);
+  Fd fd = connect_to(path);
+  send_bytes(fd.get(), c.bytes);
+  NetstringDecoder d;
+  for (const std::string& want : c.replies) {
+    CHECK(read_reply(fd.get(), d) == want);
+  }
+  CHECK(read_reply(fd.get(), d) == std::nullopt);
+  CHECK(server->stats().malformed == 1);
+  // The server itself goes on.
+  Fd next = connect_to(path);
+  send_bytes(next.get(), encode_netstring("forcetls ok"));
+  NetstringDecoder d2;
+  CHECK(read_reply(next.get(), d2) == "OK ok");
+}
+
+TEST_CASE("SocketmapServer: many concurrent persistent clients", "[milter]") {
+  TempDir dir;
+  const std::string path = (dir.path / "sm.sock").string();
+  auto server = start_server(path);
+  constexpr int kClients = 64;
+  constexpr int kRequests = 200;
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      sockaddr_un sun = unix_address(path);
+      if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) != 0) {
+        wrong += kRequests;
+        return;
+      }
+      NetstringDecoder d;
+      std::string buf(4096, '\0');
+      for (int i = 0; i < kRequests; ++i) {
+        const std::string key = "c" + std::to_string(c) + "r" + std::to_string(i);
+        const std::string req = encode_netstring("forcetls " + key);
+        ::send(fd.get(), req.data(), req.size(), MSG_NOSIGNAL);
+        std::optional<std::string> got;
+        while (!got) {
+          auto next = d.next();
+          if (next && *next) {
+            got = **next;
+            break;
+          }
+          const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+          if (n <= 0) {
+            break;
+          }
+          d.feed(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+        }
+        if (got != "OK " + key) {
+          ++wrong;
+        }
+      }
+    });
+  }
+  for (std::thread& t : clients) {
+    t.join();
+  }
+  CHECK(wrong == 0);
+  CHECK(server->stats().requests == kClients * kRequests);
+  CHECK(server->stats().connections == kClients);
+}
+
+TEST_CASE("SocketmapServer: connection limit, stop, stale socket", "[milter]") {
+  TempDir dir;
+  const std::string path = (dir.path / "sm.sock").string();
+  {
+    // A socket file nobody listens on any more (a daemon that died).
+    Fd stale(::socket(AF_UNIX, SOCK_STREAM, 0));
+    sockaddr_un sun = unix_address(path);
+    REQUIRE(::bind(stale.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) == 0);
+  }
+  SocketmapServerOptions o;
+  o.max_connections = 2;
+  auto server = start_server(path, o);
+
+  Fd a = connect_to(path);
+  Fd b = connect_to(path);
+  NetstringDecoder da;
+  NetstringDecoder db;
+  send_bytes(a.get(), encode_netstring("forcetls a"));
+  send_bytes(b.get(), encode_netstring("forcetls b"));
+  CHECK(read_reply(a.get(), da) == "OK a");
+  CHECK(read_reply(b.get(), db) == "OK b");
+  Fd third = connect_to(path);  // accepted by the kernel, closed by the server
+  NetstringDecoder dt;
+  CHECK(read_reply(third.get(), dt) == std::nullopt);
+  CHECK(server->stats().refused == 1);
+
+  // In use: a second server on the same path is refused.
+  SocketmapServerOptions again;
+  again.address = conf::SocketAddress{conf::SocketAddress::Kind::unix_path, 0, "", path};
+  auto second = SocketmapServer::open(again);
+  REQUIRE_FALSE(second);
+  CHECK_THAT(second.error().message, Catch::Contains("in use"));
+
+  // stop() closes the open connections and removes the socket file.
+  server->stop();
+  CHECK(read_reply(a.get(), da) == std::nullopt);
+  CHECK_FALSE(std::filesystem::exists(path));
+}
+
+TEST_CASE("SocketmapServer: a path that is not a socket is refused", "[milter]") {
+  TempDir dir;
+  const std::string path = (dir.path / "file").string();
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    std::fclose(f);
+  }
+  SocketmapServerOptions o;
+  o.address = conf::SocketAddress{conf::SocketAddress::Kind::unix_path, 0, "", path};
+  auto s = SocketmapServer::open(o);
+  REQUIRE_FALSE(s);
+  CHECK_THAT(s.error().message, Catch::Contains("not a socket"));
+}
