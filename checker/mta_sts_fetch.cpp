@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
 #include <asio/execution/outstanding_work.hpp>
 #include <asio/post.hpp>
@@ -88,21 +89,29 @@ std::string host_port_addresses(const std::string& host, std::uint16_t port,
   return entry;
 }
 
-// Runs f() on `pool` and resumes the awaiting coroutine on its own executor.
-template <typename T, typename F>
-asio::awaitable<T> run_blocking(asio::thread_pool& pool, F f) {
-  auto executor = co_await asio::this_coro::executor;
-  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(T)>(
-      [&pool, executor, f = std::move(f)](auto handler) mutable {
-        auto work = asio::prefer(executor, asio::execution::outstanding_work.tracked);
-        asio::post(pool, [f = std::move(f), handler = std::move(handler), work]() mutable {
-          T result = f();
-          asio::post(work, [handler = std::move(handler), result = std::move(result)]() mutable {
-            std::move(handler)(std::move(result));
-          });
+// One blocking HTTPS GET handed to a worker thread. Shared, so only a
+// pointer travels through Asio's handlers and the coroutine machinery.
+struct HttpsJob {
+  std::string host;
+  std::vector<asio::ip::address> addresses;
+  StsFetchOptions options;
+  HttpsResult result;
+};
+
+// Runs the job on `pool` and resumes the awaiting coroutine on its own
+// executor (whose outstanding work it holds meanwhile). Not a coroutine
+// itself: the initiation captures nothing but the pool and the job.
+asio::awaitable<void> run_on_pool(asio::thread_pool& pool, std::shared_ptr<HttpsJob> job) {
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
+      [&pool](auto handler, std::shared_ptr<HttpsJob> job) {
+        auto work = asio::prefer(asio::get_associated_executor(handler),
+                                 asio::execution::outstanding_work.tracked);
+        asio::post(pool, [job, handler = std::move(handler), work]() mutable {
+          job->result = https_get_policy(job->host, job->addresses, job->options);
+          asio::post(work, std::move(handler));
         });
       },
-      asio::use_awaitable);
+      asio::use_awaitable, std::move(job));
 }
 
 std::string dns_error(const std::string& name, const Result<DnsAnswer>& answer) {
@@ -321,9 +330,12 @@ asio::awaitable<MtaStsReport> StsFetcher::fetch(std::string domain,
 
   // 3. HTTPS GET (RFC 8461 §3.3).
   ++https_fetches_;
-  StsFetchOptions options = options_;
-  HttpsResult got = co_await run_blocking<HttpsResult>(
-      pool_, [host, addresses, options]() { return https_get_policy(host, addresses, options); });
+  auto job = std::make_shared<HttpsJob>();
+  job->host = host;
+  job->addresses = addresses;
+  job->options = options_;
+  co_await run_on_pool(pool_, job);
+  const HttpsResult& got = job->result;
   if (!got.error.empty()) {
     r.error = got.error;
   } else if (got.status != 200) {
