@@ -70,14 +70,16 @@ std::string joined(const std::vector<std::string>& v, const char* sep) {
   return out.empty() ? "-" : out;
 }
 
-// What the table says the policy is: mode and patterns (sts_policy MODE:P+P).
+// What the table says the valid policy is: mode and patterns (sts_policy
+// MODE:P+P); none when the table expects an error.
 std::pair<std::string, std::string> policy_of(const Row& row) {
   const std::string& spec = row.at("sts_policy");
   auto colon = spec.find(':');
   if (row.at("sts_error") != "-" || colon == std::string::npos) {
     return {"", "-"};
   }
-  return {spec.substr(0, colon), spec.substr(colon + 1)};
+  std::string patterns = spec.substr(colon + 1);
+  return {spec.substr(0, colon), patterns.empty() ? "-" : patterns};
 }
 
 void check_sts_facts(const Row& row, const MtaStsReport& sts, const TlsRptReport& rpt) {

@@ -69,12 +69,24 @@ STS_HTTPS_ADDR = "127.0.3.250"
 
 
 def sts_policy_text(spec):
-    """personalities.tsv sts_policy MODE:PATTERN+PATTERN -> RFC 8461 §3.2 policy text."""
+    """personalities.tsv sts_policy [badage:]MODE:PATTERN+PATTERN -> RFC 8461 §3.2 policy
+    text; `badage:` writes a max_age one above the RFC's limit of 31557600."""
+    max_age = "86400"
+    if spec.startswith("badage:"):
+        spec, max_age = spec[len("badage:"):], "31557601"
     mode, patterns = spec.split(":", 1)
     lines = ["version: STSv1", "mode: " + mode]
     lines += ["mx: " + p for p in patterns.split("+") if p]
-    lines.append("max_age: 86400")
+    lines.append("max_age: " + max_age)
     return "\r\n".join(lines) + "\r\n"
+
+
+def sts_redirect_target(personalities):
+    """`redirect` policy hosts send a 301 to the first valid enforce policy."""
+    for p in personalities:
+        if p["sts_policy"].startswith("enforce:") and p["sts_cert"] == "valid":
+            return "https://mta-sts.%s/.well-known/mta-sts.txt" % p["domain"]
+    sys.exit("labgen: a redirect policy needs a valid enforce policy to point at")
 
 
 def sts_cert_spec(p):
@@ -92,9 +104,17 @@ def make_https(lab_dir, personalities, ca_dir):
         host = "mta-sts." + p["domain"]
         root = os.path.join(base, "www", host)
         os.makedirs(root, exist_ok=True)
-        if p["sts_policy"] != "404":
-            write(os.path.join(root, ".well-known", "mta-sts.txt"),
-                  sts_policy_text(p["sts_policy"]))
+        # sts_policy: 404 (no file), redirect (301 elsewhere), html:POLICY (served
+        # as text/html), else a policy file served as text/plain.
+        policy, extra = p["sts_policy"], ""
+        if policy == "redirect":
+            extra = "    location = /.well-known/mta-sts.txt {\n      return 301 %s;\n    }\n" % (
+                sts_redirect_target(personalities))
+        elif policy != "404":
+            if policy.startswith("html:"):
+                policy = policy[len("html:"):]
+                extra = "    types {\n      text/html txt;\n    }\n"
+            write(os.path.join(root, ".well-known", "mta-sts.txt"), sts_policy_text(policy))
         key, pem = cert_files(ca_dir, sts_cert_spec(p))
         servers.append("""  server {{
     listen {addr}:443 ssl;
@@ -102,9 +122,9 @@ def make_https(lab_dir, personalities, ca_dir):
     ssl_certificate {pem};
     ssl_certificate_key {key};
     root {root};
-    location / {{ }}
+{extra}    location / {{ }}
   }}
-""".format(addr=STS_HTTPS_ADDR, host=host, pem=pem, key=key, root=root))
+""".format(addr=STS_HTTPS_ADDR, host=host, pem=pem, key=key, root=root, extra=extra))
     if not servers:
         return False
     # Written for nginx(-light) from Debian; `nginx -p BASE -e ... -c ...`.
