@@ -6,10 +6,13 @@
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "checker/check_command.hpp"
 #include "checker/mta_sts.hpp"
 #include "checker/mta_sts_fetch.hpp"
 #include "checker/prober.hpp"
@@ -235,4 +238,62 @@ TEST_CASE("MTA-STS fetch: https_get_policy connects only to the addresses it was
   CHECK(got.status == 200);
   CHECK(is_text_plain(got.content_type));
   CHECK(parse_sts_policy(got.body).has_value());
+}
+
+TEST_CASE("forcetls-check --previous: a fresh cached policy applies when the fetch fails",
+          "[lab][mta-sts]") {
+  const std::vector<std::string> common = {"--json",       "--quick",        "--allow-private",
+                                           "--families",   "ipv4",           "--resolver",
+                                           env().resolver, "--trust-anchor", env().trust_anchor,
+                                           "--ca-file",    env().ca_file};
+  std::vector<std::string> args = common;
+  args.push_back("sts-nopolicy.test");
+  std::ostringstream out;
+  std::ostringstream err;
+  run_check_command(args, out, err);
+  auto first = report_from_json_text(out.str());
+  REQUIRE(first.has_value());
+  REQUIRE(first->mta_sts.error == "http-status(404)");
+  REQUIRE(first->mta_sts_enforce == Tri::no);
+
+  // An earlier run had found an enforce policy under another id, fetched a
+  // minute ago: the 404 now must not drop it (RFC 8461 §5.1).
+  DomainReport earlier = *first;
+  earlier.mta_sts.id = "OLD1";
+  earlier.mta_sts.mode = "enforce";
+  earlier.mta_sts.mx_patterns = {"*.sts-nopolicy.test"};
+  earlier.mta_sts.max_age = 86400;
+  earlier.mta_sts.fetched_at = earlier.checked_at - 60;
+  earlier.mta_sts.error.clear();
+  const std::string path = env().dir + "/previous-reports.json";
+  {
+    std::ofstream file(path);
+    file << to_json_text(earlier) << "\n";
+  }
+  args = common;
+  args.insert(args.end(), {"--previous", path, "sts-nopolicy.test"});
+  std::ostringstream out2;
+  run_check_command(args, out2, err);
+  auto second = report_from_json_text(out2.str());
+  REQUIRE(second.has_value());
+  INFO(out2.str());
+  CHECK(second->mta_sts.mode == "enforce");
+  CHECK(second->mta_sts.id == "OLD1");
+  CHECK_THAT(second->mta_sts.error, Catch::StartsWith("http-status(404); the cached policy"));
+  CHECK(second->mta_sts.mx_match == std::vector<std::string>{"mx.sts-nopolicy.test"});
+  CHECK(second->mta_sts_enforce == Tri::yes);
+
+  // The same policy, but max_age ran out: the 404 stands.
+  earlier.mta_sts.fetched_at = earlier.checked_at - 86400 - 60;
+  {
+    std::ofstream file(path);
+    file << to_json_text(earlier) << "\n";
+  }
+  std::ostringstream out3;
+  run_check_command(args, out3, err);
+  auto third = report_from_json_text(out3.str());
+  REQUIRE(third.has_value());
+  CHECK(third->mta_sts.mode.empty());
+  CHECK(third->mta_sts.error == "http-status(404)");
+  CHECK(third->mta_sts_enforce == Tri::no);
 }
