@@ -66,17 +66,28 @@ EMULATOR_PROFILES = {
 # mta-sts.DOMAIN name points at one nginx on this address, port 443, which
 # picks the certificate and document root by SNI / Host.
 STS_HTTPS_ADDR = "127.0.3.250"
+# Bytes per second of a `slow:` policy host: its ~1.3 KB policy takes about a
+# minute, longer than any fetch timeout the tests use.
+STS_SLOW_RATE = 20
 
 
 def sts_policy_text(spec):
     """personalities.tsv sts_policy [badage:]MODE:PATTERN+PATTERN -> RFC 8461 §3.2 policy
     text; `badage:` writes a max_age one above the RFC's limit of 31557600."""
-    max_age = "86400"
+    max_age, padding = "86400", 0
     if spec.startswith("badage:"):
         spec, max_age = spec[len("badage:"):], "31557601"
+    elif spec.startswith("big:"):
+        spec, padding = spec[len("big:"):], 70 * 1024  # above the 64 KiB limit
+    elif spec.startswith("slow:"):
+        spec, padding = spec[len("slow:"):], 1200  # ~60 s at STS_SLOW_RATE
     mode, patterns = spec.split(":", 1)
     lines = ["version: STSv1", "mode: " + mode]
     lines += ["mx: " + p for p in patterns.split("+") if p]
+    # Padding as extension fields, which a parser ignores (RFC 8461 §3.2).
+    while padding > 0:
+        lines.append("x-padding: " + "p" * 60)
+        padding -= 73
     lines.append("max_age: " + max_age)
     return "\r\n".join(lines) + "\r\n"
 
@@ -114,6 +125,8 @@ def make_https(lab_dir, personalities, ca_dir):
             if policy.startswith("html:"):
                 policy = policy[len("html:"):]
                 extra = "    types {\n      text/html txt;\n    }\n"
+            elif policy.startswith("slow:"):
+                extra = "    limit_rate %d;\n" % STS_SLOW_RATE
             write(os.path.join(root, ".well-known", "mta-sts.txt"), sts_policy_text(policy))
         key, pem = cert_files(ca_dir, sts_cert_spec(p))
         servers.append("""  server {{
