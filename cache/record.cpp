@@ -107,6 +107,30 @@ void write_address(Writer& w, const AddressReport& a) {
   w.strings(a.notes, "notes");
 }
 
+void write_mta_sts(Writer& w, const checker::MtaStsReport& m) {
+  w.str(m.txt);
+  w.str(m.id);
+  w.str(m.mode);
+  w.strings(m.mx_patterns, "MTA-STS patterns");
+  w.s(m.max_age);
+  w.strings(m.mx_match, "MTA-STS matched hosts");
+  w.s(m.fetched_at);
+  w.str(m.error);
+}
+
+void write_tlsrpt(Writer& w, const checker::TlsRptReport& t) {
+  w.str(t.txt);
+  w.strings(t.rua, "TLSRPT addresses");
+  w.str(t.error);
+}
+
+void write_dane(Writer& w, const checker::DaneReport& d) {
+  w.strings(d.tlsa, "TLSA records");
+  w.e(d.usable);
+  w.e(d.match);
+  w.str(d.error);
+}
+
 // ---- reading ---------------------------------------------------------------
 
 class Reader {
@@ -134,14 +158,16 @@ class Reader {
       failed("record of another kind");
       return false;
     }
-    if (static_cast<std::uint8_t>(in_[2]) != kRecordVersion) {
-      failed("record version " + std::to_string(static_cast<std::uint8_t>(in_[2])) + ", expected " +
-             std::to_string(kRecordVersion));
+    version_ = static_cast<std::uint8_t>(in_[2]);
+    if (version_ < kOldestRecordVersion || version_ > kRecordVersion) {
+      failed("record version " + std::to_string(version_) + ", expected " +
+             std::to_string(kOldestRecordVersion) + ".." + std::to_string(kRecordVersion));
       return false;
     }
     pos_ = 3;
     return true;
   }
+  std::uint8_t version() const { return version_; }
 
   std::uint64_t u() {
     std::uint64_t v = 0;
@@ -248,6 +274,7 @@ class Reader {
   std::string_view in_;
   std::size_t pos_ = 0;
   std::string error_;
+  std::uint8_t version_ = 0;
 };
 
 std::uint16_t port(Reader& r) { return static_cast<std::uint16_t>(r.bounded(65535, "port")); }
@@ -293,6 +320,36 @@ void read_address(Reader& r, AddressReport& a) {
   a.recommendations.clear();
 }
 
+void read_mta_sts(Reader& r, checker::MtaStsReport& m) {
+  r.str(m.txt);
+  r.str(m.id);
+  r.str(m.mode);
+  if (!m.mode.empty() && m.mode != "enforce" && m.mode != "testing" && m.mode != "none") {
+    r.failed("bad MTA-STS mode");
+  }
+  r.strings(m.mx_patterns, "MTA-STS patterns");
+  m.max_age = r.s();
+  if (m.max_age < 0) {
+    r.failed("negative MTA-STS max_age");
+  }
+  r.strings(m.mx_match, "MTA-STS matched hosts");
+  m.fetched_at = r.s();
+  r.str(m.error);
+}
+
+void read_tlsrpt(Reader& r, checker::TlsRptReport& t) {
+  r.str(t.txt);
+  r.strings(t.rua, "TLSRPT addresses");
+  r.str(t.error);
+}
+
+void read_dane(Reader& r, checker::DaneReport& d) {
+  r.strings(d.tlsa, "TLSA records");
+  d.usable = r.tri();
+  d.match = r.tri();
+  r.str(d.error);
+}
+
 }  // namespace
 
 std::string_view to_string(TtlClass c) {
@@ -334,7 +391,10 @@ Result<std::string> encode(const DomainRecord& d) {
       w.str(a.address);
       w.u(a.port);
     }
+    write_dane(w, m.dane);
   }
+  write_mta_sts(w, d.mta_sts);
+  write_tlsrpt(w, d.tlsrpt);
   return w.finish();
 }
 
@@ -379,7 +439,14 @@ Result<DomainRecord> decode_domain(std::string_view bytes) {
         a.port = port(r);
         m.addresses.push_back(std::move(a));
       }
+      if (r.version() >= 2) {
+        read_dane(r, m.dane);
+      }
       d.mx.push_back(std::move(m));
+    }
+    if (r.version() >= 2) {
+      read_mta_sts(r, d.mta_sts);
+      read_tlsrpt(r, d.tlsrpt);
     }
     r.at_end();
   }

@@ -15,9 +15,13 @@ namespace forcetls::cache {
 
 /// Version of the record encoding. Bump it whenever a field is added to,
 /// removed from or reinterpreted in the records below (or in the checker's
-/// report structs they copy); a record with another version decodes as an
-/// error, which the store counts and treats as a miss.
-inline constexpr std::uint8_t kRecordVersion = 1;
+/// report structs they copy); a record with an unknown version decodes as
+/// an error, which the store counts and treats as a miss.
+/// 2 added the domain's MTA-STS and TLSRPT facts and each MX host's DANE
+/// facts; version 1 records are still read (those parts left empty; the
+/// address record is unchanged).
+inline constexpr std::uint8_t kRecordVersion = 2;
+inline constexpr std::uint8_t kOldestRecordVersion = 1;
 
 /// First byte of every record, so a value written by something else is
 /// recognised as foreign instead of being misread.
@@ -62,6 +66,7 @@ struct MxEntry {
   std::string dns_error;
   checker::UnknownCause dns_failure = checker::UnknownCause::none;
   std::vector<AddressRef> addresses;
+  checker::DaneReport dane;  ///< since version 2
 };
 
 /// A domain's facts and composition. The verdict stored here is the one at
@@ -81,6 +86,8 @@ struct DomainRecord {
   checker::Tri mta_sts_enforce = checker::Tri::unknown;
   checker::Tri dane = checker::Tri::unknown;
   std::vector<MxEntry> mx;
+  checker::MtaStsReport mta_sts;  ///< since version 2
+  checker::TlsRptReport tlsrpt;   ///< since version 2
 };
 
 /// Encodes a record: magic, kind, version, then the fields (LEB128 varints,

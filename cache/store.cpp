@@ -314,6 +314,8 @@ Result<Prepared> prepare(const DomainReport& report, std::int64_t now, const Ttl
   d.dns_failure = report.dns_failure;
   d.mta_sts_enforce = report.mta_sts_enforce;
   d.dane = report.dane;
+  d.mta_sts = report.mta_sts;
+  d.tlsrpt = report.tlsrpt;
   d.expires_at = checked_at + ttl_for(ttls, d.ttl_class);
   if (d.dns_ttl >= 0) {
     d.expires_at = std::min(d.expires_at, checked_at + d.dns_ttl);
@@ -337,6 +339,7 @@ Result<Prepared> prepare(const DomainReport& report, std::int64_t now, const Ttl
     e.dnssec = m.dnssec;
     e.dns_error = m.dns_error;
     e.dns_failure = m.dns_failure;
+    e.dane = m.dane;
     for (const AddressReport& a : m.addresses) {
       auto address = normalize_address(a.address);
       if (!address) {
@@ -1136,6 +1139,8 @@ Lookup Store::read_domain(std::string_view domain, bool count) {
     r.dns_failure = d->dns_failure;
     r.mta_sts_enforce = d->mta_sts_enforce;
     r.dane = d->dane;
+    r.mta_sts = std::move(d->mta_sts);
+    r.tlsrpt = std::move(d->tlsrpt);
     std::int64_t expires = d->expires_at;
     r.mx.reserve(d->mx.size());
     for (MxEntry& m : d->mx) {
@@ -1145,6 +1150,7 @@ Lookup Store::read_domain(std::string_view domain, bool count) {
       mx.dnssec = m.dnssec;
       mx.dns_error = std::move(m.dns_error);
       mx.dns_failure = m.dns_failure;
+      mx.dane = std::move(m.dane);
       mx.addresses.reserve(m.addresses.size());
       for (const AddressRef& a : m.addresses) {
         std::string ak = address_key(m.host, a.address, a.port);

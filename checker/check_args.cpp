@@ -34,6 +34,9 @@ options:
   --resolver IP[@PORT]       forward DNS to this resolver (default: full recursion)
   --trust-anchor FILE        DNSSEC trust anchors (default /usr/share/dns/root.key)
   --ca-file FILE             CA certificates for verification (default: system store)
+  --previous FILE            an earlier --json output: MTA-STS policies still within
+                             max_age under an unchanged id are reused, and kept when a
+                             fetch fails (RFC 8461 section 5.1)
   --ehlo NAME                name sent in EHLO (default: this host's name)
   --port N                   SMTP port (default 25)
   --timeout DURATION         per-step timeout, e.g. 10s (default 10s)
@@ -148,6 +151,10 @@ Result<CheckArgs> parse_check_args(const std::vector<std::string>& args) {
       }
     } else if (a == "--ca-file") {
       if (!(got = value(out.ca_file))) {
+        return std::unexpected(got.error());
+      }
+    } else if (a == "--previous") {
+      if (!(got = value(out.previous))) {
         return std::unexpected(got.error());
       }
     } else if (a == "--ehlo") {

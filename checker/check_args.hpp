@@ -32,6 +32,7 @@ struct CheckArgs {
   std::string resolver;      ///< --resolver IP@PORT
   std::string trust_anchor;  ///< --trust-anchor FILE
   std::string ca_file;       ///< --ca-file FILE
+  std::string previous;      ///< --previous FILE: an earlier --json output (MTA-STS cache)
   std::string ehlo;          ///< --ehlo NAME (default: this host's name)
   std::uint16_t port = 25;
   std::chrono::milliseconds timeout{10000};  ///< per step

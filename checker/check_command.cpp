@@ -6,6 +6,8 @@
 
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <memory>
 #include <ostream>
 
 #include "checker/check_args.hpp"
@@ -77,6 +79,30 @@ asio::awaitable<void> worker(Run* run) {
   }
 }
 
+// The mta_sts part of each report of an earlier `--json` run, by domain.
+Result<std::map<std::string, MtaStsReport>> read_previous(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return fail(Errc::io, "cannot read " + path);
+  }
+  std::map<std::string, MtaStsReport> out;
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) {
+      continue;
+    }
+    auto report = report_from_json_text(line);
+    if (!report) {
+      return fail(Errc::invalid_argument,
+                  path + " line " + std::to_string(number) + ": " + report.error().message);
+    }
+    out[report->domain] = std::move(report->mta_sts);
+  }
+  return out;
+}
+
 }  // namespace
 
 int run_check_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -104,6 +130,15 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
       return exit_usage;
     }
     names.insert(names.end(), list->begin(), list->end());
+  }
+  auto previous = std::make_shared<std::map<std::string, MtaStsReport>>();
+  if (!a.previous.empty()) {
+    auto read = read_previous(a.previous);
+    if (!read) {
+      err << "forcetls-check: --previous: " << read.error().message << "\n";
+      return exit_usage;
+    }
+    *previous = std::move(*read);
   }
   for (const std::string& name : names) {
     auto domain = normalize_domain(name);
@@ -170,6 +205,12 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
   options.mx.families = select_families(*choice);
   options.mx.address_policy.allow_private = a.allow_private;
   options.tls.ca_file = a.ca_file;
+  if (!previous->empty()) {
+    options.previous_mta_sts = [previous](const std::string& domain) {
+      auto it = previous->find(domain);
+      return it == previous->end() ? std::nullopt : std::optional<MtaStsReport>(it->second);
+    };
+  }
   options.quick = a.quick;
   options.judge.tls13_counts = a.tls13_counts;
   auto prober = Prober::create(**resolver, options);

@@ -6,9 +6,11 @@
 #include "checker/prober.hpp"
 
 #include <algorithm>
+#include <asio/experimental/awaitable_operators.hpp>
 
 #include "checker/cipher_suites.hpp"
 #include "checker/handshake_probe.hpp"
+#include "checker/mta_sts.hpp"
 #include "checker/raw_exchange.hpp"
 #include "checker/server_hello.hpp"
 #include "checker/socket_io.hpp"
@@ -165,8 +167,20 @@ Result<std::unique_ptr<Prober>> Prober::create(Resolver& resolver, ProberOptions
   if (!quick) {
     return std::unexpected(quick.error());
   }
-  return std::unique_ptr<Prober>(
+  auto prober = std::unique_ptr<Prober>(
       new Prober(resolver, std::move(options), std::move(*wide), std::move(*quick)));
+  if (prober->options_.mta_sts) {
+    StsFetchOptions sts;
+    sts.ca_file = prober->options_.tls.ca_file;
+    sts.ca_path = prober->options_.tls.ca_path;
+    sts.address_policy = prober->options_.mx.address_policy;
+    sts.families = prober->options_.mx.families;
+    sts.connect_timeout = prober->options_.mta_sts_connect_timeout;
+    sts.total_timeout = prober->options_.mta_sts_timeout;
+    sts.port = prober->options_.mta_sts_port;
+    prober->sts_ = std::make_unique<StsFetcher>(resolver, std::move(sts));
+  }
+  return prober;
 }
 
 Prober::Prober(Resolver& resolver, ProberOptions options, TlsClientContext wide,
@@ -494,6 +508,45 @@ asio::awaitable<MxReport> Prober::probe_host(MxHost host, std::uint16_t port) {
 }
 
 asio::awaitable<DomainReport> Prober::check_domain(std::string domain) {
+  using namespace asio::experimental::awaitable_operators;
+  // MTA-STS and TLSRPT need only the domain: fetched while the MX hosts are
+  // probed; matching the MX hosts against the policy waits for both.
+  auto [r, sts] = co_await (probe_domain_mx(domain) && fetch_sts(domain));
+  r.mta_sts = std::move(sts.mta_sts);
+  r.tlsrpt = std::move(sts.tlsrpt);
+  if (sts.fetched) {
+    std::vector<std::string> hosts;
+    for (const MxReport& m : r.mx) {
+      hosts.push_back(m.host);
+    }
+    r.mta_sts_enforce = sts_enforce(r.mta_sts, hosts);
+    // Without the MX hosts there is nothing to match: unknown, unless no
+    // valid policy applies anyway.
+    if (r.dns_failure != UnknownCause::none && !r.mta_sts.mode.empty()) {
+      r.mta_sts_enforce = Tri::unknown;
+    }
+  }
+  r.checked_at = unix_now();
+  judge(r, options_.judge);
+  co_return r;
+}
+
+asio::awaitable<Prober::StsPart> Prober::fetch_sts(std::string domain) {
+  StsPart part;
+  if (!sts_) {
+    co_return part;
+  }
+  std::optional<MtaStsReport> previous;
+  if (options_.previous_mta_sts) {
+    previous = options_.previous_mta_sts(domain);
+  }
+  part.mta_sts = co_await sts_->fetch(domain, std::move(previous));
+  part.tlsrpt = co_await sts_->fetch_tlsrpt(domain);
+  part.fetched = true;
+  co_return part;
+}
+
+asio::awaitable<DomainReport> Prober::probe_domain_mx(std::string domain) {
   DomainReport r;
   r.domain = domain;
   MxOptions mx_options = options_.mx;
@@ -527,8 +580,6 @@ asio::awaitable<DomainReport> Prober::check_domain(std::string domain) {
     r.mx = co_await gather(std::move(tasks));
   }
   r.dane = domain_dane(r);
-  r.checked_at = unix_now();
-  judge(r, options_.judge);
   co_return r;
 }
 

@@ -19,6 +19,7 @@
 #include "checker/dane.hpp"
 #include "checker/dns.hpp"
 #include "checker/judgement.hpp"
+#include "checker/mta_sts_fetch.hpp"
 #include "checker/mx_resolver.hpp"
 #include "checker/probe_plan.hpp"
 #include "checker/report.hpp"
@@ -56,6 +57,17 @@ struct ProberOptions {
   std::function<std::optional<AddressReport>(const std::string& host, const std::string& address,
                                              std::uint16_t port)>
       known_address = {};
+  /// check_domain() also fetches MTA-STS (RFC 8461) and TLSRPT (RFC 8460),
+  /// concurrently with the MX probes; the policy host is contacted under the
+  /// same address policy and CA setting as the MX hosts.
+  bool mta_sts = true;
+  std::chrono::milliseconds mta_sts_connect_timeout = 10s;
+  std::chrono::milliseconds mta_sts_timeout = 20s;  ///< the whole HTTPS exchange
+  std::uint16_t mta_sts_port = 443;                 ///< tests only
+  /// Asked before the MTA-STS fetch: an earlier report's mta_sts for the
+  /// domain (the daemon's cache), for the RFC 8461 §5.1 cache rule
+  /// (checker/mta_sts.hpp sts_may_reuse / sts_keep_cached).
+  std::function<std::optional<MtaStsReport>(const std::string& domain)> previous_mta_sts = {};
 };
 
 class Prober {
@@ -74,6 +86,8 @@ class Prober {
   int connections() const { return connections_; }
   /// Address results taken from `known_address` instead of probing.
   int reused() const { return reused_; }
+  /// The MTA-STS fetcher (null with options.mta_sts off): its counters.
+  const StsFetcher* mta_sts_fetcher() const { return sts_.get(); }
 
   ~Prober();
   Prober(const Prober&) = delete;
@@ -89,6 +103,11 @@ class Prober {
     std::string dane_key;
   };
   using DanePtr = std::shared_ptr<const DaneVerifier>;
+  struct StsPart {
+    MtaStsReport mta_sts;
+    TlsRptReport tlsrpt;
+    bool fetched = false;
+  };
 
   Prober(Resolver& resolver, ProberOptions options, TlsClientContext wide, TlsClientContext quick);
 
@@ -101,6 +120,8 @@ class Prober {
   asio::awaitable<DaneOutcome> probe_dane_now(std::string host, asio::ip::address address,
                                               std::uint16_t port, DanePtr dane);
   asio::awaitable<MxReport> probe_host(MxHost host, std::uint16_t port);
+  asio::awaitable<DomainReport> probe_domain_mx(std::string domain);
+  asio::awaitable<StsPart> fetch_sts(std::string domain);
   AddressState& state_for(const asio::ip::address& address, std::uint16_t port);
 
   Resolver& resolver_;
@@ -112,6 +133,7 @@ class Prober {
   int reused_ = 0;
   std::map<std::string, std::unique_ptr<AddressState>> states_;
   int connections_ = 0;
+  std::unique_ptr<StsFetcher> sts_;  // last: its destructor waits for curl calls
 };
 
 }  // namespace forcetls::checker

@@ -64,6 +64,28 @@ json address_json(const AddressReport& a) {
   };
 }
 
+json mta_sts_json(const MtaStsReport& m) {
+  return {{"txt", m.txt},
+          {"id", m.id},
+          {"mode", m.mode},
+          {"mx_patterns", m.mx_patterns},
+          {"max_age", m.max_age},
+          {"mx_match", m.mx_match},
+          {"fetched_at", m.fetched_at},
+          {"error", m.error}};
+}
+
+json tlsrpt_json(const TlsRptReport& t) {
+  return {{"txt", t.txt}, {"rua", t.rua}, {"error", t.error}};
+}
+
+json dane_json(const DaneReport& d) {
+  return {{"tlsa", d.tlsa},
+          {"usable", to_string(d.usable)},
+          {"match", to_string(d.match)},
+          {"error", d.error}};
+}
+
 // ---- strict reading -------------------------------------------------------
 
 struct Reader {
@@ -158,6 +180,40 @@ struct Reader {
     return g;
   }
 
+  MtaStsReport mta_sts(const json& obj) {
+    MtaStsReport m;
+    m.txt = str(obj, "txt");
+    m.id = str(obj, "id");
+    m.mode = str(obj, "mode");
+    if (error.empty() && !m.mode.empty() && m.mode != "enforce" && m.mode != "testing" &&
+        m.mode != "none") {
+      error = "key \"mode\" has an unknown value \"" + m.mode + "\"";
+    }
+    m.mx_patterns = strings(obj, "mx_patterns");
+    m.max_age = integer(obj, "max_age", 0, INT64_MAX);
+    m.mx_match = strings(obj, "mx_match");
+    m.fetched_at = integer(obj, "fetched_at", 0, INT64_MAX);
+    m.error = str(obj, "error");
+    return m;
+  }
+
+  TlsRptReport tlsrpt(const json& obj) {
+    TlsRptReport t;
+    t.txt = str(obj, "txt");
+    t.rua = strings(obj, "rua");
+    t.error = str(obj, "error");
+    return t;
+  }
+
+  DaneReport dane(const json& obj) {
+    DaneReport d;
+    d.tlsa = strings(obj, "tlsa");
+    d.usable = tri(obj, "usable");
+    d.match = tri(obj, "match");
+    d.error = str(obj, "error");
+    return d;
+  }
+
   AddressReport address(const json& obj) {
     AddressReport a;
     a.address = str(obj, "address");
@@ -219,6 +275,7 @@ json to_json(const DomainReport& r) {
                   {"dns_error", m.dns_error},
                   {"dns_failure", to_string(m.dns_failure)},
                   {"addresses", addresses},
+                  {"dane", dane_json(m.dane)},
                   {"grade", m.grade.letter},
                   {"grade_detail", grade_json(m.grade)},
                   {"recommendations", m.recommendations}});
@@ -230,7 +287,7 @@ json to_json(const DomainReport& r) {
                        {"detail", reason.detail},
                        {"text", format_reason(reason)}});
   }
-  return {{"format", 1},
+  return {{"format", kReportFormat},
           {"domain", r.domain},
           {"checked_at", r.checked_at},
           {"dns_ttl", r.dns_ttl},
@@ -240,6 +297,8 @@ json to_json(const DomainReport& r) {
           {"dns_failure", to_string(r.dns_failure)},
           {"mta_sts_enforce", to_string(r.mta_sts_enforce)},
           {"dane", to_string(r.dane)},
+          {"mta_sts", mta_sts_json(r.mta_sts)},
+          {"tlsrpt", tlsrpt_json(r.tlsrpt)},
           {"mx", mx},
           {"grade", r.grade.letter + (r.grade.provisional ? "?" : "")},
           {"grade_detail", grade_json(r.grade)},
@@ -252,7 +311,9 @@ Result<DomainReport> report_from_json(const json& doc) {
   Reader in;
   DomainReport r;
   std::int64_t format = in.integer(doc, "format", 0, INT64_MAX);
-  if (in.error.empty() && format != 1) {
+  // Format 1 (before MTA-STS, TLSRPT and DANE details) is still read: those
+  // parts stay empty, as a report of that time had them.
+  if (in.error.empty() && format != 1 && format != kReportFormat) {
     return fail(Errc::protocol, "unsupported report format " + std::to_string(format));
   }
   auto cause = [&](const json& obj, const char* key) {
@@ -279,6 +340,14 @@ Result<DomainReport> report_from_json(const json& doc) {
   r.dns_failure = cause(doc, "dns_failure");
   r.mta_sts_enforce = in.tri(doc, "mta_sts_enforce");
   r.dane = in.tri(doc, "dane");
+  if (format >= 2) {
+    if (const json* m = in.field(doc, "mta_sts", json::value_t::object)) {
+      r.mta_sts = in.mta_sts(*m);
+    }
+    if (const json* t = in.field(doc, "tlsrpt", json::value_t::object)) {
+      r.tlsrpt = in.tlsrpt(*t);
+    }
+  }
   for (const json& m : in.array(doc, "mx")) {
     MxReport mx;
     mx.host = in.str(m, "host");
@@ -288,6 +357,11 @@ Result<DomainReport> report_from_json(const json& doc) {
     mx.dns_failure = cause(m, "dns_failure");
     for (const json& a : in.array(m, "addresses")) {
       mx.addresses.push_back(in.address(a));
+    }
+    if (format >= 2) {
+      if (const json* d = in.field(m, "dane", json::value_t::object)) {
+        mx.dane = in.dane(*d);
+      }
     }
     if (const json* g = in.field(m, "grade_detail", json::value_t::object)) {
       mx.grade = in.grade(*g);

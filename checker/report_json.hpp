@@ -12,6 +12,10 @@
 
 namespace forcetls::checker {
 
+/// The "format" number written. 2 added mta_sts, tlsrpt and per-MX dane
+/// objects; format 1 documents are still read (those parts left empty).
+inline constexpr int kReportFormat = 2;
+
 /// The report as JSON (keys documented in README "forcetls-check --json").
 nlohmann::json to_json(const DomainReport& report);
 

@@ -2,6 +2,8 @@
 // "SSL 3.0 off" a refused SSL 3.0 is good).
 #include "checker/report_text.hpp"
 
+#include <algorithm>
+
 #include "checker/cipher_suites.hpp"
 
 namespace forcetls::checker {
@@ -105,6 +107,52 @@ void address_block(std::string& out, const MxReport& mx, const AddressReport& a)
   }
 }
 
+void mta_sts_block(std::string& out, const DomainReport& r) {
+  const MtaStsReport& m = r.mta_sts;
+  out += "  MTA-STS ";
+  out += mark(r.mta_sts_enforce);
+  if (!m.mode.empty()) {
+    out += " mode " + m.mode + ", id " + m.id + ", max_age " + std::to_string(m.max_age) + "; mx " +
+           (m.mx_patterns.empty() ? std::string("-") : join(m.mx_patterns, ", "));
+    std::string missed;
+    for (const MxReport& mx : r.mx) {
+      if (std::find(m.mx_match.begin(), m.mx_match.end(), mx.host) == m.mx_match.end()) {
+        missed += (missed.empty() ? "" : ", ") + mx.host;
+      }
+    }
+    out += missed.empty() ? "; covers every MX" : "; does not cover " + missed;
+  } else {
+    out += " no policy";
+  }
+  if (!m.error.empty()) {
+    out += " (" + m.error + ")";
+  }
+  out += "\n";
+  out += "  TLSRPT  ";
+  if (!r.tlsrpt.rua.empty()) {
+    out += "reports to " + join(r.tlsrpt.rua, ", ");
+  } else {
+    out += "none";
+  }
+  if (!r.tlsrpt.error.empty() && r.tlsrpt.error != "no-txt") {
+    out += " (" + r.tlsrpt.error + ")";
+  }
+  out += "\n";
+}
+
+void dane_line(std::string& out, const DaneReport& d) {
+  if (d.tlsa.empty() && d.error.empty() && d.match == Tri::unknown) {
+    return;  // not looked at
+  }
+  out += "  DANE " + std::string(mark(d.match)) + " " + std::to_string(d.tlsa.size()) +
+         " TLSA record" + (d.tlsa.size() == 1 ? "" : "s") + ", usable " +
+         std::string(to_string(d.usable)) + ", match " + std::string(to_string(d.match));
+  if (!d.error.empty()) {
+    out += " (" + d.error + ")";
+  }
+  out += "\n";
+}
+
 }  // namespace
 
 std::string to_text(const DomainReport& r) {
@@ -119,12 +167,17 @@ std::string to_text(const DomainReport& r) {
   if (!r.dns_error.empty()) {
     out += "  DNS: " + r.dns_error + "\n";
   }
+  if (!r.mta_sts.txt.empty() || !r.mta_sts.error.empty() || !r.mta_sts.mode.empty() ||
+      !r.tlsrpt.txt.empty()) {
+    mta_sts_block(out, r);
+  }
   for (const MxReport& mx : r.mx) {
     out += "\nMX " + std::to_string(mx.priority) + " " + mx.host + "  (DNSSEC " +
            std::string(to_string(mx.dnssec)) + ")  grade " + grade_line(mx.grade) + "\n";
     if (!mx.dns_error.empty()) {
       out += "  DNS: " + mx.dns_error + "\n";
     }
+    dane_line(out, mx.dane);
     for (const AddressReport& a : mx.addresses) {
       address_block(out, mx, a);
     }

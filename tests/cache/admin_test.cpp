@@ -179,7 +179,7 @@ TEST_CASE("admin: a hostile import gets one error per bad line", "[cache]") {
       {"not JSON", "{\"format\":", "not valid JSON"},
       {"an array", "[1,2,3]", "not a JSON object"},
       {"missing key", edited([](auto& d) { d.erase("domain"); }), "\"domain\""},
-      {"format 2", edited([](auto& d) { d["format"] = 2; }), "format 2"},
+      {"format 3", edited([](auto& d) { d["format"] = 3; }), "format 3"},
       {"bad domain", edited([](auto& d) { d["domain"] = "evil domain\n.test"; }),
        "invalid character"},
       {"bad address",

@@ -33,10 +33,26 @@ DomainRecord sample_domain() {
   m.dns_error = "bogus";
   m.dns_failure = checker::UnknownCause::probe_failure;
   m.addresses = {{"192.0.2.1", 25}, {"2001:db8::1", 2525}};
+  m.dane.tlsa = {"3 1 1 00ff", "2 0 1 abcd"};
+  m.dane.usable = checker::Tri::yes;
+  m.dane.match = checker::Tri::no;
+  m.dane.error = "no record matches";
   d.mx.push_back(m);
   m.host = "mx2.example.test";
   m.addresses.clear();
+  m.dane = {};
   d.mx.push_back(m);
+  d.mta_sts.txt = "v=STSv1; id=A1";
+  d.mta_sts.id = "A1";
+  d.mta_sts.mode = "enforce";
+  d.mta_sts.mx_patterns = {"*.example.test"};
+  d.mta_sts.max_age = 31557600;
+  d.mta_sts.mx_match = {"mx1.example.test"};
+  d.mta_sts.fetched_at = 1'700'000'001;
+  d.mta_sts.error = "timeout; the cached policy fetched at 1700000001 applies";
+  d.tlsrpt.txt = "v=TLSRPTv1; rua=mailto:r@example.test";
+  d.tlsrpt.rua = {"mailto:r@example.test", "https://r.example.test/"};
+  d.tlsrpt.error = "";
   return d;
 }
 
@@ -92,6 +108,21 @@ TEST_CASE("record: domain record round trip keeps every field", "[cache]") {
   CHECK(back->mx[0].addresses[1].address == "2001:db8::1");
   CHECK(back->mx[0].addresses[1].port == 2525);
   CHECK(back->mx[1].addresses.empty());
+  CHECK(back->mx[0].dane.tlsa == d.mx[0].dane.tlsa);
+  CHECK(back->mx[0].dane.usable == checker::Tri::yes);
+  CHECK(back->mx[0].dane.match == checker::Tri::no);
+  CHECK(back->mx[0].dane.error == "no record matches");
+  CHECK(back->mx[1].dane.tlsa.empty());
+  CHECK(back->mta_sts.txt == d.mta_sts.txt);
+  CHECK(back->mta_sts.id == "A1");
+  CHECK(back->mta_sts.mode == "enforce");
+  CHECK(back->mta_sts.mx_patterns == d.mta_sts.mx_patterns);
+  CHECK(back->mta_sts.max_age == 31557600);
+  CHECK(back->mta_sts.mx_match == d.mta_sts.mx_match);
+  CHECK(back->mta_sts.fetched_at == d.mta_sts.fetched_at);
+  CHECK(back->mta_sts.error == d.mta_sts.error);
+  CHECK(back->tlsrpt.txt == d.tlsrpt.txt);
+  CHECK(back->tlsrpt.rua == d.tlsrpt.rua);
   // Encoding is deterministic: the same record gives the same bytes.
   CHECK(*encode(*back) == *bytes);
 }
@@ -222,7 +253,11 @@ TEST_CASE("record: lying counts and overlong numbers are refused before allocati
   CHECK_THAT(r.error().message, Catch::Contains("number"));
 
   std::string zero = s;
-  zero.push_back(0);  // no MX hosts: a valid record
+  zero.push_back(0);  // no MX hosts
+  // Version 2: empty MTA-STS (txt, id, mode, patterns, max_age, matched,
+  // fetched_at, error) and TLSRPT (txt, rua, error): a valid record.
+  CHECK_FALSE(decode_domain(zero));
+  zero += std::string(11, '\0');
   CHECK(decode_domain(zero));
 }
 
@@ -253,4 +288,38 @@ TEST_CASE("record: record_kind reads the header", "[cache]") {
   CHECK(*record_kind(*encode(sample_address())) == RecordKind::address);
   CHECK_FALSE(record_kind("{\"format\":1}"));
   CHECK_FALSE(record_kind(std::string{static_cast<char>(kRecordMagic), 'Z', 1}));
+}
+
+TEST_CASE("record: a version 1 domain record (before MTA-STS and DANE) is still read", "[cache]") {
+  // The version 1 layout: header, the domain fields, the MX list without
+  // DANE facts, nothing after it.
+  std::string v1 = {static_cast<char>(kRecordMagic), 'D', 1};
+  v1 += std::string{12} + "example.test";
+  v1 += std::string(4, '\0');          // checked_at, stored_at, expires_at, dns_ttl
+  v1 += std::string{2, 1, 0, 1};       // ttl class, eligible, source, dnssec
+  v1.push_back(0);                     // dns_error ""
+  v1 += std::string{0, 1, 2};          // dns_failure, mta_sts_enforce yes, dane no
+  v1.push_back(1);                     // one MX host
+  v1 += std::string{7} + "mx.test";    // host
+  v1 += std::string{10, 2, 0, 0};      // priority, dnssec, dns_error, dns_failure
+  v1.push_back(1);                     // one address
+  v1 += std::string{9} + "192.0.2.1";  // address
+  v1.push_back(25);                    // port
+  auto d = decode_domain(v1);
+  REQUIRE(d);
+  CHECK(d->domain == "example.test");
+  CHECK(d->mta_sts_enforce == checker::Tri::yes);
+  REQUIRE(d->mx.size() == 1);
+  CHECK(d->mx[0].host == "mx.test");
+  CHECK(d->mx[0].addresses[0].port == 25);
+  CHECK(d->mx[0].dane.tlsa.empty());
+  CHECK(d->mta_sts.mode.empty());
+  CHECK(d->tlsrpt.rua.empty());
+  // Version 0 never existed: an error, which the store counts as a miss.
+  v1[2] = 0;
+  CHECK_FALSE(decode_domain(v1));
+  // A version 1 address record is the same layout as version 2.
+  std::string a = *encode(sample_address());
+  a[2] = 1;
+  CHECK(decode_address(a));
 }

@@ -12,7 +12,8 @@ TEST_CASE("parse_check_args accepts the documented options", "[checker]") {
        "probe.test", "--port",          "2525",         "--timeout",
        "3s",         "--pause",         "50ms",         "--per-address-connections",
        "2",          "--allow-private", "--families",   "ipv4",
-       "--quick",    "--tls13-counts",  "good.test",    "tls10.test"});
+       "--quick",    "--tls13-counts",  "--previous",   "/prev.json",
+       "good.test",  "tls10.test"});
   REQUIRE(r.has_value());
   CHECK(r->json);
   CHECK(r->quick);
@@ -21,6 +22,7 @@ TEST_CASE("parse_check_args accepts the documented options", "[checker]") {
   CHECK(r->resolver == "127.0.0.1@53");
   CHECK(r->trust_anchor == "/ta");
   CHECK(r->ca_file == "/ca.pem");
+  CHECK(r->previous == "/prev.json");
   CHECK(r->ehlo == "probe.test");
   CHECK(r->port == 2525);
   CHECK(r->timeout == std::chrono::seconds(3));

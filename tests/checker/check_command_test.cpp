@@ -23,6 +23,9 @@ TEST_CASE("forcetls-check: bad input is a usage error with one clear line", "[ch
       {{"--file", "/nonexistent/list"}, "cannot read"},
       {{"--families", "ipx", "example.com"}, "--families"},
       {{"--resolver", "not-an-address", "example.com"}, "resolver"},
+      {{"--previous", "/nonexistent/reports.json", "example.com"}, "--previous: cannot read"},
+      {{"--previous", "/proc/self/cmdline", "example.com"},
+       "--previous: /proc/self/cmdline line 1"},
   }));
   CAPTURE(c.args);
   std::ostringstream out;

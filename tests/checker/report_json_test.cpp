@@ -46,7 +46,21 @@ DomainReport sample() {
   a.connections = 7;
   a.notes = {"server chose a suite it was not offered"};
   mx.addresses.push_back(a);
+  mx.dane.tlsa = {"3 1 1 0123abcd"};
+  mx.dane.usable = Tri::yes;
+  mx.dane.match = Tri::no;
+  mx.dane.error = "certificate does not match";
   r.mx.push_back(mx);
+  r.mta_sts.txt = "v=STSv1; id=20261128T1";
+  r.mta_sts.id = "20261128T1";
+  r.mta_sts.mode = "enforce";
+  r.mta_sts.mx_patterns = {"*.example.test"};
+  r.mta_sts.max_age = 604800;
+  r.mta_sts.mx_match = {"mx1.example.test"};
+  r.mta_sts.fetched_at = 1795000000;
+  r.mta_sts_enforce = Tri::yes;
+  r.tlsrpt.txt = "v=TLSRPTv1; rua=mailto:tlsrpt@example.test";
+  r.tlsrpt.rua = {"mailto:tlsrpt@example.test"};
   judge(r);
   return r;
 }
@@ -69,6 +83,34 @@ TEST_CASE("report JSON has the documented keys and tri-state strings", "[checker
   CHECK(a["connections"] == 7);
   CHECK(j["mx"][0]["host"] == "mx1.example.test");
   CHECK(j["mx"][0]["priority"] == 10);
+  CHECK(j["format"] == 2);
+  CHECK(j["mta_sts"]["mode"] == "enforce");
+  CHECK(j["mta_sts"]["mx_patterns"][0] == "*.example.test");
+  CHECK(j["mta_sts"]["max_age"] == 604800);
+  CHECK(j["mta_sts"]["mx_match"][0] == "mx1.example.test");
+  CHECK(j["mta_sts"]["id"] == "20261128T1");
+  CHECK(j["mta_sts_enforce"] == "yes");
+  CHECK(j["tlsrpt"]["rua"][0] == "mailto:tlsrpt@example.test");
+  CHECK(j["mx"][0]["dane"]["tlsa"][0] == "3 1 1 0123abcd");
+  CHECK(j["mx"][0]["dane"]["usable"] == "yes");
+  CHECK(j["mx"][0]["dane"]["match"] == "no");
+  CHECK(j["mx"][0]["dane"]["error"] == "certificate does not match");
+}
+
+TEST_CASE("report JSON: a format 1 document (no MTA-STS, TLSRPT, DANE) is still read",
+          "[checker]") {
+  nlohmann::json j = to_json(sample());
+  j["format"] = 1;
+  j.erase("mta_sts");
+  j.erase("tlsrpt");
+  j["mx"][0].erase("dane");
+  auto r = report_from_json(j);
+  REQUIRE(r.has_value());
+  CHECK(r->mta_sts.mode.empty());
+  CHECK(r->tlsrpt.rua.empty());
+  CHECK(r->mx[0].dane.tlsa.empty());
+  CHECK(r->mta_sts_enforce == Tri::yes);  // the old top-level answer itself is kept
+  CHECK(r->mx[0].addresses[0].connections == 7);
 }
 
 TEST_CASE("report JSON round-trips", "[checker]") {
@@ -91,7 +133,14 @@ TEST_CASE("report JSON reading is strict", "[checker]") {
       {"wrong type", [](nlohmann::json& j) { j["mx"][0]["priority"] = "ten"; }, "\"priority\""},
       {"port out of range", [](nlohmann::json& j) { j["mx"][0]["addresses"][0]["port"] = 70000; },
        "\"port\""},
-      {"future format", [](nlohmann::json& j) { j["format"] = 2; }, "format 2"},
+      {"future format", [](nlohmann::json& j) { j["format"] = 3; }, "format 3"},
+      {"format 2 without mta_sts", [](nlohmann::json& j) { j.erase("mta_sts"); }, "\"mta_sts\""},
+      {"format 2 without dane", [](nlohmann::json& j) { j["mx"][0].erase("dane"); }, "\"dane\""},
+      {"bad mode", [](nlohmann::json& j) { j["mta_sts"]["mode"] = "strict"; }, "\"mode\""},
+      {"negative max_age", [](nlohmann::json& j) { j["mta_sts"]["max_age"] = -1; }, "\"max_age\""},
+      {"rua not strings", [](nlohmann::json& j) { j["tlsrpt"]["rua"] = {1}; }, "\"rua\""},
+      {"bad dane tri", [](nlohmann::json& j) { j["mx"][0]["dane"]["match"] = "maybe"; },
+       "\"match\""},
       {"bad eligibility", [](nlohmann::json& j) { j["eligible"] = "perhaps"; }, "\"eligible\""},
   }));
   CAPTURE(c.label);

@@ -71,6 +71,21 @@ TEST_CASE("the lab tables are consistent", "[lab]") {
     CAPTURE(p.at("domain"));
     CHECK(tri.count(p.at("eligible")) == 1);
     CHECK(std::set<std::string>{"secure", "insecure", "bogus"}.count(p.at("dnssec")) == 1);
+    // MTA-STS columns: a policy host needs a TXT record and a certificate
+    // kind; an expected policy (no error) needs a policy.
+    CHECK(tri.count(p.at("sts_enforce")) == 1);
+    CHECK(std::set<std::string>{"valid", "selfsigned", "-"}.count(p.at("sts_cert")) == 1);
+    CHECK((p.at("sts_policy") == "-") == (p.at("sts_cert") == "-"));
+    if (p.at("sts_policy") != "-") {
+      CHECK(p.at("sts_id") != "-");
+    }
+    if (p.at("sts_error") == "-") {
+      CHECK(p.at("sts_policy").find(':') != std::string::npos);
+    }
+    if (p.at("sts_enforce") == "yes") {
+      CHECK(p.at("sts_policy").starts_with("enforce:"));
+      CHECK(p.at("sts_error") == "-");
+    }
     std::set<std::string> named;
     for (const auto& h : hosts_of(p)) {
       named.insert(h.name);

@@ -11,6 +11,7 @@ Writes, under DIR (files only; it starts no server):
                      postfix address of servers.tsv, -o overrides per profile
   send/etc/          the sending Postfix instance (smtpd on 127.0.0.1:2525)
   emulator/config.json   the emulator's listeners
+  https/             nginx.conf and document roots of the MTA-STS policy hosts
   listen.txt         "ADDR PORT" lines that must accept connections once up
   scale/             with --scale N only: domains.txt (the N scale domains) and
                      mx.txt ("HOST ADDR" of the provider MX hosts they share)
@@ -59,6 +60,106 @@ EMULATOR_PROFILES = {
     # Proxies to a backend Postfix service; versions/suites unused.
     "proxy": {"versions": [], "suites": []},
 }
+
+
+# MTA-STS policy hosts (personalities.tsv sts_* columns): every
+# mta-sts.DOMAIN name points at one nginx on this address, port 443, which
+# picks the certificate and document root by SNI / Host.
+STS_HTTPS_ADDR = "127.0.3.250"
+# Bytes per second of a `slow:` policy host: its ~1.3 KB policy takes about a
+# minute, longer than any fetch timeout the tests use.
+STS_SLOW_RATE = 20
+
+
+def sts_policy_text(spec):
+    """personalities.tsv sts_policy [badage:]MODE:PATTERN+PATTERN -> RFC 8461 §3.2 policy
+    text; `badage:` writes a max_age one above the RFC's limit of 31557600."""
+    max_age, padding = "86400", 0
+    if spec.startswith("badage:"):
+        spec, max_age = spec[len("badage:"):], "31557601"
+    elif spec.startswith("big:"):
+        spec, padding = spec[len("big:"):], 70 * 1024  # above the 64 KiB limit
+    elif spec.startswith("slow:"):
+        spec, padding = spec[len("slow:"):], 1200  # ~60 s at STS_SLOW_RATE
+    mode, patterns = spec.split(":", 1)
+    lines = ["version: STSv1", "mode: " + mode]
+    lines += ["mx: " + p for p in patterns.split("+") if p]
+    # Padding as extension fields, which a parser ignores (RFC 8461 §3.2).
+    while padding > 0:
+        lines.append("x-padding: " + "p" * 60)
+        padding -= 73
+    lines.append("max_age: " + max_age)
+    return "\r\n".join(lines) + "\r\n"
+
+
+def sts_redirect_target(personalities):
+    """`redirect` policy hosts send a 301 to the first valid enforce policy."""
+    for p in personalities:
+        if p["sts_policy"].startswith("enforce:") and p["sts_cert"] == "valid":
+            return "https://mta-sts.%s/.well-known/mta-sts.txt" % p["domain"]
+    sys.exit("labgen: a redirect policy needs a valid enforce policy to point at")
+
+
+def sts_cert_spec(p):
+    return "%s:mta-sts.%s" % (p["sts_cert"], p["domain"])
+
+
+def make_https(lab_dir, personalities, ca_dir):
+    """nginx config and document roots for the MTA-STS policy hosts."""
+    base = os.path.join(lab_dir, "https")
+    os.makedirs(os.path.join(base, "logs"), exist_ok=True)
+    servers = []
+    for p in personalities:
+        if p["sts_policy"] == "-":
+            continue
+        host = "mta-sts." + p["domain"]
+        root = os.path.join(base, "www", host)
+        os.makedirs(root, exist_ok=True)
+        # sts_policy: 404 (no file), redirect (301 elsewhere), html:POLICY (served
+        # as text/html), else a policy file served as text/plain.
+        policy, extra = p["sts_policy"], ""
+        if policy == "redirect":
+            extra = "    location = /.well-known/mta-sts.txt {\n      return 301 %s;\n    }\n" % (
+                sts_redirect_target(personalities))
+        elif policy != "404":
+            if policy.startswith("html:"):
+                policy = policy[len("html:"):]
+                extra = "    types {\n      text/html txt;\n    }\n"
+            elif policy.startswith("slow:"):
+                extra = "    limit_rate %d;\n" % STS_SLOW_RATE
+            write(os.path.join(root, ".well-known", "mta-sts.txt"), sts_policy_text(policy))
+        key, pem = cert_files(ca_dir, sts_cert_spec(p))
+        servers.append("""  server {{
+    listen {addr}:443 ssl;
+    server_name {host};
+    ssl_certificate {pem};
+    ssl_certificate_key {key};
+    root {root};
+{extra}    location / {{ }}
+  }}
+""".format(addr=STS_HTTPS_ADDR, host=host, pem=pem, key=key, root=root, extra=extra))
+    if not servers:
+        return False
+    # Written for nginx(-light) from Debian; `nginx -p BASE -e ... -c ...`.
+    write(os.path.join(base, "nginx.conf"), """# nginx: the lab's MTA-STS policy hosts (personalities.tsv sts_* columns)
+worker_processes 1;
+pid {b}/nginx.pid;
+error_log {b}/logs/error.log;
+events {{
+  worker_connections 64;
+}}
+http {{
+  access_log {b}/logs/access.log;
+  client_body_temp_path {b}/tmp-body;
+  proxy_temp_path {b}/tmp-proxy;
+  # RFC 8461 §3.3: the policy is text/plain.
+  types {{
+    text/plain txt;
+  }}
+  default_type application/octet-stream;
+{servers}}}
+""".format(b=base, servers="".join(servers)))
+    return True
 
 
 # The opt-in scale population (`lab up DIR --scale N`, for the scale
@@ -314,6 +415,13 @@ def make_dns(dns_dir, personalities, servers, ca_dir, extra_zones=None):
                     continue
                 for a in addrs.split("+"):
                     add(host + ".", "AAAA" if ":" in a else "A", a)
+        # RFC 8461 §3.1 / RFC 8460 §3 TXT records; the policy host.
+        if p["sts_id"] != "-":
+            add("_mta-sts." + domain, "TXT", '"v=STSv1; id=%s"' % p["sts_id"])
+        if p["sts_policy"] != "-":
+            add("mta-sts." + domain, "A", STS_HTTPS_ADDR)
+        if p["tlsrpt"] != "-":
+            add("_smtp._tls." + domain, "TXT", '"v=TLSRPTv1; rua=%s"' % p["tlsrpt"])
         if p.get("tlsa", "-") != "-":
             for entry in p["mx"].split(","):
                 host = entry.split(":")[1]
@@ -557,13 +665,16 @@ def main():
               "".join("%s %s\n" % (s["host"], s["addr"]) for s in scale_servers))
 
     ca_dir = os.path.join(lab_dir, "ca")
-    ca_pem = make_certs(ca_dir, {s["cert"] for s in servers if s["cert"] != "-"},
-                        {s["cert"] for s in scale_servers})
+    cert_specs = {s["cert"] for s in servers if s["cert"] != "-"}
+    cert_specs |= {sts_cert_spec(p) for p in personalities if p["sts_policy"] != "-"}
+    ca_pem = make_certs(ca_dir, cert_specs, {s["cert"] for s in scale_servers})
     make_dns(os.path.join(lab_dir, "dns"), personalities, servers, ca_dir, scale_records)
     servers = servers + scale_servers
     make_postfix(lab_dir, servers, ca_dir, ca_pem, ipv6, chain_hosts(personalities))
     make_emulator(lab_dir, servers)
     listen = ["127.0.0.1 5300", "127.0.0.1 53", "127.0.0.1 2525"]
+    if make_https(lab_dir, personalities, ca_dir):
+        listen.append("%s 443" % STS_HTTPS_ADDR)
     for s in servers:
         if s["server"] != "none" and (ipv6 or s["addr"] != "::1"):
             listen.append("%s 25" % s["addr"])
