@@ -11,6 +11,8 @@ mkdir -p "$scratch"
 
 lint() {  # prints every warning about $1
   groff -man -ww -z "$1" 2>&1
+  # Its warnings only: stderr to the output, the formatted page discarded.
+  # shellcheck disable=SC2069
   LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l "$1" 2>&1 >/dev/null
   if command -v mandoc >/dev/null; then
     mandoc -T lint -W warning "$1" 2>&1 || true

@@ -115,8 +115,8 @@ localise() {
   local config=$2 i
   for i in "${!words[@]}"; do
     case "${words[$i]}" in
-      /usr/sbin/forcetls-milter) words[$i]=$root/usr/sbin/forcetls-milter ;;
-      /etc/forcetls/forcetls.yaml) words[$i]=$config ;;
+      /usr/sbin/forcetls-milter) words[i]=$root/usr/sbin/forcetls-milter ;;
+      /etc/forcetls/forcetls.yaml) words[i]=$config ;;
     esac
   done
 }
@@ -181,6 +181,7 @@ miltertest -s "$scenario" -D socket="unix:$run/milter.sock" -D literal=refused |
 # ExecReload: SIGHUP with the default now `off`; the daemon applies it
 # asynchronously, so the scenario is repeated until it sees the new policy.
 read -ra reload <<<"$(unit_command ExecReload)"
+# shellcheck disable=SC2016 # the unit's literal text, $MAINPID unexpanded
 [ "${reload[*]}" = '/bin/kill -HUP $MAINPID' ] || fail "ExecReload is not kill -HUP: ${reload[*]}"
 write_policy off
 kill -HUP "$pid"
