@@ -457,11 +457,12 @@ int run_daemon(const DaemonOptions& options) {
     return 0;
   }
 
-  log::Options log_options{
-      .ident = "forcetls",
-      .target = options.foreground ? log::Target::stderr_stream : log::Target::syslog,
-      .facility = conf::syslog_facility(config.log.facility),
-      .level = config.log.level};
+  log::Options log_options{.ident = "forcetls",
+                           .target = options.foreground && !options.syslog
+                                         ? log::Target::stderr_stream
+                                         : log::Target::syslog,
+                           .facility = conf::syslog_facility(config.log.facility),
+                           .level = config.log.level};
   log::init(log_options);
   g_daemon.runtime.store(make_runtime(config, loaded.value.policy));
 

@@ -12,7 +12,10 @@ namespace forcetls::milter {
 struct DaemonOptions {
   std::optional<std::string> config_file;  ///< -c; nullopt: the default path or embedded defaults
   bool foreground = false;                 ///< -f: no fork, log to stderr
-  bool check_only = false;                 ///< -t: load the configuration, report, exit
+  /// -s: log to syslog even with -f (under systemd: the mail log, not the
+  /// journal's stderr stream, so decisions land where the MTA's lines are).
+  bool syslog = false;
+  bool check_only = false;  ///< -t: load the configuration, report, exit
 };
 
 /// Runs the daemon until SIGTERM/SIGINT; returns the process exit code
