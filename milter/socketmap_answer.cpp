@@ -101,6 +101,44 @@ std::optional<std::string> verified_level(const DomainReport& report) {
   return out;
 }
 
+/// The MX host names, ':'-joined, when the checker verified the certificate
+/// of every probed address (trusted, not expired, names the MX host — what
+/// require_verified_cert checks); nullopt otherwise. Sendmail's `secure
+/// match=` checks the same three at delivery, so a stripped STARTTLS or a
+/// certificate of another host cannot pass.
+std::optional<std::string> verified_hosts(const DomainReport& report) {
+  std::vector<std::string> hosts;
+  bool any = false;
+  for (const checker::MxReport& mx : report.mx) {
+    auto h = host_name(mx.host);
+    if (!h) {
+      return std::nullopt;
+    }
+    for (const checker::AddressReport& a : mx.addresses) {
+      if (!a.probed) {
+        continue;
+      }
+      const checker::CertInfo& c = a.cert;
+      if (a.starttls != Tri::yes || c.trusted != Tri::yes || c.expired != Tri::no ||
+          c.name_match != Tri::yes) {
+        return std::nullopt;
+      }
+      any = true;
+    }
+    if (std::find(hosts.begin(), hosts.end(), *h) == hosts.end()) {
+      hosts.push_back(*h);
+    }
+  }
+  if (!any) {
+    return std::nullopt;
+  }
+  std::string out;
+  for (std::size_t i = 0; i < hosts.size(); ++i) {
+    out += (i == 0 ? "" : ":") + hosts[i];
+  }
+  return out;
+}
+
 std::string not_eligible(const Decision& d) {
   std::string text = "forcetls: " + d.domain + " is not eligible for TLS delivery";
   if (!d.reason.empty()) {
@@ -313,11 +351,36 @@ SocketmapAnswer postfix_answer(const Decision& d, const DomainReport* report) {
 }
 
 SocketmapAnswer sts_answer(const Decision& d, const DomainReport* report) {
-  if (!d.in_scope || d.mode == Mode::off || report == nullptr) {
+  if (!d.in_scope || d.mode == Mode::off) {
     return {};
   }
-  if (auto match = mta_sts_match(*report)) {
-    return {AnswerKind::ok, "secure match=" + *match + " servername=hostname"};
+  switch (policy::delivery_requirement(d)) {
+    case Delivery::refuse:
+    case Delivery::defer:
+      // Never PERM: Sendmail's sts map reads PERM like NOTFOUND ("no
+      // policy") and would deliver in clear; TEMP keeps the mail queued.
+      return {AnswerKind::temp, d.verdict == Verdict::ineligible ? not_eligible(d) : not_known(d)};
+    case Delivery::tls_required:
+      if (report == nullptr) {  // eligible without a report: not a decision decide() makes
+        return {AnswerKind::temp, not_known(d)};
+      }
+      if (auto match = mta_sts_match(*report)) {
+        return {AnswerKind::ok, "secure match=" + *match + " servername=hostname"};
+      }
+      if (auto hosts = verified_hosts(*report)) {
+        return {AnswerKind::ok, "secure match=" + *hosts + " servername=hostname"};
+      }
+      // FEATURE(sts) has no "encrypt without verification": with an
+      // unverified certificate the Forced-TLS part is the access map's
+      // `TLS_Rcpt:domain ENCR:128` (forcetls-ctl export --sendmail-access).
+      return {};
+    case Delivery::opportunistic:
+      break;
+  }
+  if (report != nullptr) {
+    if (auto match = mta_sts_match(*report)) {
+      return {AnswerKind::ok, "secure match=" + *match + " servername=hostname"};
+    }
   }
   return {};
 }

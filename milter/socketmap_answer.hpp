@@ -81,10 +81,18 @@ std::string tls_ciphers(const checker::DomainReport& report);
 SocketmapAnswer postfix_answer(const policy::Decision& decision,
                                const checker::DomainReport* report);
 
-/// The Sendmail FEATURE(sts) answer: `secure match=... servername=hostname`
-/// when the policy does not switch the domain off and the report has MTA-STS
-/// enforce over every MX; else NOTFOUND (Sendmail's TLS_Rcpt access entries
-/// from `forcetls-ctl export --sendmail-access` carry the Forced-TLS part).
+/// The Sendmail FEATURE(sts) answer (same decision as postfix_answer).
+/// Sendmail 8.17 acts only on `OK secure match=... servername=hostname`
+/// (TLS to a listed MX whose certificate verifies and names it); NOTFOUND and
+/// PERM both mean "no policy" there (delivery in clear), TEMP and an
+/// unreachable map defer. So:
+///   MTA-STS enforce over every MX, policy not off/deferring -> secure, its patterns;
+///   require + eligible, every probed certificate verified   -> secure, the MX hosts;
+///   require + eligible, certificates not verified           -> NOTFOUND (the
+///       access map's `TLS_Rcpt:domain ENCR:128` from forcetls-ctl export
+///       --sendmail-access is what enforces TLS there);
+///   require + defer/refuse (ineligible, unknown, not cached) -> TEMP, never PERM;
+///   prefer/off, or no MTA-STS                               -> NOTFOUND.
 SocketmapAnswer sts_answer(const policy::Decision& decision, const checker::DomainReport* report);
 
 }  // namespace forcetls::milter

@@ -61,11 +61,12 @@ inline std::string last_decision(const std::string& log, const std::string& rcpt
   return last;
 }
 
-/// forcetls-milter with `socket` (libmilter spelling) and a policy text.
+/// forcetls-milter with `socket` (libmilter spelling) and a policy text;
+/// `extra_config`: more top-level YAML sections (e.g. `socketmap:`, `log:`).
 class LabMilterDaemon {
  public:
   LabMilterDaemon(std::string binary, std::string socket, const std::string& policy_text,
-                  bool header)
+                  bool header, const std::string& extra_config = "")
       : binary_(std::move(binary)), socket_(std::move(socket)) {
     char tmpl[] = "/tmp/forcetls-milter-lab-XXXXXX";
     dir_ = mkdtemp(tmpl);
@@ -83,7 +84,8 @@ class LabMilterDaemon {
                            << "\"\n  trust_anchor: " << env().trust_anchor
                            << "\n  ca_file: " << env().ca_file
                            << "\n  allow_private: true\n  ehlo_name: milter.lab.test\n"
-                           << "  pause: 50ms\npolicy_file: " << policy_ << "\n";
+                           << "  pause: 50ms\npolicy_file: " << policy_ << "\n"
+                           << extra_config;
   }
   LabMilterDaemon(const LabMilterDaemon&) = delete;
   LabMilterDaemon& operator=(const LabMilterDaemon&) = delete;

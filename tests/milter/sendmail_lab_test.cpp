@@ -132,8 +132,7 @@ std::string delivery_session(const std::string& traffic, const std::string& rcpt
 }
 
 // The lab MX accepted the message for `rcpt` (it discards it, logging status=sent).
-bool arrived(const LogTail& mx_log, const std::string& rcpt) {
-  const std::string l = mx_log.text();
+bool arrived_text(const std::string& l, const std::string& rcpt) {
   std::istringstream in(l);
   std::string line;
   while (std::getline(in, line)) {
@@ -144,6 +143,10 @@ bool arrived(const LogTail& mx_log, const std::string& rcpt) {
     }
   }
   return false;
+}
+
+bool arrived(const LogTail& mx_log, const std::string& rcpt) {
+  return arrived_text(mx_log.text(), rcpt);
 }
 
 std::string policy_with(const std::string& on_unknown) {
@@ -391,4 +394,204 @@ TEST_CASE("Sendmail TLS_Rcpt VERIFY:128: a certificate the CA file verifies, nam
   // A certificate for another name passes VERIFY (Sendmail checks the chain
   // only): the name needs FEATURE(sts) `secure` or a `+CN:` extension.
   CHECK(arrived(mx_log, "fay.verify@wrongname.test"));
+}
+
+namespace {
+
+constexpr const char* kStrippedService = "127.0.0.48:25/inet";
+
+/// downgrade.test's MX (the receiving Postfix's 127.0.0.48 service), made to
+/// log as postfix/downgrade so its lines can be told apart, and put back as
+/// labgen wrote it (STARTTLS on, no syslog_name) when this goes out of scope.
+class StrippableMx {
+ public:
+  StrippableMx() {
+    REQUIRE(run("postconf -c " + mx_ + " -P '" + kStrippedService +
+                "/syslog_name=postfix/downgrade' && postfix -c " + mx_ + " reload")
+                .status == 0);
+  }
+  StrippableMx(const StrippableMx&) = delete;
+  StrippableMx& operator=(const StrippableMx&) = delete;
+  ~StrippableMx() {
+    run("postconf -c " + mx_ + " -P '" + kStrippedService +
+        "/smtpd_tls_security_level=may' && postconf -c " + mx_ + " -PX '" + kStrippedService +
+        "/syslog_name' && postfix -c " + mx_ + " reload >/dev/null 2>&1");
+  }
+
+  /// The MX on the same address without (false) or with (true) STARTTLS;
+  /// returns once a client sees the change (reload restarts smtpd).
+  void set_starttls(bool on) {
+    REQUIRE(run("postconf -c " + mx_ + " -P '" + kStrippedService + "/smtpd_tls_security_level=" +
+                (on ? "may" : "none") + "' && postfix -c " + mx_ + " reload")
+                .status == 0);
+    REQUIRE(wait_until([&] { return offers_starttls() == on; }, 60s));
+  }
+
+  static bool offers_starttls() {
+    RunResult r =
+        run("swaks --server 127.0.0.48 --port 25 --quit-after EHLO --ehlo check.lab.test 2>&1");
+    return r.out.find("250-STARTTLS") != std::string::npos ||
+           r.out.find("250 STARTTLS") != std::string::npos;
+  }
+
+ private:
+  std::string mx_ = env().get("MX_CONF");
+};
+
+/// Lines of `text` containing `needle`.
+std::vector<std::string> lines_with(const std::string& text, const std::string& needle) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find(needle) != std::string::npos) {
+      out.push_back(line);
+    }
+  }
+  return out;
+}
+
+/// No SMTP transaction reached the downgrade MX (postfix/downgrade/smtpd
+/// logs `client=` only once it accepted MAIL); it did see the connection.
+void check_nothing_received(const std::string& mx_text, const std::string& rcpt) {
+  CHECK_FALSE(arrived_text(mx_text, rcpt));
+  const auto server = lines_with(mx_text, "postfix/downgrade/smtpd");
+  CHECK_FALSE(server.empty());
+  for (const std::string& line : server) {
+    CHECK(line.find("client=") == std::string::npos);
+  }
+}
+
+constexpr const char* kStsPolicy = R"(default:
+  mode: require
+  on_ineligible: reject
+rules:
+  - domains: [notls.test]
+    mode: prefer
+)";
+
+}  // namespace
+
+TEST_CASE("Sendmail FEATURE(sts) against the daemon's map: a STARTTLS downgrade is deferred",
+          "[milter][lab][sendmail]") {
+  LabMilterDaemon d(FORCETLS_MILTER_PATH, kMilterSocket, kStsPolicy, false,
+                    "socketmap:\n  socket: inet:8892@127.0.0.1\n  sts_name: sts\n"
+                    "log:\n  level: debug\n");
+  d.start();
+  StrippableMx mx;
+  LabSendmail sm(std::string("--milter ") + kMilterSocket + " --sts " +
+                 shell_quote("socket -d5 -T<TMPF> inet:8892@127.0.0.1"));
+  const std::string rerun = sendmail_script() + " run " + shell_quote(env().dir) + " -- -q -X " +
+                            shell_quote(env().dir + "/sendmail/traffic.log") + " 2>&1";
+  const std::string secure_value =
+      "answer=OK value=\"secure match=mx.downgrade.test servername=hostname\"";
+
+  // 1. STARTTLS on: the milter accepts (downgrade.test probed: eligible,
+  //    certificate verified), the map answers `secure`, delivered over TLS.
+  //    The prefer domain (control) gets NOTFOUND and goes out as without
+  //    the map: in clear, its MX has no STARTTLS.
+  {
+    const LogTail mx_log(env().mx_log);
+    RunResult t = swaks("u1@downgrade.test,p1@notls.test", "sts 1");
+    INFO(t.out << "\n--- daemon ---\n" << d.lines());
+    REQUIRE_THAT(t.out, Catch::Contains("Message accepted for delivery"));
+    const bool both = wait_until(
+        [&] { return arrived(mx_log, "u1@downgrade.test") && arrived(mx_log, "p1@notls.test"); },
+        90s);
+    const std::string traffic = sm.traffic();
+    INFO(mx_log.text() << "\n--- Sendmail traffic ---\n"
+                       << traffic << "\n--- queue ---\n"
+                       << sm.mailq());
+    CHECK(both);
+    const std::string session = delivery_session(traffic, "u1@downgrade.test");
+    CHECK_THAT(session, Catch::Contains("=== CONNECT mx.downgrade.test.") &&
+                            Catch::Contains(">>> STARTTLS"));
+    CHECK(delivery_session(traffic, "p1@notls.test").find("STARTTLS") == std::string::npos);
+    const std::string log = d.lines();
+    CHECK_THAT(log, Catch::Contains("socketmap map=sts key=downgrade.test " + secure_value));
+    CHECK_THAT(log, Catch::Contains("socketmap map=sts key=notls.test answer=NOTFOUND "
+                                    "policy=prefer"));
+  }
+
+  // 2. The attacker's MX: same address, no STARTTLS. The milter still
+  //    accepts (cached: eligible); Sendmail must not deliver in clear.
+  mx.set_starttls(false);
+  std::string qid;
+  {
+    const LogTail mx_log(env().mx_log);
+    const LogTail traffic(env().dir + "/sendmail/traffic.log");
+    RunResult t = swaks("u2@downgrade.test", "sts 2");
+    INFO(t.out);
+    REQUIRE_THAT(t.out, Catch::Contains("Message accepted for delivery"));
+    qid = queue_id(t.out);
+    REQUIRE_FALSE(qid.empty());
+    const bool deferred = wait_until(
+        [&] {
+          const std::string q = sm.mailq();
+          return q.find(qid) != std::string::npos &&
+                 q.find("other side does not support STARTTLS") != std::string::npos;
+        },
+        90s);
+    INFO(sm.mailq() << "\n--- MX log ---\n"
+                    << mx_log.text() << "\n--- Sendmail traffic ---\n"
+                    << traffic.text() << "\n--- daemon ---\n"
+                    << d.lines());
+    CHECK(deferred);
+    CHECK_THAT(traffic.text(), Catch::Contains("=== CONNECT mx.downgrade.test."));
+    CHECK(traffic.text().find(">>> MAIL From:") == std::string::npos);
+    CHECK(traffic.text().find("RCPT To:<u2@downgrade.test>") == std::string::npos);
+    check_nothing_received(mx_log.text(), "u2@downgrade.test");
+  }
+
+  // 3. The real MX is back: the queue run delivers it, with TLS.
+  mx.set_starttls(true);
+  {
+    const LogTail mx_log(env().mx_log);
+    RunResult q = run(rerun);
+    const bool sent = wait_until([&] { return arrived(mx_log, "u2@downgrade.test"); }, 90s);
+    const std::string traffic = sm.traffic();
+    INFO(q.out << "\n--- MX log ---\n" << mx_log.text() << "\n--- queue ---\n" << sm.mailq());
+    CHECK(sent);
+    CHECK_THAT(delivery_session(traffic, "u2@downgrade.test"), Catch::Contains(">>> STARTTLS"));
+    bool tls_at_mx = false;
+    for (const std::string& line : lines_with(mx_log.text(), "postfix/downgrade/smtpd")) {
+      tls_at_mx = tls_at_mx || line.find("TLS connection established from") != std::string::npos;
+    }
+    CHECK(tls_at_mx);
+    CHECK(wait_until([&] { return sm.mailq().find(qid) == std::string::npos; }, 30s));
+  }
+
+  // 4. The daemon stopped: the map is unreachable and Sendmail defers;
+  //    the stripped MX gets nothing. (The message is accepted while the
+  //    milter runs, deferred by the stripped MX, then retried without it.)
+  mx.set_starttls(false);
+  {
+    RunResult t = swaks("u3@downgrade.test", "sts 3");
+    INFO(t.out);
+    REQUIRE_THAT(t.out, Catch::Contains("Message accepted for delivery"));
+    const std::string qid3 = queue_id(t.out);
+    REQUIRE(wait_until(
+        [&] {
+          return sm.mailq().find("other side does not support STARTTLS") != std::string::npos;
+        },
+        90s));
+    REQUIRE(d.stop());
+    const LogTail mx_log(env().mx_log);
+    const LogTail traffic(env().dir + "/sendmail/traffic.log");
+    RunResult q = run(rerun);
+    const std::string queue = sm.mailq();
+    INFO(q.out << "\n--- queue ---\n"
+               << queue << "\n--- MX log ---\n"
+               << mx_log.text() << "\n--- Sendmail traffic ---\n"
+               << traffic.text());
+    CHECK_THAT(queue, Catch::Contains(qid3) && Catch::Contains("<u3@downgrade.test>"));
+    // Sendmail still connects (its lookup comes after EHLO) but quits
+    // before MAIL, with the map's failure as the reason.
+    CHECK_THAT(queue, Catch::Contains("sts map: lookup (downgrade.test): deferred"));
+    CHECK(traffic.text().find(">>> MAIL From:") == std::string::npos);
+    CHECK_FALSE(arrived(mx_log, "u3@downgrade.test"));
+    for (const std::string& line : lines_with(mx_log.text(), "postfix/downgrade/smtpd")) {
+      CHECK(line.find("client=") == std::string::npos);
+    }
+  }
 }

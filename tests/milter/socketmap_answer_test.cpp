@@ -218,19 +218,79 @@ TEST_CASE("postfix_answer: every answer kind", "[milter]") {
   CHECK(postfix_answer(d, r).payload() == c.want);
 }
 
+DomainReport cert_flaw(const std::string& domain, const std::string& flaw) {
+  auto bad = tls12("192.0.2.20");
+  if (flaw == "untrusted") {
+    bad.cert.trusted = Tri::no;
+  } else if (flaw == "expired") {
+    bad.cert.expired = Tri::yes;
+  } else if (flaw == "wrongname") {
+    bad.cert.name_match = Tri::no;
+  } else {
+    bad.cert.trusted = Tri::unknown;
+  }
+  return judged(domain, {{tls12("192.0.2.10")}, {bad}});
+}
+
 TEST_CASE("sts_answer: FEATURE(sts) format", "[milter]") {
+  // Sendmail 8.17's FEATURE(sts) acts on `secure` only; NOTFOUND and PERM
+  // both mean "no policy" to it, so a domain that must not go out in clear
+  // gets TEMP (socketmap_answer.hpp).
   using R = std::optional<DomainReport>;
   auto c = GENERATE(values<Case>({
-      {"enforce", "sts.example",
+      {"MTA-STS enforce under require", "sts.example",
        [](const std::string& d) -> R { return with_sts(two_good(d), {"*.sts.example"}); },
        "OK secure match=.sts.example servername=hostname"},
-      {"enforce under prefer", "relaxed.example",
+      {"MTA-STS enforce under prefer", "relaxed.example",
        [](const std::string& d) -> R { return with_sts(two_good(d), {"mx.relaxed.example"}); },
        "OK secure match=mx.relaxed.example servername=hostname"},
-      {"no MTA-STS", "good.example", [](const std::string& d) -> R { return two_good(d); },
-       "NOTFOUND "},
-      {"not cached", "new.example", none, "NOTFOUND "},
-      {"off", "internal.example",
+      {"MTA-STS testing, certificates verified: the MX hosts", "testing.example",
+       [](const std::string& d) -> R { return with_sts(two_good(d), {"*.x.example"}, "testing"); },
+       "OK secure match=mx1.testing.example:mx2.testing.example servername=hostname"},
+      {"require + eligible, certificates verified: the MX hosts", "good.example",
+       [](const std::string& d) -> R { return two_good(d); },
+       "OK secure match=mx1.good.example:mx2.good.example servername=hostname"},
+      {"require + eligible, one MX, TLS 1.0 only, verified", "old.example",
+       [](const std::string& d) -> R { return judged(d, {{tls10_only("192.0.2.10")}}); },
+       "OK secure match=mx1.old.example servername=hostname"},
+      {"require_verified_cert: the same", "verified.example",
+       [](const std::string& d) -> R { return two_good(d); },
+       "OK secure match=mx1.verified.example:mx2.verified.example servername=hostname"},
+      {"require + eligible, one untrusted certificate: access map's job", "untrusted.example",
+       [](const std::string& d) -> R { return cert_flaw(d, "untrusted"); }, "NOTFOUND "},
+      {"require + eligible, one expired certificate", "expired.example",
+       [](const std::string& d) -> R { return cert_flaw(d, "expired"); }, "NOTFOUND "},
+      {"require + eligible, one certificate for another name", "wrongname.example",
+       [](const std::string& d) -> R { return cert_flaw(d, "wrongname"); }, "NOTFOUND "},
+      {"require + eligible, one certificate check unanswered", "unanswered.example",
+       [](const std::string& d) -> R { return cert_flaw(d, "unknown"); }, "NOTFOUND "},
+      {"require + ineligible, reject: TEMP, not PERM", "bad.example",
+       [](const std::string& d) -> R { return test::ineligible_report(d); },
+       "TEMP forcetls: bad.example is not eligible for TLS delivery "
+       "(no-starttls(mx2.bad.example))"},
+      {"require + ineligible, tempfail: TEMP", "soft.example",
+       [](const std::string& d) -> R { return test::ineligible_report(d); },
+       "TEMP forcetls: soft.example is not eligible for TLS delivery "
+       "(no-starttls(mx2.soft.example))"},
+      {"require + ineligible under MTA-STS enforce: still TEMP", "bad.example",
+       [](const std::string& d) -> R {
+         return with_sts(test::ineligible_report(d), {"*.bad.example"});
+       },
+       "TEMP forcetls: bad.example is not eligible for TLS delivery "
+       "(no-starttls(mx2.bad.example))"},
+      {"require + ineligible, tag: the mail was let through", "tagged.example",
+       [](const std::string& d) -> R { return test::ineligible_report(d); }, "NOTFOUND "},
+      {"require + unknown: TEMP", "down.example",
+       [](const std::string& d) -> R { return test::probe_unknown_report(d); },
+       "TEMP forcetls: could not verify TLS support of down.example "
+       "(probe-failed(mx2.down.example))"},
+      {"require + not cached: TEMP", "new.example", none,
+       "TEMP forcetls: new.example is being checked for TLS support, try again later"},
+      {"require + not cached, on_unknown accept", "lenient.example", none, "NOTFOUND "},
+      {"prefer, eligible and verified: NOTFOUND", "relaxed.example",
+       [](const std::string& d) -> R { return two_good(d); }, "NOTFOUND "},
+      {"prefer, not cached: NOTFOUND", "relaxed.example", none, "NOTFOUND "},
+      {"off, even with MTA-STS enforce", "internal.example",
        [](const std::string& d) -> R { return with_sts(two_good(d), {"*.x.example"}); },
        "NOTFOUND "},
   }));

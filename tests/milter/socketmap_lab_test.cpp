@@ -245,9 +245,20 @@ TEST_CASE("socketmap: every answer kind through postmap", "[milter][lab]") {
   CHECK(trim(postmap("[nomx.test]:25").out) == "encrypt protocols=>=TLSv1.2 ciphers=high");
   CHECK(postmap("[nomx.test]:587").status == 1);
 
-  // Sendmail's FEATURE(sts) map: no MTA-STS in the lab, so NOTFOUND.
-  CHECK(postmap("good.test", "sts").status == 1);
-  CHECK_THAT(answer_line(d.lines(), "sts", "good.test"), Catch::Contains("answer=NOTFOUND"));
+  // Sendmail's FEATURE(sts) map: `secure` pinned to the MX hosts when their
+  // certificates verified, TEMP (never PERM: Sendmail reads PERM as "no
+  // policy") for an ineligible require domain, NOTFOUND under prefer.
+  CHECK(trim(postmap("good.test", "sts").out) ==
+        "secure match=mx1.good.test:mx2.good.test servername=hostname");
+  {
+    RunResult r = postmap("notls.test", "sts");
+    INFO(r.out);
+    CHECK_THAT(r.out, Catch::Contains("socketmap server temporary error: forcetls: notls.test is "
+                                      "not eligible"));
+  }
+  CHECK(postmap("selfsigned.test", "sts").status == 1);
+  CHECK_THAT(answer_line(d.lines(), "sts", "selfsigned.test"),
+             Catch::Contains("answer=NOTFOUND policy=prefer"));
   // An unknown map name is refused (PERM), not answered NOTFOUND.
   CHECK(postmap("good.test", "other").status != 0);
   CHECK_THAT(answer_line(d.lines(), "other", "good.test"), Catch::Contains("answer=PERM"));
