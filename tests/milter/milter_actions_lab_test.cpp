@@ -579,3 +579,83 @@ TEST_CASE("forcetls-milter + Postfix: quarantine holds, redirect diverts", "[mil
   }
   CHECK(d.stop());
 }
+
+TEST_CASE("forcetls-milter: on_miss answer-now decides with on_unknown.not_checked",
+          "[milter][lab]") {
+  // Each domain is asked for the first time (a new daemon, an empty cache):
+  // answered at once as not checked, probed in the background, decided on
+  // its report once the probe is in. All three are eligible lab domains.
+  const std::string tempfail_policy =
+      policy("reject",
+             "\n    dns_failure: tempfail\n    probe_failure: tempfail"
+             "\n    dnssec_bogus: tempfail\n    not_checked: tempfail");
+  const std::string quarantine_policy =
+      policy("reject",
+             "\n    dns_failure: tempfail\n    probe_failure: tempfail"
+             "\n    dnssec_bogus: tempfail\n    not_checked: quarantine");
+  LabMilterDaemon d(FORCETLS_MILTER_PATH, kSocket, tempfail_policy, false, "answer-now");
+  d.start();
+  PostfixMilter postfix;
+
+  // Through Postfix: the reply says the domain is being checked.
+  {
+    RunResult t = swaks("alice@good.test,gus@wrongname.test", "--quit-after RCPT");
+    INFO(t.out << "\n--- daemon log ---\n" << d.lines());
+    CHECK_THAT(reply_to(t.out, "RCPT TO:<gus@wrongname.test>"),
+               Catch::StartsWith("451 4.7.1 Forced TLS: wrongname.test is being checked for TLS "
+                                 "support, try again later"));
+    CHECK_THAT(last_decision(d.lines(), "<gus@wrongname.test>"),
+               Catch::Contains("domain=wrongname.test policy=require verdict=not-checked "
+                               "reason=not-checked") &&
+                   Catch::Contains("action=tempfail") && Catch::Contains("cache=miss"));
+  }
+
+  auto action = [&](const std::string& rcpt, const std::string& reply,
+                    const std::string& quarantine) {
+    ActionCase c{"", "", rcpt, reply, "", "-", "-", "-", quarantine, {}};
+    return miltertest(c);
+  };
+  // action.lua's eligible recipient must be: good.test, asked once above,
+  // is in the cache once its background probe is (retried, 60 s at most).
+  const bool warm = wait_until(
+      [&] {
+        return action("<hal@good.test>", "continue", "-").out.find("PASS") != std::string::npos;
+      },
+      std::chrono::seconds(60));
+  INFO(d.lines());
+  REQUIRE(warm);
+  // miltertest: tempfail at once; once the background probe is in (retried
+  // until it is, 60 s at most), the same recipient is decided eligible.
+  {
+    RunResult first = action("<erin@tls10.test>", "replycode", "-");
+    INFO(first.out << "\n--- daemon log ---\n" << d.lines());
+    CHECK_THAT(first.out, Catch::Contains("PASS"));
+    CHECK_THAT(last_decision(d.lines(), "<erin@tls10.test>"),
+               Catch::Contains("verdict=not-checked") && Catch::Contains("action=tempfail") &&
+                   Catch::Contains("cache=miss"));
+    const bool decided = wait_until(
+        [&] {
+          return action("<erin@tls10.test>", "continue", "-").out.find("PASS") != std::string::npos;
+        },
+        std::chrono::seconds(60));
+    INFO(d.lines());
+    CHECK(decided);
+    CHECK_THAT(last_decision(d.lines(), "<erin@tls10.test>"),
+               Catch::Contains("domain=tls10.test policy=require verdict=eligible") &&
+                   Catch::Contains("action=accept") && Catch::Contains("cache=hit"));
+  }
+  // not_checked: quarantine — accepted, the message held at end of message.
+  {
+    const bool reloaded = d.reload_policy(quarantine_policy);
+    INFO(d.lines());
+    REQUIRE(reloaded);
+    RunResult held = action("<fred@selfsigned.test>", "continue",
+                            "forcetls: selfsigned.test not-checked(not-checked)");
+    INFO(held.out << "\n--- daemon log ---\n" << d.lines());
+    CHECK_THAT(held.out, Catch::Contains("PASS"));
+    CHECK_THAT(last_decision(d.lines(), "<fred@selfsigned.test>"),
+               Catch::Contains("verdict=not-checked") && Catch::Contains("action=quarantine") &&
+                   Catch::Contains("cache=miss"));
+  }
+  CHECK(d.stop());
+}
