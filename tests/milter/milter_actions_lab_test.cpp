@@ -13,6 +13,7 @@
 #include <chrono>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/lab/lab_env.hpp"
@@ -326,14 +327,77 @@ std::vector<ActionCase> action_cases() {
   };
 }
 
-RunResult miltertest(const ActionCase& c) {
+// Local submissions: a refusal becomes delete-recipient + hold at end of
+// message (local.lua has the ineligible reject); actions that accept are
+// applied as for SMTP.
+std::vector<ActionCase> local_cases() {
+  const std::string bob = "<bob@notls.test>";
+  const std::string carol = "<carol@down.test>";
+  const std::string removed = "forcetls: local submission, ";
+  return {
+      {"local: ineligible tempfail",
+       policy("tempfail", "reject"),
+       bob,
+       "continue",
+       "",
+       "-",
+       bob,
+       "-",
+       removed + bob + " removed: notls.test ineligible(" + kNotlsWhy + ")",
+       {"verdict=ineligible", "action=tempfail", "applied=delrcpt+quarantine"}},
+      {"local: unknown reject",
+       policy("accept", "reject"),
+       carol,
+       "continue",
+       "",
+       "-",
+       carol,
+       "-",
+       removed + carol + " removed: down.test unknown(" + kDownWhy + ")",
+       {"verdict=unknown", "action=reject", "applied=delrcpt+quarantine"}},
+      {"local: unknown tempfail",
+       policy("accept", "tempfail"),
+       carol,
+       "continue",
+       "",
+       "-",
+       carol,
+       "-",
+       removed + carol + " removed: down.test unknown(" + kDownWhy + ")",
+       {"verdict=unknown", "action=tempfail", "applied=delrcpt+quarantine"}},
+      {"local: ineligible redirect",
+       policy("redirect", "tempfail"),
+       bob,
+       "continue",
+       "",
+       "-",
+       bob,
+       kPortal,
+       "-",
+       {"verdict=ineligible", "action=redirect redirect=portal@good.test"}},
+      {"local: IP literal",
+       policy("reject", "tempfail"),
+       "<dave@[127.0.0.1]>",
+       "continue",
+       "",
+       "-",
+       "<dave@[127.0.0.1]>",
+       "-",
+       removed + "<dave@[127.0.0.1]> removed: not-checked(bad-address)",
+       {"reason=bad-address", "action=reject", "applied=delrcpt+quarantine"}},
+  };
+}
+
+// `local`: the client is a local submission (no address, like Postfix's
+// non_smtpd_milters), which the daemon never refuses per recipient.
+RunResult miltertest(const ActionCase& c, bool local = false) {
   const std::string script =
       std::string(FORCETLS_SOURCE_DIR) + "/tests/milter/miltertest/action.lua";
   return run("miltertest -s " + shell_quote(script) + " -D socket=" + kSocket + " -D rcpt=" +
              shell_quote(c.rcpt) + " -D reply=" + c.reply + " -D header=" + shell_quote(c.header) +
              " -D rcptdel=" + shell_quote(c.rcptdel) + " -D rcptadd=" + shell_quote(c.rcptadd) +
              " -D quarantine=" + shell_quote(c.quarantine) + " -D redirect_to=" + kPortal +
-             " 2>&1");
+             " -D client=" + (local ? "local" : "smtp") + " 2>&1");
 }
 
 // A recipient as the decision line writes it (common/log.hpp): each
@@ -458,7 +522,14 @@ TEST_CASE("forcetls-milter: every action on ineligible, unknown and malformed re
   d.start();
   PostfixMilter postfix;
   std::string current = cases.front().policy;
+  std::vector<std::pair<ActionCase, bool>> runs;
   for (const ActionCase& c : cases) {
+    runs.emplace_back(c, false);
+  }
+  for (const ActionCase& c : local_cases()) {
+    runs.emplace_back(c, true);
+  }
+  for (const auto& [c, local] : runs) {
     INFO("case: " << c.label << " rcpt " << c.rcpt);
     if (c.policy != current) {
       const bool reloaded = d.reload_policy(c.policy);
@@ -467,7 +538,7 @@ TEST_CASE("forcetls-milter: every action on ineligible, unknown and malformed re
       current = c.policy;
     }
     const auto started = std::chrono::steady_clock::now();
-    RunResult mt = miltertest(c);
+    RunResult mt = miltertest(c, local);
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - started)
                         .count();

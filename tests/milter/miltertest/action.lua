@@ -5,6 +5,7 @@
 --   miltertest -s action.lua -D socket=inet:PORT@127.0.0.1 -D rcpt='<bob@notls.test>'
 --     -D reply=continue|replycode -D header=VALUE|- -D rcptdel=ADDR|-
 --     -D rcptadd=ADDR|- -D quarantine=REASON|- -D redirect_to=ADDR (the policy's)
+--     [-D client=local (no client address: a local submission) | -D client=smtp]
 -- "-" means: that modification must NOT happen. miltertest passes only the
 -- reply's command letter at RCPT (SMFIR_REPLYCODE for a reject and for a
 -- tempfail with a custom reply alike); the caller checks the code and text
@@ -34,7 +35,12 @@ local redirect_target = param("redirect_to")
 mt.set_timeout(60)
 local conn = mt.connect(socket, 40, 0.25)
 if conn == nil then fail("mt.connect " .. tostring(socket)) end
-if mt.conninfo(conn, "client.lab.test", "127.0.0.5") ~= nil then fail("mt.conninfo") end
+if client == "local" then
+  -- No client address: a local submission (Postfix non_smtpd_milters).
+  if mt.conninfo(conn, "localhost", "unspec") ~= nil then fail("mt.conninfo") end
+else
+  if mt.conninfo(conn, "client.lab.test", "127.0.0.5") ~= nil then fail("mt.conninfo") end
+end
 if mt.mailfrom(conn, "<sender@lab.test>") ~= nil then fail("mt.mailfrom") end
 if mt.getreply(conn) ~= SMFIR_CONTINUE then fail("MAIL not continued") end
 
