@@ -7,7 +7,10 @@
 // through the lab's sending Postfix (miltertest only shows the reply's
 // command letter). Then Postfix end to end for the end-of-message actions:
 // quarantine (hold queue) and redirect (the redirect_to address receives the
-// message, the original recipient does not). Every process started here is
+// message, the original recipient does not). Local submissions (no client
+// address) and on_miss answer-now (on_unknown.not_checked) too. The cases
+// run in a loop inside one test case, not GENERATE: one daemon and one
+// Postfix reconfiguration serve them all. Every process started here is
 // stopped by its PID.
 #include <catch2/catch.hpp>
 #include <chrono>
