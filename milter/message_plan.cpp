@@ -22,6 +22,13 @@ void add_reason(std::string& reasons, const std::string& part) {
   }
 }
 
+// "notls.test ineligible(no-starttls(mx.notls.test))"; an address without a
+// readable domain (IP literal, bad syntax) has none: "not-checked(bad-address)".
+std::string verdict_text(const policy::Decision& d) {
+  return (d.domain.empty() ? "" : d.domain + " ") + std::string(policy::to_string(d.verdict)) +
+         (d.reason.empty() ? "" : "(" + d.reason + ")");
+}
+
 }  // namespace
 
 MessagePlan plan_message(const std::vector<RecipientOutcome>& recipients, bool header_always) {
@@ -35,9 +42,8 @@ MessagePlan plan_message(const std::vector<RecipientOutcome>& recipients, bool h
     const policy::Decision& d = r.decision;
     if (r.removed) {
       plan.delete_rcpts.push_back(r.rcpt);
-      add_reason(plan.quarantine_reason, "local submission, " + r.rcpt + " removed: " + d.domain +
-                                             " " + std::string(policy::to_string(d.verdict)) +
-                                             (d.reason.empty() ? "" : "(" + d.reason + ")"));
+      add_reason(plan.quarantine_reason,
+                 "local submission, " + r.rcpt + " removed: " + verdict_text(d));
       continue;
     }
     if (!d.header.empty() &&
@@ -49,9 +55,7 @@ MessagePlan plan_message(const std::vector<RecipientOutcome>& recipients, bool h
         tag = true;
         break;
       case policy::Action::quarantine:
-        add_reason(plan.quarantine_reason, d.domain + " " +
-                                               std::string(policy::to_string(d.verdict)) +
-                                               (d.reason.empty() ? "" : "(" + d.reason + ")"));
+        add_reason(plan.quarantine_reason, verdict_text(d));
         break;
       case policy::Action::redirect:
         if (!d.redirect_to.empty()) {

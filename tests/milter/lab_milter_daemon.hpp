@@ -65,8 +65,10 @@ inline std::string last_decision(const std::string& log, const std::string& rcpt
 /// `extra_config`: more top-level YAML sections (e.g. `socketmap:`, `log:`).
 class LabMilterDaemon {
  public:
+  /// `on_miss`: milter.on_miss, "wait" (up to 25 s) or "answer-now".
   LabMilterDaemon(std::string binary, std::string socket, const std::string& policy_text,
-                  bool header, const std::string& extra_config = "")
+                  bool header, const std::string& extra_config = "",
+                  const std::string& on_miss = "wait")
       : binary_(std::move(binary)), socket_(std::move(socket)) {
     char tmpl[] = "/tmp/forcetls-milter-lab-XXXXXX";
     dir_ = mkdtemp(tmpl);
@@ -76,7 +78,7 @@ class LabMilterDaemon {
     log_ = (dir_ / "milter.log").string();
     std::ofstream(policy_) << policy_text;
     std::ofstream(config_) << "milter:\n  socket: " << socket_
-                           << "\n  on_miss: wait\n  miss_deadline: 25s\n  header: "
+                           << "\n  on_miss: " << on_miss << "\n  miss_deadline: 25s\n  header: "
                            << (header ? "true" : "false") << "\ndaemon:\n  user: nobody\n"
                            << "  pid_file: " << (dir_ / "milter.pid").string()
                            << "\ncache:\n  path: " << (dir_ / "cache").string()

@@ -276,4 +276,11 @@ TEST_CASE("plan_message: header, quarantine, redirect, removal, summary", "[milt
     CHECK(plan.header_value == "good.example=eligible");
     CHECK_THAT(summary_fields("<>", rs, plan), Catch::Contains("removed=1"));
   }
+  SECTION("local submission of an address without a readable domain: no empty domain") {
+    std::vector<RecipientOutcome> rs{check("<a@[192.0.2.1]>", true)};
+    MessagePlan plan = plan_message(rs, false);
+    CHECK((plan.delete_rcpts == std::vector<std::string>{"<a@[192.0.2.1]>"}));
+    CHECK(plan.quarantine_reason ==
+          "forcetls: local submission, <a@[192.0.2.1]> removed: not-checked(bad-address)");
+  }
 }
