@@ -57,6 +57,21 @@ std::unique_ptr<ReportSource> open_cache_reports(const conf::Config& config) {
   return std::make_unique<CacheReports>(std::move(*store));
 }
 
+std::unique_ptr<cache::Store> open_ctl_store(const conf::Config& config, bool must_exist,
+                                             CtlEnv& env) {
+  if (must_exist && !directory_exists(config.cache.path)) {
+    env.err << "forcetls-ctl: no cache at " << config.cache.path << "\n";
+    return nullptr;
+  }
+  auto opened = cache::Store::open(store_options(config));
+  if (!opened) {
+    env.err << "forcetls-ctl: cache " << config.cache.path << ": " << opened.error().message
+            << "\n";
+    return nullptr;
+  }
+  return std::move(*opened);
+}
+
 int cache_command(const conf::Config& config, const std::vector<std::string>& args, CtlEnv& env) {
   if (args.empty()) {
     return cache_usage(env, "a subcommand is needed");
@@ -64,17 +79,11 @@ int cache_command(const conf::Config& config, const std::vector<std::string>& ar
   const std::string& sub = args[0];
   std::vector<std::string> rest(args.begin() + 1, args.end());
   const bool writes = sub == "refresh" || sub == "purge" || sub == "import";
-  if (!writes && !directory_exists(config.cache.path)) {
-    env.err << "forcetls-ctl: no cache at " << config.cache.path << "\n";
-    return kExitProblem;
-  }
-  auto opened = cache::Store::open(store_options(config));
+  std::unique_ptr<cache::Store> opened = open_ctl_store(config, !writes, env);
   if (!opened) {
-    env.err << "forcetls-ctl: cache " << config.cache.path << ": " << opened.error().message
-            << "\n";
     return kExitProblem;
   }
-  cache::Store& store = **opened;
+  cache::Store& store = *opened;
 
   if (sub == "list") {
     cache::ListFilter filter = cache::ListFilter::all;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cache/store.hpp"
 #include "conf/config.hpp"
 #include "milter/ctl.hpp"
 #include "milter/report_source.hpp"
@@ -15,6 +16,12 @@ namespace forcetls::milter {
 
 /// `cache list|show|refresh|purge|stats|export|import ...` (args after "cache").
 int cache_command(const conf::Config& config, const std::vector<std::string>& args, CtlEnv& env);
+
+/// The configured cache for a forcetls-ctl command; nullptr after printing
+/// why to env.err. `must_exist`: a missing cache directory is an error
+/// (reading commands) instead of a new, empty cache (writing ones).
+std::unique_ptr<cache::Store> open_ctl_store(const conf::Config& config, bool must_exist,
+                                             CtlEnv& env);
 
 /// The configured cache as a ReportSource; NoReports when the cache
 /// directory does not exist (nothing was ever cached there).

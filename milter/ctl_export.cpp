@@ -1,11 +1,10 @@
 // forcetls-ctl export --sendmail-access (ctl_export.hpp).
 #include "milter/ctl_export.hpp"
 
-#include <sys/stat.h>
-
 #include <iostream>
 
 #include "cache/store.hpp"
+#include "milter/ctl_cache.hpp"
 #include "milter/setup.hpp"
 #include "milter/socketmap_answer.hpp"
 
@@ -27,18 +26,11 @@ int export_command(const conf::Config& config, const policy::Policy& policy,
     env.err << "forcetls-ctl: usage: forcetls-ctl export --sendmail-access\n";
     return kExitUsage;
   }
-  struct stat st {};
-  if (::stat(config.cache.path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    env.err << "forcetls-ctl: no cache at " << config.cache.path << "\n";
-    return kExitProblem;
-  }
-  auto opened = cache::Store::open(store_options(config));
+  std::unique_ptr<cache::Store> opened = open_ctl_store(config, true, env);
   if (!opened) {
-    env.err << "forcetls-ctl: cache " << config.cache.path << ": " << opened.error().message
-            << "\n";
     return kExitProblem;
   }
-  cache::Store& store = **opened;
+  cache::Store& store = *opened;
   std::vector<std::string> lines;
   std::size_t looked = 0;
   auto walked = store.for_each_domain([&](const std::string& domain) {
