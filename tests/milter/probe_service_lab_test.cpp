@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <future>
+#include <thread>
 
 #include "milter/probe_service.hpp"
 #include "milter/setup.hpp"
@@ -118,4 +119,35 @@ TEST_CASE("ProbeService: concurrent domains sharing addresses cause one probe pe
   // connections, and nothing came from the store or the recent results.
   CHECK(service->connections() == probe_cost(reports[0]));
   CHECK(service->reused() == 0);
+}
+
+TEST_CASE("ProbeService hands the cached MTA-STS policy to the prober (RFC 8461 5.1)",
+          "[milter][lab]") {
+  struct Case {
+    const char* label;
+    bool stored;  // the first report is in the cache when the domain is probed again
+  };
+  auto c = GENERATE(Case{"cached policy, unchanged id: reused", true},
+                    Case{"nothing cached: fetched again", false});
+  INFO(c.label);
+  Fixture f;
+  auto service = f.service(std::chrono::milliseconds(0));
+  auto first = service->probe_sync("sts-enforce.test");
+  REQUIRE(first.has_value());
+  REQUIRE(first->report.mta_sts.mode == "enforce");
+  REQUIRE(first->report.mta_sts.fetched_at > 0);
+  if (c.stored) {
+    REQUIRE(f.store->put(first->report).has_value());
+  }
+  // fetched_at is in seconds: a refetch after this pause has a later one.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  auto second = service->probe_sync("sts-enforce.test");
+  REQUIRE(second.has_value());
+  CHECK(second->report.mta_sts.mode == "enforce");
+  CHECK(second->report.mta_sts_enforce == checker::Tri::yes);
+  if (c.stored) {
+    CHECK(second->report.mta_sts.fetched_at == first->report.mta_sts.fetched_at);
+  } else {
+    CHECK(second->report.mta_sts.fetched_at > first->report.mta_sts.fetched_at);
+  }
 }
