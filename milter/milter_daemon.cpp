@@ -32,6 +32,7 @@
 #include "common/log.hpp"
 #include "conf/loader.hpp"
 #include "milter/message_plan.hpp"
+#include "milter/negotiation.hpp"
 #include "milter/probe_service.hpp"
 #include "milter/recipient_check.hpp"
 #include "milter/setup.hpp"
@@ -158,23 +159,7 @@ sfsistat guarded(SMFICTX* ctx, const char* where, Body&& body) {
 sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long /*f2*/,
                       unsigned long /*f3*/, unsigned long* pf0, unsigned long* pf1,
                       unsigned long* pf2, unsigned long* pf3) {
-  constexpr unsigned long kActions =
-      SMFIF_ADDHDRS | SMFIF_QUARANTINE | SMFIF_DELRCPT | SMFIF_ADDRCPT | SMFIF_SETSYMLIST;
-  // Steps we never look at: the MTA need not send them.
-  constexpr unsigned long kSkip =
-      SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA;
-  *pf0 = kActions & f0;
-  *pf1 = kSkip & f1;
-  *pf2 = 0;
-  *pf3 = 0;
-  if ((f0 & SMFIF_SETSYMLIST) != 0) {
-    smfi_setsymlist(ctx, SMFIM_CONNECT, const_cast<char*>("{daemon_name}"));
-    smfi_setsymlist(ctx, SMFIM_ENVFROM,
-                    const_cast<char*>("i {auth_authen} {auth_type} {daemon_name}"));
-    smfi_setsymlist(ctx, SMFIM_ENVRCPT, const_cast<char*>("i"));
-    smfi_setsymlist(ctx, SMFIM_EOM, const_cast<char*>("i"));
-  }
-  return SMFIS_CONTINUE;
+  return negotiate(ctx, f0, f1, pf0, pf1, pf2, pf3);
 }
 
 sfsistat on_connect(SMFICTX* ctx, char* /*hostname*/, _SOCK_ADDR* hostaddr) {

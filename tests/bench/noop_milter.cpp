@@ -1,6 +1,6 @@
 // noop-milter: the throughput benchmark's baseline (tests/bench/milter_load.py).
 // A libmilter milter that negotiates the same steps, actions and macros as
-// forcetls-milter (milter/milter_daemon.cpp on_negotiate) and decides
+// forcetls-milter (milter/negotiation.hpp) and decides
 // nothing: every callback continues. It counts the RCPTs and messages it saw
 // so the benchmark can prove that the MTA really used it, and prints the
 // counts on stderr when it stops (SIGTERM/SIGINT, via smfi_main's return).
@@ -13,6 +13,8 @@
 #include <atomic>
 #include <cstdio>
 
+#include "milter/negotiation.hpp"
+
 namespace {
 
 std::atomic<unsigned long> g_rcpts{0};
@@ -22,23 +24,7 @@ std::atomic<unsigned long> g_connections{0};
 sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long /*f2*/,
                       unsigned long /*f3*/, unsigned long* pf0, unsigned long* pf1,
                       unsigned long* pf2, unsigned long* pf3) {
-  // The same request as forcetls-milter: actions, skipped steps, macro lists.
-  constexpr unsigned long kActions =
-      SMFIF_ADDHDRS | SMFIF_QUARANTINE | SMFIF_DELRCPT | SMFIF_ADDRCPT | SMFIF_SETSYMLIST;
-  constexpr unsigned long kSkip =
-      SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA;
-  *pf0 = kActions & f0;
-  *pf1 = kSkip & f1;
-  *pf2 = 0;
-  *pf3 = 0;
-  if ((f0 & SMFIF_SETSYMLIST) != 0) {
-    smfi_setsymlist(ctx, SMFIM_CONNECT, const_cast<char*>("{daemon_name}"));
-    smfi_setsymlist(ctx, SMFIM_ENVFROM,
-                    const_cast<char*>("i {auth_authen} {auth_type} {daemon_name}"));
-    smfi_setsymlist(ctx, SMFIM_ENVRCPT, const_cast<char*>("i"));
-    smfi_setsymlist(ctx, SMFIM_EOM, const_cast<char*>("i"));
-  }
-  return SMFIS_CONTINUE;
+  return forcetls::milter::negotiate(ctx, f0, f1, pf0, pf1, pf2, pf3);
 }
 
 sfsistat on_connect(SMFICTX* /*ctx*/, char* /*host*/, _SOCK_ADDR* /*addr*/) {

@@ -77,9 +77,9 @@ class LabMilterDaemon {
     policy_ = (dir_ / "policy.yaml").string();
     log_ = (dir_ / "milter.log").string();
     std::ofstream(policy_) << policy_text;
-    std::ofstream(config_) << "milter:\n  socket: " << socket_
-                           << "\n  on_miss: " << on_miss << "\n  miss_deadline: 25s\n  header: "
-                           << (header ? "true" : "false") << "\ndaemon:\n  user: nobody\n"
+    std::ofstream(config_) << "milter:\n  socket: " << socket_ << "\n  on_miss: " << on_miss
+                           << "\n  miss_deadline: 25s\n  header: " << (header ? "true" : "false")
+                           << "\ndaemon:\n  user: nobody\n"
                            << "  pid_file: " << (dir_ / "milter.pid").string()
                            << "\ncache:\n  path: " << (dir_ / "cache").string()
                            << "\nchecker:\n  resolver: \"" << env().resolver
