@@ -36,6 +36,7 @@
 
 #include "cache/store.hpp"
 #include "checker/report.hpp"
+#include "tests/bench/synthetic_reports.hpp"
 
 using namespace forcetls;
 using namespace forcetls::cache;
@@ -100,41 +101,11 @@ Flags parse(int argc, char** argv) {
 }
 
 checker::AddressReport address(std::string text, std::uint32_t kind) {
-  checker::AddressReport a;
-  a.address = std::move(text);
-  if (kind % 50 == 0) {  // 2%: the probe failed
-    a.error = "connect timeout";
-    a.connections = 1;
-    return a;
-  }
-  a.starttls = kind % 20 == 1 ? Tri::no : Tri::yes;  // 5%: no STARTTLS
-  if (a.starttls == Tri::no) {
-    a.connections = 1;
-    return a;
-  }
-  a.ssl3 = Tri::no;
-  a.tls1_0 = kind % 3 == 0 ? Tri::yes : Tri::no;
-  a.tls1_1 = a.tls1_0;
-  a.tls1_2 = Tri::yes;
-  a.tls1_3 = Tri::yes;
-  a.weak = Tri::no;
-  a.nist_r1 = Tri::yes;
-  a.nist_r2 = Tri::yes;
-  a.protocol = "TLSv1.3";
-  a.cipher = "TLS_AES_256_GCM_SHA384";
-  a.cert.trusted = Tri::yes;
-  a.cert.expired = Tri::no;
-  a.cert.name_match = Tri::yes;
-  a.cert.cn = "mx.example.net";
-  a.cert.sans = {"mx.example.net", "*.mx.example.net"};
-  a.cert.issuer = "R11";
-  a.cert.not_after = "2026-03-01T00:00:00Z";
-  a.cert.not_after_unix = 1772323200;
-  a.connections = 9;
-  return a;
+  return benchdata::synthetic_address(std::move(text), kind,
+                                      {.failed_every = 50, .no_starttls_every = 20});
 }
 
-std::string domain_name(std::size_t i) { return "d" + std::to_string(i) + ".example"; }
+std::string domain_name(std::size_t i) { return benchdata::synthetic_domain(i); }
 
 // Provider p's MX hosts, the same for every domain it hosts.
 void provider_mx(checker::DomainReport& r, int p) {

@@ -33,6 +33,7 @@
 #include "checker/report.hpp"
 #include "conf/loader.hpp"
 #include "milter/recipient_check.hpp"
+#include "tests/bench/synthetic_reports.hpp"
 
 using namespace forcetls;
 using checker::Tri;
@@ -104,40 +105,11 @@ rules:
     mode: off
 )";
 
-std::string domain_name(std::size_t i) { return "d" + std::to_string(i) + ".example"; }
+std::string domain_name(std::size_t i) { return benchdata::synthetic_domain(i); }
 
 checker::AddressReport address(std::string text, std::uint64_t kind) {
-  checker::AddressReport a;
-  a.address = std::move(text);
-  a.connections = 1;
-  if (kind % 40 == 0) {  // 2.5 %: the probe failed (unknown)
-    a.error = "connect timeout";
-    return a;
-  }
-  a.starttls = kind % 10 == 1 ? Tri::no : Tri::yes;  // 10 %: no STARTTLS (ineligible)
-  if (a.starttls == Tri::no) {
-    return a;
-  }
-  a.ssl3 = Tri::no;
-  a.tls1_0 = kind % 3 == 0 ? Tri::yes : Tri::no;
-  a.tls1_1 = a.tls1_0;
-  a.tls1_2 = Tri::yes;
-  a.tls1_3 = Tri::yes;
-  a.weak = Tri::no;
-  a.nist_r1 = Tri::yes;
-  a.nist_r2 = Tri::yes;
-  a.protocol = "TLSv1.3";
-  a.cipher = "TLS_AES_256_GCM_SHA384";
-  a.cert.trusted = Tri::yes;
-  a.cert.expired = Tri::no;
-  a.cert.name_match = Tri::yes;
-  a.cert.cn = "mx.example.net";
-  a.cert.sans = {"mx.example.net", "*.mx.example.net"};
-  a.cert.issuer = "R11";
-  a.cert.not_after = "2027-03-01T00:00:00Z";
-  a.cert.not_after_unix = 1803859200;
-  a.connections = 9;
-  return a;
+  return benchdata::synthetic_address(std::move(text), kind,
+                                      {.failed_every = 40, .no_starttls_every = 10});
 }
 
 checker::DomainReport make(std::size_t i, std::int64_t now) {
