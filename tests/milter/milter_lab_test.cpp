@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "tests/lab/lab_env.hpp"
+#include "tests/milter/lab_milter_daemon.hpp"
 
 using namespace forcetls::labtest;
 using namespace std::chrono_literals;
@@ -23,24 +24,6 @@ namespace {
 
 constexpr const char* kSocket = "inet:8893@127.0.0.1";
 constexpr const char* kPostfixSocket = "inet:127.0.0.1:8893";  // Postfix's spelling
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-bool wait_for(const std::function<bool()>& done, std::chrono::seconds limit) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (done()) {
-      return true;
-    }
-    std::this_thread::sleep_for(200ms);
-  }
-  return done();
-}
 
 // The daemon in the foreground (log on stderr into a file), stopped by PID.
 struct Daemon {
@@ -80,9 +63,9 @@ struct Daemon {
                       " </dev/null >/dev/null 2>" + shell_quote(log) + " & echo $!");
     REQUIRE(r.status == 0);
     pid = std::stoi(r.out);
-    const bool up =
-        wait_for([&] { return read_file(log).find("event=started") != std::string::npos; }, 20s);
-    INFO(read_file(log));
+    const bool up = wait_until(
+        [&] { return read_whole_file(log).find("event=started") != std::string::npos; }, 20s);
+    INFO(read_whole_file(log));
     REQUIRE(up);
   }
 
@@ -92,7 +75,7 @@ struct Daemon {
       return true;
     }
     ::kill(pid, SIGTERM);
-    const bool gone = wait_for([&] { return ::kill(pid, 0) != 0; }, 15s);
+    const bool gone = wait_until([&] { return ::kill(pid, 0) != 0; }, 15s);
     if (!gone) {
       ::kill(pid, SIGKILL);
     }
@@ -100,7 +83,7 @@ struct Daemon {
     return gone;
   }
 
-  std::string lines() const { return read_file(log); }
+  std::string lines() const { return read_whole_file(log); }
 };
 
 constexpr const char* kPolicy = R"(default:
@@ -166,21 +149,22 @@ TEST_CASE("forcetls-milter: miltertest and Postfix end to end", "[milter][lab]")
   {
     std::ofstream(d.policy) << "default:\n  mode: sometimes\n";
     ::kill(d.pid, SIGHUP);
-    CHECK(
-        wait_for([&] { return d.lines().find("event=reload-refused") != std::string::npos; }, 10s));
+    CHECK(wait_until([&] { return d.lines().find("event=reload-refused") != std::string::npos; },
+                     10s));
     CHECK(::kill(d.pid, 0) == 0);
     std::ofstream(d.policy) << kPolicy;
     ::kill(d.pid, SIGHUP);
-    CHECK(wait_for([&] { return d.lines().find("event=reloaded") != std::string::npos; }, 10s));
+    CHECK(wait_until([&] { return d.lines().find("event=reloaded") != std::string::npos; }, 10s));
   }
 
   // Postfix end to end: the lab's sending Postfix with the milter attached.
   {
     const std::string conf = env().get("SEND_CONF");
     const std::string send_log = env().send_log;
-    const std::size_t log_start = read_file(send_log).size();  // earlier tests' lines don't count
+    const std::size_t log_start =
+        read_whole_file(send_log).size();  // earlier tests' lines don't count
     auto new_log = [&] {
-      const std::string all = read_file(send_log);
+      const std::string all = read_whole_file(send_log);
       return all.size() > log_start ? all.substr(log_start) : std::string();
     };
     REQUIRE(run("postconf -c " + conf + " -e 'smtpd_milters=" + kPostfixSocket +
@@ -196,7 +180,7 @@ TEST_CASE("forcetls-milter: miltertest and Postfix end to end", "[milter][lab]")
     CHECK_THAT(swaks.out, Catch::Contains("250 2.0.0 Ok: queued"));
 
     // The Postfix log: bob refused by the milter, alice delivered to the lab MX.
-    const bool delivered = wait_for(
+    const bool delivered = wait_until(
         [&] {
           const std::string l = new_log();
           return l.find("to=<alice@good.test>, relay=mx") != std::string::npos &&
@@ -232,7 +216,7 @@ TEST_CASE("forcetls-milter: miltertest and Postfix end to end", "[milter][lab]")
   {
     const std::string conf = env().get("SEND_CONF");
     const std::string send_log = env().send_log;
-    const std::size_t log_start = read_file(send_log).size();
+    const std::size_t log_start = read_whole_file(send_log).size();
     REQUIRE(run("postconf -c " + conf + " -e 'non_smtpd_milters=" + kPostfixSocket +
                 "' 'milter_default_action=tempfail' && postfix -c " + conf + " reload")
                 .status == 0);
@@ -240,14 +224,14 @@ TEST_CASE("forcetls-milter: miltertest and Postfix end to end", "[milter][lab]")
                          " -f root@lab.test alice@good.test bob@notls.test 2>&1");
     INFO(sent.out);
     CHECK(sent.status == 0);
-    const bool held = wait_for(
+    const bool held = wait_until(
         [&] {
-          const std::string all = read_file(send_log);
+          const std::string all = read_whole_file(send_log);
           return all.size() > log_start &&
                  all.substr(log_start).find("milter triggers HOLD action") != std::string::npos;
         },
         30s);
-    const std::string all = read_file(send_log);
+    const std::string all = read_whole_file(send_log);
     const std::string l = all.size() > log_start ? all.substr(log_start) : "";
     INFO(l << "\n--- daemon log ---\n" << d.lines());
     CHECK(held);

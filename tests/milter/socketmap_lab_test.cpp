@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "tests/lab/lab_env.hpp"
+#include "tests/milter/lab_milter_daemon.hpp"
 
 using namespace forcetls::labtest;
 using namespace std::chrono_literals;
@@ -30,34 +31,14 @@ constexpr const char* kMapSocket = "inet:8892@127.0.0.1";
 constexpr const char* kPostfixMap = "socketmap:inet:127.0.0.1:8892:forcetls";
 constexpr const char* kStrippedService = "127.0.0.48:25/inet";
 
-std::string read_file(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-// Polls a condition (the daemon and Postfix work asynchronously); generous
-// limits because other builds share the machine.
-bool wait_for(const std::function<bool()>& done, std::chrono::seconds limit) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (done()) {
-      return true;
-    }
-    std::this_thread::sleep_for(200ms);
-  }
-  return done();
-}
-
 /// A log file read from an offset: only what was written after mark().
 struct LogWindow {
   std::string path;
   std::size_t start = 0;
   explicit LogWindow(std::string p) : path(std::move(p)) { mark(); }
-  void mark() { start = read_file(path).size(); }
+  void mark() { start = read_whole_file(path).size(); }
   std::string text() const {
-    const std::string all = read_file(path);
+    const std::string all = read_whole_file(path);
     return all.size() > start ? all.substr(start) : std::string();
   }
 };
@@ -104,11 +85,11 @@ struct Daemon {
                       " </dev/null >/dev/null 2>" + shell_quote(log) + " & echo $!");
     REQUIRE(r.status == 0);
     pid = std::stoi(r.out);
-    const bool up =
-        wait_for([&] { return read_file(log).find("event=started") != std::string::npos; }, 30s);
-    INFO(read_file(log));
+    const bool up = wait_until(
+        [&] { return read_whole_file(log).find("event=started") != std::string::npos; }, 30s);
+    INFO(read_whole_file(log));
     REQUIRE(up);
-    CHECK_THAT(read_file(log), Catch::Contains("socketmap=" + map_socket));
+    CHECK_THAT(read_whole_file(log), Catch::Contains("socketmap=" + map_socket));
   }
 
   bool stop() {
@@ -116,7 +97,7 @@ struct Daemon {
       return true;
     }
     ::kill(pid, SIGTERM);
-    const bool gone = wait_for([&] { return ::kill(pid, 0) != 0; }, 20s);
+    const bool gone = wait_until([&] { return ::kill(pid, 0) != 0; }, 20s);
     if (!gone) {
       ::kill(pid, SIGKILL);
     }
@@ -124,7 +105,7 @@ struct Daemon {
     return gone;
   }
 
-  std::string lines() const { return read_file(log); }
+  std::string lines() const { return read_whole_file(log); }
 };
 
 /// Postfix's own socketmap client: exit 0 and the value for OK, 1 and
@@ -152,7 +133,7 @@ std::string answer_line(const std::string& log, const std::string& map, const st
 /// miss queued has finished); returns postmap's result.
 RunResult settled(const Daemon& d, const std::string& key) {
   RunResult r{};
-  wait_for(
+  wait_until(
       [&] {
         r = postmap(key);
         return answer_line(d.lines(), "forcetls", key).find("is being checked") ==
@@ -267,14 +248,14 @@ TEST_CASE("socketmap: every answer kind through postmap", "[milter][lab]") {
   // daemon goes on.
   run("timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/8892; "
       "printf \"GET / HTTP/1.0\\r\\n\\r\\n\" >&3; cat <&3 >/dev/null'");
-  CHECK(wait_for([&] { return d.lines().find("error=malformed-netstring") != std::string::npos; },
-                 20s));
+  CHECK(wait_until([&] { return d.lines().find("error=malformed-netstring") != std::string::npos; },
+                   20s));
   CHECK(trim(postmap("good.test").out) == "encrypt protocols=>=TLSv1.2 ciphers=high");
 
   // SIGHUP: a new policy applies to the socketmap at once.
   std::ofstream(d.policy) << "default:\n  mode: prefer\n";
   ::kill(d.pid, SIGHUP);
-  CHECK(wait_for([&] { return d.lines().find("event=reloaded") != std::string::npos; }, 20s));
+  CHECK(wait_until([&] { return d.lines().find("event=reloaded") != std::string::npos; }, 20s));
   CHECK(postmap("good.test").status == 1);
   CHECK_THAT(answer_line(d.lines(), "forcetls", "good.test"),
              Catch::Contains("answer=NOTFOUND policy=prefer"));
@@ -333,7 +314,7 @@ struct DowngradeLab {
                 (on ? "may" : "none") + "' && postfix -c " + mx + " reload")
                 .status == 0);
     // reload restarts the smtpd processes; wait until the new ones answer.
-    REQUIRE(wait_for([&] { return offers_starttls() == on; }, 60s));
+    REQUIRE(wait_until([&] { return offers_starttls() == on; }, 60s));
   }
 
   void flush() { REQUIRE(run("postqueue -c " + send + " -f").status == 0); }
@@ -375,7 +356,7 @@ TEST_CASE("socketmap: a STARTTLS downgrade is deferred, never delivered in clear
   // 1. Accepted by the milter (downgrade.test probed: eligible) and held
   //    by defer_transports.
   lab.submit("u@downgrade.test", "downgrade 1");
-  REQUIRE(wait_for(
+  REQUIRE(wait_until(
       [&] { return send_log.text().find("to=<u@downgrade.test>") != std::string::npos; }, 60s));
   {
     const std::string l = send_log.text();
@@ -395,7 +376,7 @@ TEST_CASE("socketmap: a STARTTLS downgrade is deferred, never delivered in clear
       "TLS is required, but was not offered by host mx.downgrade.test[127.0.0.48]";
   {
     const bool deferred =
-        wait_for([&] { return send_log.text().find(not_offered) != std::string::npos; }, 90s);
+        wait_until([&] { return send_log.text().find(not_offered) != std::string::npos; }, 90s);
     const std::string l = send_log.text();
     const std::string m = mx_log.text();
     INFO(l << "\n--- receiving ---\n" << m << "\n--- daemon ---\n" << d.lines());
@@ -421,7 +402,7 @@ TEST_CASE("socketmap: a STARTTLS downgrade is deferred, never delivered in clear
   mx_log.mark();
   lab.flush();
   {
-    const bool sent = wait_for(
+    const bool sent = wait_until(
         [&] {
           for (const std::string& line : lines_with(send_log.text(), "to=<u@downgrade.test>")) {
             if (line.find("status=sent") != std::string::npos) {
@@ -447,7 +428,7 @@ TEST_CASE("socketmap: a STARTTLS downgrade is deferred, never delivered in clear
   // 4. The daemon stopped: the policy lookup fails and Postfix defers
   //    (4.7.5); the stripped MX gets nothing.
   lab.submit("v@downgrade.test", "downgrade 2");
-  REQUIRE(wait_for(
+  REQUIRE(wait_until(
       [&] { return send_log.text().find("to=<v@downgrade.test>") != std::string::npos; }, 60s));
   REQUIRE(d.stop());
   lab.set_starttls(false);
@@ -455,7 +436,7 @@ TEST_CASE("socketmap: a STARTTLS downgrade is deferred, never delivered in clear
   mx_log.mark();
   lab.flush();
   {
-    const bool deferred = wait_for(
+    const bool deferred = wait_until(
         [&] {
           for (const std::string& line : lines_with(send_log.text(), "to=<v@downgrade.test>")) {
             if (line.find("status=deferred") != std::string::npos) {
