@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cache/store.hpp"
+#include "checker/domain_name.hpp"
 
 namespace forcetls::milter {
 namespace {
@@ -39,10 +40,22 @@ std::string clean(std::string text) {
 /// A host name as Postfix's match= list can carry it (no ':' or spaces).
 std::optional<std::string> host_name(std::string_view name) {
   auto n = cache::normalize_name(name);
-  if (!n || n->empty()) {
+  if (!n) {
     return std::nullopt;
   }
   return *n;
+}
+
+/// A next hop from a request key, normalised exactly as recipient domains
+/// and policy patterns are (checker::normalize_domain: IDN to A-label,
+/// dotless and numeric names refused), so the map and the milter can never
+/// disagree on a name.
+std::optional<std::string> key_domain(std::string_view name) {
+  auto n = checker::normalize_domain(name);
+  if (!n) {
+    return std::nullopt;
+  }
+  return std::move(*n);
 }
 
 template <typename Fn>
@@ -200,14 +213,14 @@ SocketmapKey parse_socketmap_key(std::string_view key) {
       out.kind = SocketmapKey::Kind::literal;
       return out;
     }
-    if (auto h = host_name(inside)) {
+    if (auto h = key_domain(inside)) {
       out.kind = SocketmapKey::Kind::host;
       out.name = std::move(*h);
     }
     return out;
   }
   if (key.starts_with('.')) {
-    if (auto h = host_name(key.substr(1))) {
+    if (auto h = key_domain(key.substr(1))) {
       out.kind = SocketmapKey::Kind::parent;
       out.name = std::move(*h);
     }
@@ -220,7 +233,7 @@ SocketmapKey parse_socketmap_key(std::string_view key) {
     }
     name = key.substr(0, colon);
   }
-  if (auto h = host_name(name)) {
+  if (auto h = key_domain(name)) {
     out.kind = SocketmapKey::Kind::domain;
     out.name = std::move(*h);
   }

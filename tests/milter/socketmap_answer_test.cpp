@@ -324,6 +324,12 @@ TEST_CASE("parse_socketmap_key", "[milter]") {
       {"", K::other, ""},
       {"a b", K::other, ""},
       {"..", K::other, ""},
+      // The recipient normaliser's rules (checker::normalize_domain): IDN
+      // to A-label, dotless and numeric names are not next-hop domains.
+      {"b\xC3\xBC" "cher.example", K::domain, "xn--bcher-kva.example"},
+      {".B\xC3\xBC" "cher.example", K::parent, "xn--bcher-kva.example"},
+      {"localhost", K::other, ""},
+      {"192.0.2.1", K::other, ""},
   }));
   INFO(c.key);
   const SocketmapKey k = parse_socketmap_key(c.key);
