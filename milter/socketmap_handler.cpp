@@ -60,11 +60,15 @@ bool report_matters(const policy::Match& match, MapKind kind) {
 
 }  // namespace
 
-cache::Lookup EngineDeliveryReports::lookup(std::string_view domain) {
-  cache::Lookup found = engine_.lookup(domain);
-  if (found.state == cache::Freshness::missing) {
-    // lookup() queued it in the background; a queued message waits on it.
-    engine_.request_refresh(domain, cache::Priority::waiting);
+cache::Lookup EngineDeliveryReports::lookup(std::string_view domain,
+                                            cache::Priority miss_priority) {
+  // RefreshEngine::lookup() would queue every miss in the background; one
+  // request here, with the priority the caller knows.
+  cache::Lookup found = store_.lookup(domain);
+  if (found.state != cache::Freshness::fresh) {
+    engine_.request_refresh(domain, found.state == cache::Freshness::missing
+                                        ? miss_priority
+                                        : cache::Priority::background);
   }
   return found;
 }
@@ -110,8 +114,13 @@ SocketmapReply answer_request(const policy::Policy& policy, const SocketmapMaps&
   std::optional<cache::Lookup> found;
   const checker::DomainReport* report = nullptr;
   if (report_matters(match, kind)) {
+    // Only a `require` domain's miss holds mail back; others refresh in the
+    // background.
+    const cache::Priority miss_priority = match.rule->options.mode == policy::Mode::require
+                                              ? cache::Priority::waiting
+                                              : cache::Priority::background;
     found = parsed.kind == SocketmapKey::Kind::host ? reports.peek(parsed.name)
-                                                    : reports.lookup(parsed.name);
+                                                    : reports.lookup(parsed.name, miss_priority);
     if (found->state != cache::Freshness::missing) {
       report = &found->report;
     } else if (parsed.kind == SocketmapKey::Kind::host) {

@@ -21,9 +21,9 @@ class DeliveryReports {
  public:
   virtual ~DeliveryReports() = default;
   /// The domain's report (fresh / stale / missing). Not fresh queues a
-  /// refresh; missing asks for it as urgent (mail is waiting in a queue).
-  /// Never waits for a probe.
-  virtual cache::Lookup lookup(std::string_view domain) = 0;
+  /// refresh, a missing one with `miss_priority` (waiting: mail for a
+  /// `require` domain sits in a queue). Never waits for a probe.
+  virtual cache::Lookup lookup(std::string_view domain, cache::Priority miss_priority) = 0;
   /// The name's own record, without queueing anything (`[host]` keys).
   virtual cache::Lookup peek(std::string_view name) = 0;
 };
@@ -33,7 +33,7 @@ class EngineDeliveryReports final : public DeliveryReports {
  public:
   EngineDeliveryReports(cache::RefreshEngine& engine, cache::Store& store)
       : engine_(engine), store_(store) {}
-  cache::Lookup lookup(std::string_view domain) override;
+  cache::Lookup lookup(std::string_view domain, cache::Priority miss_priority) override;
   cache::Lookup peek(std::string_view name) override { return store_.peek(name); }
 
  private:

@@ -17,6 +17,7 @@ struct FakeDelivery final : DeliveryReports {
   std::map<std::string, checker::DomainReport> fresh;
   std::map<std::string, checker::DomainReport> stale;
   std::vector<std::string> looked_up;
+  std::vector<cache::Priority> priorities;  ///< lookup()'s miss priority, per call
   std::vector<std::string> peeked;
 
   cache::Lookup find(std::string_view name) {
@@ -31,8 +32,9 @@ struct FakeDelivery final : DeliveryReports {
     }
     return l;
   }
-  cache::Lookup lookup(std::string_view domain) override {
+  cache::Lookup lookup(std::string_view domain, cache::Priority miss_priority) override {
     looked_up.emplace_back(domain);
+    priorities.push_back(miss_priority);
     return find(domain);
   }
   cache::Lookup peek(std::string_view name) override {
@@ -180,6 +182,23 @@ TEST_CASE("answer_request: names, keys and cache calls", "[milter]") {
   CHECK(r.level == c.level);
   CHECK_THAT(r.log_line, Catch::StartsWith("socketmap map="));
   log::set_level(log::Level::info);
+}
+
+TEST_CASE("answer_request: a miss is urgent only for a require domain", "[milter]") {
+  struct Case {
+    const char* request;
+    cache::Priority want;
+  };
+  auto c = GENERATE(values<Case>({
+      {"forcetls new.example.com", cache::Priority::waiting},  // require: mail is held
+      {"sts other.org", cache::Priority::background},          // prefer, asked by Sendmail
+  }));
+  INFO(c.request);
+  const policy::Policy policy = load(kPolicy);
+  FakeDelivery reports;
+  answer_request(policy, SocketmapMaps{}, reports, c.request);
+  REQUIRE(reports.priorities.size() == 1);
+  CHECK(reports.priorities[0] == c.want);
 }
 
 TEST_CASE("answer_request: the log line", "[milter]") {
