@@ -1106,6 +1106,26 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options) {
 Lookup Store::lookup(std::string_view domain) { return read_domain(domain, true); }
 Lookup Store::peek(std::string_view domain) { return read_domain(domain, false); }
 
+std::optional<checker::MtaStsReport> Store::mta_sts_policy(std::string_view domain) {
+  Impl& im = *impl_;
+  auto key = normalize_name(domain);
+  if (!key) {
+    return std::nullopt;
+  }
+  std::optional<checker::MtaStsReport> out;
+  im.read([&](MDB_txn* txn) -> int {
+    MDB_val k = val(*key), v;
+    if (mdb_get(txn, im.domains_, &k, &v) != 0) {
+      return 0;
+    }
+    if (auto d = decode_domain(view(v)); d && d->mta_sts.fetched_at != 0) {
+      out = std::move(d->mta_sts);
+    }
+    return 0;
+  });
+  return out;
+}
+
 Lookup Store::read_domain(std::string_view domain, bool count) {
   Lookup out;
   Impl& im = *impl_;

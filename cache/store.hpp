@@ -190,6 +190,12 @@ class Store {
   /// Like lookup() without counting or noting a use (admin, refresh engine).
   Lookup peek(std::string_view domain);
 
+  /// The MTA-STS policy stored with the domain's record, however old (RFC
+  /// 8461 §5.1: a policy lives for its max_age, which may outlast the
+  /// report); nullopt when none was ever fetched. Reads the domain record
+  /// only: no address records, no judging, nothing counted.
+  std::optional<checker::MtaStsReport> mta_sts_policy(std::string_view domain);
+
   /// A still-fresh observation of one MX address, so the prober can skip
   /// an address another domain's probe answered (providers' MX hosts).
   std::optional<checker::AddressReport> fresh_address(std::string_view host,

@@ -49,19 +49,11 @@ Result<std::unique_ptr<ProbeService>> ProbeService::start(checker::ResolverOptio
                                            std::uint16_t port) {
       return raw->known(host, address, port);
     };
-    // RFC 8461 §5.1: the policy cached with the domain's last report (even
-    // an expired report: a policy's max_age may outlive it) lets the prober
+    // RFC 8461 §5.1: the policy stored with the domain (even with an
+    // expired report: a policy's max_age may outlive it) lets the prober
     // skip an unchanged policy and keep a valid one when a fetch fails.
-    prober.previous_mta_sts =
-        [store](const std::string& domain) -> std::optional<checker::MtaStsReport> {
-      cache::Lookup l = store->peek(domain);
-      if (l.miss != cache::Miss::none && l.miss != cache::Miss::expired) {
-        return std::nullopt;
-      }
-      if (l.report.mta_sts.fetched_at == 0) {
-        return std::nullopt;
-      }
-      return l.report.mta_sts;
+    prober.previous_mta_sts = [store](const std::string& domain) {
+      return store->mta_sts_policy(domain);
     };
   }
   auto p = checker::Prober::create(*s->resolver_, std::move(prober));

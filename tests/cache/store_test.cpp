@@ -110,6 +110,33 @@ TEST_CASE("store: a stored report reads back fresh and re-judged", "[cache]") {
   CHECK(store->lookup("not a domain").state == Freshness::missing);
 }
 
+TEST_CASE("store: the MTA-STS policy reads back alone, also past the report's expiry", "[cache]") {
+  TempDir dir;
+  FakeClock clock;
+  auto store = open_store(options_for(dir.sub("c"), clock));
+  auto r = report("sts.test", {{"mx.sts.test", {good_address("192.0.2.1")}}});
+  r.mta_sts.id = "20261128";
+  r.mta_sts.mode = "enforce";
+  r.mta_sts.mx_patterns = {"*.sts.test"};
+  r.mta_sts.max_age = 604800;
+  r.mta_sts.fetched_at = clock.now();
+  REQUIRE(store->put(r));
+  REQUIRE(store->put(report("plain.test", {{"mx.plain.test", {good_address("192.0.2.2")}}})));
+
+  auto p = store->mta_sts_policy("STS.test.");
+  REQUIRE(p.has_value());
+  CHECK(p->id == "20261128");
+  CHECK(p->mx_patterns == std::vector<std::string>{"*.sts.test"});
+  CHECK(p->fetched_at == r.mta_sts.fetched_at);
+  CHECK_FALSE(store->mta_sts_policy("plain.test").has_value());  // never fetched
+  CHECK_FALSE(store->mta_sts_policy("other.test").has_value());  // no record
+
+  // Two days on the report is past its grace, the week-long policy is not.
+  clock.advance(2 * 24 * 3600);
+  CHECK(store->lookup("sts.test").state == Freshness::missing);
+  CHECK(store->mta_sts_policy("sts.test").has_value());
+}
+
 TEST_CASE("store: expiry and grace per TTL class", "[cache]") {
   struct Case {
     std::string label;
