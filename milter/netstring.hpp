@@ -45,11 +45,10 @@ class NetstringDecoder {
   /// length prefix.
   std::expected<std::optional<std::string>, NetstringError> next();
 
-  /// Bytes held: an incomplete frame and frames not yet taken by next().
+  /// Bytes not yet decoded: an incomplete frame and frames not yet taken by next().
   std::size_t buffered() const { return buffer_.size() - pos_; }
-  /// True while the decoder holds part of a frame (a peer that closes now
-  /// closes mid-request).
-  bool mid_frame() const { return buffered() > 0; }
+  /// Memory held: buffered() plus consumed bytes not yet dropped.
+  std::size_t held() const { return buffer_.size(); }
 
  private:
   std::size_t max_payload_;
