@@ -20,22 +20,8 @@ using policy::Mode;
 using policy::Require;
 using policy::Verdict;
 
+/// The reason ends up in Postfix's log and DSN.
 constexpr std::size_t kMaxReason = 300;
-
-/// Printable ASCII, bounded: the reason ends up in Postfix's log and DSN.
-std::string clean(std::string text) {
-  for (char& c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u >= 0x7f) {
-      c = '?';
-    }
-  }
-  if (text.size() > kMaxReason) {
-    text.resize(kMaxReason - 3);
-    text += "...";
-  }
-  return text;
-}
 
 /// A host name as Postfix's match= list can carry it (no ':' or spaces).
 std::optional<std::string> host_name(std::string_view name) {
@@ -157,16 +143,17 @@ std::string not_eligible(const Decision& d) {
   if (!d.reason.empty()) {
     text += " (" + d.reason + ")";
   }
-  return clean(std::move(text));
+  return policy::sanitize(std::move(text), kMaxReason);
 }
 
 std::string not_known(const Decision& d) {
   if (d.verdict == Verdict::not_checked) {
-    return clean("forcetls: " + d.domain + " is being checked for TLS support, try again later");
+    return policy::sanitize(
+        "forcetls: " + d.domain + " is being checked for TLS support, try again later", kMaxReason);
   }
   std::string text = "forcetls: could not verify TLS support of " + d.domain;
   text += " (" + (d.reason.empty() ? std::string(checker::to_string(d.cause)) : d.reason) + ")";
-  return clean(std::move(text));
+  return policy::sanitize(std::move(text), kMaxReason);
 }
 
 }  // namespace

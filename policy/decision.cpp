@@ -189,22 +189,6 @@ std::string join_codes(const std::vector<Reason>& reasons) {
   return out;
 }
 
-/// Printable ASCII only, so names from DNS cannot inject CR/LF or bytes an
-/// SMTP client would choke on; bounded length.
-std::string sanitize(std::string text, std::size_t limit) {
-  for (char& c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u >= 0x7f) {
-      c = '?';
-    }
-  }
-  if (text.size() > limit) {
-    text.resize(limit - 3);
-    text += "...";
-  }
-  return text;
-}
-
 /// At most three reasons for people; the log line has them all.
 std::string reasons_for_reply(const std::vector<Reason>& reasons) {
   constexpr std::size_t kShown = 3;
@@ -467,6 +451,20 @@ Delivery delivery_requirement(const Decision& d) {
                                                                           : Delivery::opportunistic;
   }
   return Delivery::opportunistic;
+}
+
+std::string sanitize(std::string text, std::size_t limit) {
+  for (char& c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f) {
+      c = '?';
+    }
+  }
+  if (text.size() > limit) {
+    text.resize(limit - 3);
+    text += "...";
+  }
+  return text;
 }
 
 }  // namespace forcetls::policy

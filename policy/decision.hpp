@@ -69,6 +69,11 @@ struct Reply {
 
 inline constexpr std::size_t kMaxReplyText = 400;
 
+/// Printable ASCII only (anything else becomes '?'), so names from DNS
+/// cannot inject CR/LF or bytes an SMTP client would choke on; at most
+/// `limit` characters (cut ones end in "..."). For replies, log and map text.
+std::string sanitize(std::string text, std::size_t limit);
+
 struct Decision {
   std::string domain;
   bool in_scope = true;
