@@ -31,8 +31,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # Receiving-Postfix profiles: the -o overrides that make one smtpd service
-# play a personality. Recipes verified in shared/reference/MTA.md ("Many MX
-# personalities, one Postfix"). TLS 1.0 needs @SECLEVEL=0 with OpenSSL 3.
+# play a personality: one smtpd service per MX address in one Postfix instance
+# (doc/lab.md, "Personalities"). TLS 1.0 needs @SECLEVEL=0 with OpenSSL 3.
 POSTFIX_PROFILES = {
     # Postfix's opportunistic server also accepts anonymous (aNULL) suites
     # when a client offers only those (measured: ADH-*, AECDH-*); a good
@@ -457,7 +457,7 @@ def make_dns(dns_dir, personalities, servers, ca_dir, extra_zones=None):
     for zone, kind in sorted(zones.items()):
         zone_conf += "zone:\n  name: %s\n  zonefile: %szone%s\n" % (
             zone, zone, "" if kind == "insecure" else ".signed")
-    write(os.path.join(dns_dir, "nsd.conf"), """# nsd: the lab's authoritative server (recipe: shared/reference/MTA.md)
+    write(os.path.join(dns_dir, "nsd.conf"), """# nsd: the lab's authoritative server (doc/lab.md)
 server:
   ip-address: 127.0.0.1@5300
   do-ip6: no
@@ -535,7 +535,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 
 def main_cf(base, lab_dir, ipv6, extra):
     lines = [
-        "# Private Postfix instance of the forcetls lab (recipe: shared/reference/MTA.md).",
+        "# Private Postfix instance of the forcetls lab (doc/lab.md).",
         "compatibility_level = 3.6",
         "queue_directory = %s/queue" % base,
         "data_directory = %s/data" % base,
