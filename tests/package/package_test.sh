@@ -60,9 +60,16 @@ sed 's/^/  /' "$work/lintian.txt"
 [ "$lintian_status" -eq 0 ] || fail "lintian reports errors"
 
 # 3. Contents.
-dpkg -x "$deb" "$work/root"
+# The extracted package and the daemon's files live where the unprivileged
+# daemon can reach them even when WORK is below a 0700 directory (a clone in
+# /root): a directory of the test's own under FORCETLS_LAB_RUNTIME (/run).
+scratch=$(mktemp -d "${FORCETLS_LAB_RUNTIME:-/run}/forcetls-package-XXXXXX")
+chmod 0755 "$scratch"
+remove_scratch() { rm -rf "$scratch"; }
+trap remove_scratch EXIT
+dpkg -x "$deb" "$scratch/root"
 dpkg-deb -e "$deb" "$work/control"
-root=$work/root
+root=$scratch/root
 unit=
 for d in lib/systemd/system usr/lib/systemd/system; do
   [ -f "$root/$d/forcetls.service" ] && unit=$root/$d/forcetls.service
@@ -129,7 +136,7 @@ localise pre "$root/etc/forcetls/forcetls.yaml"
 
 read -ra start <<<"$(unit_command ExecStart)"
 [[ " ${start[*]} " == *" -f "* ]] || fail "ExecStart has no -f (Type=exec needs the foreground)"
-run=$work/run
+run=$scratch/run
 mkdir -p "$run/cache"
 chown -R nobody:nogroup "$run"
 chmod 0700 "$run/cache"
@@ -166,7 +173,7 @@ stop_daemon() {
     wait "$pid" 2>/dev/null || true
   fi
 }
-trap stop_daemon EXIT
+trap 'stop_daemon; remove_scratch' EXIT
 
 deadline=$(($(date +%s) + 60))
 while [ ! -S "$run/milter.sock" ]; do
@@ -199,7 +206,7 @@ echo "ok: reload applied"
 kill -TERM "$pid"
 status=0
 wait "$pid" || status=$?
-trap - EXIT
+trap remove_scratch EXIT
 [ "$status" -eq 0 ] || { cat "$run/daemon.out"; fail "the daemon exited with $status on SIGTERM"; }
 echo "ok: stopped cleanly by PID $pid"
 echo "PASS (build ${build_seconds}s, total $(($(date +%s) - script_start))s)"
