@@ -20,7 +20,7 @@ expect() {
   printf 'preflight_test: ok: %s: %s\n' "$name" "$(grep -F -- "$want" "$work/out" | head -1)"
 }
 
-expect "all present" 0 "preflight: ok" FORCETLS_BUILD_DIR="$work/build"
+expect "all present" 0 "preflight: ok (root, network namespaces" FORCETLS_BUILD_DIR="$work/build"
 
 mkdir -p "$work/private/run"
 chmod 0700 "$work/private"
