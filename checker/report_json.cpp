@@ -3,7 +3,9 @@
 #include "checker/report_json.hpp"
 
 #include <nlohmann/json.hpp>
+
 #include "checker/cipher_suites.hpp"
+#include "checker/marks.hpp"
 
 namespace forcetls::checker {
 namespace {
@@ -21,7 +23,25 @@ json grade_json(const Grade& g) {
           {"deductions", deductions}};
 }
 
-json address_json(const AddressReport& a) {
+// The marks (checker/marks.hpp) beside the raw answers: `marks` mirrors the
+// keys it judges; `graded` false with a `not_graded_reason` code says `grade`
+// stands for no finding. Derived from the answers, so the reader ignores them.
+json address_marks(const AddressReport& a, std::string_view host) {
+  json marks = json::object();
+  for (const CheckRow& row : check_rows(a, host)) {
+    json& into = row.group.empty() ? marks : marks[std::string(row.group)];
+    into[std::string(row.key)] = to_string(row.mark);
+  }
+  return marks;
+}
+
+template <typename Judged>
+std::string not_graded_code(const Judged& judged) {
+  std::optional<NotGraded> why = not_graded(judged);
+  return why ? why->code : "";
+}
+
+json address_json(const AddressReport& a, std::string_view host) {
   json weak_names = json::array();
   for (std::uint16_t s : a.weak_suites) {
     weak_names.push_back(display_name(s));
@@ -61,6 +81,9 @@ json address_json(const AddressReport& a) {
       {"grade", a.grade.letter},
       {"grade_detail", grade_json(a.grade)},
       {"recommendations", a.recommendations},
+      {"marks", address_marks(a, host)},
+      {"graded", !not_graded(a)},
+      {"not_graded_reason", not_graded_code(a)},
   };
 }
 
@@ -267,7 +290,7 @@ json to_json(const DomainReport& r) {
   for (const MxReport& m : r.mx) {
     json addresses = json::array();
     for (const AddressReport& a : m.addresses) {
-      addresses.push_back(address_json(a));
+      addresses.push_back(address_json(a, m.host));
     }
     mx.push_back({{"host", m.host},
                   {"priority", m.priority},
@@ -278,7 +301,10 @@ json to_json(const DomainReport& r) {
                   {"dane", dane_json(m.dane)},
                   {"grade", m.grade.letter},
                   {"grade_detail", grade_json(m.grade)},
-                  {"recommendations", m.recommendations}});
+                  {"recommendations", m.recommendations},
+                  {"marks", {{"dane", to_string(dane_mark(m.dane))}}},
+                  {"graded", !not_graded(m)},
+                  {"not_graded_reason", not_graded_code(m)}});
   }
   json reasons = json::array();
   for (const Reason& reason : r.reasons) {
@@ -304,7 +330,10 @@ json to_json(const DomainReport& r) {
           {"grade_detail", grade_json(r.grade)},
           {"eligible", to_string(r.eligible)},
           {"unknown_cause", to_string(r.unknown_cause)},
-          {"reasons", reasons}};
+          {"reasons", reasons},
+          {"marks", {{"mta_sts", to_string(mta_sts_mark(r))}}},
+          {"graded", !not_graded(r)},
+          {"not_graded_reason", not_graded_code(r)}};
 }
 
 Result<DomainReport> report_from_json(const json& doc) {

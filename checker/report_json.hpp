@@ -14,6 +14,10 @@ namespace forcetls::checker {
 
 /// The "format" number written. 2 added mta_sts, tlsrpt and per-MX dane
 /// objects; format 1 documents are still read (those parts left empty).
+/// `marks`, `graded` and `not_graded_reason` joined format 2 later without a
+/// new number: they are derived from the answers, readers recompute rather
+/// than read them, and a reader that meets them ignores them as unknown keys
+/// — while a 3 would make every reader of today refuse the whole document.
 inline constexpr int kReportFormat = 2;
 
 /// The report as JSON (keys documented in README "forcetls-check --json").

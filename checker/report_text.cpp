@@ -1,36 +1,39 @@
-// Text report. Marks: ✔ good, ✘ bad, ? unknown — "good" is per check (for
-// "SSL 3.0 off" a refused SSL 3.0 is good).
+// Text report. Every row shows its raw answer and the mark checker/marks.hpp
+// gives it: ✔ good, ✘ bad, · information, ? unknown — so a refused TLS 1.0
+// reads "· TLS 1.0 accepted: no", never as a failure.
 #include "checker/report_text.hpp"
 
 #include <algorithm>
 
-#include "checker/cipher_suites.hpp"
+#include "checker/marks.hpp"
 
 namespace forcetls::checker {
 namespace {
 
-std::string_view mark(Tri good) {
-  switch (good) {
-    case Tri::yes:
+std::string_view symbol(Mark m) {
+  switch (m) {
+    case Mark::good:
       return "✔";
-    case Tri::no:
+    case Mark::bad:
       return "✘";
-    case Tri::unknown:
+    case Mark::info:
+      return "·";
+    case Mark::unknown:
       return "?";
   }
   return "?";
 }
 
-Tri invert(Tri t) { return t == Tri::yes ? Tri::no : t == Tri::no ? Tri::yes : Tri::unknown; }
-
-void row(std::string& out, std::string_view label, Tri good, std::string_view detail = {}) {
+void row(std::string& out, const CheckRow& r) {
   out += "    ";
-  out += mark(good);
+  out += symbol(r.mark);
   out += ' ';
-  out += label;
-  if (!detail.empty()) {
+  out += r.label;
+  out += ": ";
+  out += to_string(r.answer);
+  if (!r.detail.empty()) {
     out += "  (";
-    out += detail;
+    out += r.detail;
     out += ')';
   }
   out += '\n';
@@ -40,6 +43,12 @@ std::string grade_line(const Grade& g) {
   std::string s = g.letter + (g.provisional ? " (provisional: some answers unknown)" : "") + "  " +
                   std::to_string(g.score) + "/100";
   return s;
+}
+
+/// "grade B  80/100", or "not graded (why)" where the grade judge() filled in
+/// stands for no finding at all.
+std::string grade_or_not(const Grade& g, const std::optional<NotGraded>& not_graded) {
+  return not_graded ? "not graded (" + not_graded->why + ")" : "grade " + grade_line(g);
 }
 
 std::string_view verdict_word(Eligibility e) {
@@ -66,28 +75,16 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
 }
 
 void address_block(std::string& out, const MxReport& mx, const AddressReport& a) {
-  out += "  " + a.address + ":" + std::to_string(a.port) + "  grade " + grade_line(a.grade) + "  " +
-         std::to_string(a.connections) + " connection" + (a.connections == 1 ? "" : "s") + "\n";
+  out += "  " + a.address + ":" + std::to_string(a.port) + "  " +
+         grade_or_not(a.grade, not_graded(a)) + "  " + std::to_string(a.connections) +
+         " connection" + (a.connections == 1 ? "" : "s") + "\n";
   if (!a.probed) {
     out += "    not probed: address in a private or reserved range (see --allow-private)\n";
     return;
   }
-  row(out, "STARTTLS and TLS handshake", a.starttls);
-  row(out, "SSL 3.0 off", invert(a.ssl3));
-  row(out, "TLS 1.0 accepted", a.tls1_0);
-  row(out, "TLS 1.1 accepted", a.tls1_1);
-  row(out, "TLS 1.2 accepted", a.tls1_2);
-  row(out, "TLS 1.3 accepted", a.tls1_3);
-  std::string weak_names;
-  for (std::uint16_t code : a.weak_suites) {
-    weak_names += (weak_names.empty() ? "accepted: " : ", ") + display_name(code);
+  for (const CheckRow& r : check_rows(a, mx.host)) {
+    row(out, r);
   }
-  row(out, "weak ciphers off", invert(a.weak), weak_names);
-  row(out, "NIST SP 800-52r1 cipher accepted", a.nist_r1);
-  row(out, "NIST SP 800-52r2 cipher accepted", a.nist_r2);
-  row(out, "certificate from a trusted CA", a.cert.trusted, a.cert.verify_error);
-  row(out, "certificate not expired", invert(a.cert.expired), a.cert.not_after);
-  row(out, "certificate names match " + mx.host, a.cert.name_match);
   if (!a.cert.cn.empty() || !a.cert.sans.empty()) {
     out += "      CN " + (a.cert.cn.empty() ? std::string("-") : a.cert.cn) + "; SANs " +
            (a.cert.sans.empty() ? std::string("-") : join(a.cert.sans, ", ")) +
@@ -110,7 +107,7 @@ void address_block(std::string& out, const MxReport& mx, const AddressReport& a)
 void mta_sts_block(std::string& out, const DomainReport& r) {
   const MtaStsReport& m = r.mta_sts;
   out += "  MTA-STS ";
-  out += mark(r.mta_sts_enforce);
+  out += symbol(mta_sts_mark(r));
   if (!m.mode.empty()) {
     out += " mode " + m.mode + ", id " + m.id + ", max_age " + std::to_string(m.max_age) + "; mx " +
            (m.mx_patterns.empty() ? std::string("-") : join(m.mx_patterns, ", "));
@@ -140,11 +137,33 @@ void mta_sts_block(std::string& out, const DomainReport& r) {
   out += "\n";
 }
 
+/// Where the mail servers came from; a failed or bogus lookup found none.
+std::string_view servers_from(const DomainReport& r) {
+  switch (r.source) {
+    case MxSource::mx:
+      return "mail servers from MX records";
+    case MxSource::implicit:
+      return "mail servers from the domain's own address (no MX)";
+    case MxSource::null_mx:
+      return "a null MX: the domain accepts no mail";
+    case MxSource::none:
+      break;
+  }
+  switch (r.dns_failure) {
+    case UnknownCause::dnssec_bogus:
+      return "mail servers not known: a DNSSEC-bogus answer is not used";
+    case UnknownCause::dns_failure:
+      return "mail servers not known: the DNS lookup failed";
+    default:
+      return "no mail server found";
+  }
+}
+
 void dane_line(std::string& out, const DaneReport& d) {
   if (d.tlsa.empty() && d.error.empty() && d.match == Tri::unknown) {
     return;  // not looked at
   }
-  out += "  DANE " + std::string(mark(d.match)) + " " + std::to_string(d.tlsa.size()) +
+  out += "  DANE " + std::string(symbol(dane_mark(d))) + " " + std::to_string(d.tlsa.size()) +
          " TLSA record" + (d.tlsa.size() == 1 ? "" : "s") + ", usable " +
          std::string(to_string(d.usable)) + ", match " + std::string(to_string(d.match));
   if (!d.error.empty()) {
@@ -158,22 +177,23 @@ void dane_line(std::string& out, const DaneReport& d) {
 std::string to_text(const DomainReport& r) {
   std::string out;
   out += r.domain + "\n";
-  out += "  DNSSEC " + std::string(to_string(r.dnssec)) + "; mail servers from " +
-         std::string(r.source == MxSource::mx         ? "MX records"
-                     : r.source == MxSource::implicit ? "the domain's own address (no MX)"
-                     : r.source == MxSource::null_mx  ? "a null MX (accepts no mail)"
-                                                      : "nothing") +
-         "\n";
+  out +=
+      "  DNSSEC " + std::string(to_string(r.dnssec)) + "; " + std::string(servers_from(r)) + "\n";
   if (!r.dns_error.empty()) {
     out += "  DNS: " + r.dns_error + "\n";
   }
-  if (!r.mta_sts.txt.empty() || !r.mta_sts.error.empty() || !r.mta_sts.mode.empty() ||
-      !r.tlsrpt.txt.empty()) {
+  const bool sts = !r.mta_sts.txt.empty() || !r.mta_sts.error.empty() || !r.mta_sts.mode.empty() ||
+                   !r.tlsrpt.txt.empty();
+  if (sts || !r.mx.empty()) {
+    out += "  marks: ✔ good  ✘ to fix  · information  ? unknown\n";
+  }
+  if (sts) {
     mta_sts_block(out, r);
   }
   for (const MxReport& mx : r.mx) {
     out += "\nMX " + std::to_string(mx.priority) + " " + mx.host + "  (DNSSEC " +
-           std::string(to_string(mx.dnssec)) + ")  grade " + grade_line(mx.grade) + "\n";
+           std::string(to_string(mx.dnssec)) + ")  " + grade_or_not(mx.grade, not_graded(mx)) +
+           "\n";
     if (!mx.dns_error.empty()) {
       out += "  DNS: " + mx.dns_error + "\n";
     }
@@ -188,7 +208,11 @@ std::string to_text(const DomainReport& r) {
       }
     }
   }
-  out += "\nGrade " + grade_line(r.grade) + "\n";
+  if (std::optional<NotGraded> why = not_graded(r)) {
+    out += "\nNot graded: " + why->why + "\n";
+  } else {
+    out += "\nGrade " + grade_line(r.grade) + "\n";
+  }
   out += "Verdict: " + std::string(verdict_word(r.eligible)) + "\n";
   for (const Reason& reason : r.reasons) {
     out +=

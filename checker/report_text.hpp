@@ -1,6 +1,7 @@
-// Human-readable form of a DomainReport for `forcetls-check`: per MX a table
-// of checks with ✔/✘/? marks, the grade with its deductions, the verdict and
-// the recommendations. Pure; any thread.
+// Human-readable form of a DomainReport for `forcetls-check` and
+// `forcetls-ctl cache show`: per MX a table of checks with their answers and
+// ✔/✘/·/? marks (checker/marks.hpp), the grade with its deductions or why
+// there is none, the verdict and the recommendations. Pure; any thread.
 #pragma once
 
 #include <string>

@@ -17,6 +17,7 @@ namespace {
 
 constexpr std::string_view kUsage =
     "usage: forcetls-ctl [--config FILE] [--policy FILE] COMMAND ...\n"
+    "       forcetls-ctl --help | --version\n"
     "\n"
     "commands:\n"
     "  config check [FILE]\n"
@@ -42,6 +43,8 @@ constexpr std::string_view kUsage =
     "options:\n"
     "  --config FILE   the daemon configuration (default /etc/forcetls/forcetls.yaml)\n"
     "  --policy FILE   use this policy file instead of the configured one\n"
+    "  -h, --help      print this text\n"
+    "  --version       print the version\n"
     "\n"
     "exit status: 0 ok, 1 invalid configuration or address, 2 usage error\n";
 
@@ -321,6 +324,9 @@ int run_ctl(const std::vector<std::string>& args, CtlEnv& env) {
       (a == "--config" ? g.config : g.policy) = args[++i];
     } else if (a == "-h" || a == "--help" || a == "help") {
       env.out << kUsage;
+      return kExitOk;
+    } else if (a == "--version") {
+      env.out << "forcetls-ctl " << FORCETLS_VERSION << "\n";
       return kExitOk;
     } else if (a.starts_with("-")) {
       return usage(env, "unknown option " + a);

@@ -1,39 +1,25 @@
-// forcetls-milter: the daemon's command line (-c FILE, -f, -s, -t).
-#include <unistd.h>
-
+// forcetls-milter: the daemon's command line (milter/daemon_args.hpp).
 #include <iostream>
+#include <string>
+#include <vector>
 
+#include "milter/daemon_args.hpp"
 #include "milter/milter_daemon.hpp"
 
 int main(int argc, char** argv) {
-  forcetls::milter::DaemonOptions options;
-  int opt = 0;
-  while ((opt = ::getopt(argc, argv, "c:fsth")) != -1) {
-    switch (opt) {
-      case 'c':
-        options.config_file = optarg;
-        break;
-      case 'f':
-        options.foreground = true;
-        break;
-      case 's':
-        options.syslog = true;
-        break;
-      case 't':
-        options.check_only = true;
-        break;
-      default:
-        std::cerr << "usage: forcetls-milter [-c FILE] [-f] [-s] [-t]\n"
-                     "  -c FILE  configuration (default /etc/forcetls/forcetls.yaml if present)\n"
-                     "  -f       stay in the foreground, log to stderr\n"
-                     "  -s       log to syslog even with -f (the systemd unit does)\n"
-                     "  -t       check the configuration and exit\n";
-        return opt == 'h' ? 0 : 64;
-    }
+  using namespace forcetls::milter;
+  auto parsed = parse_daemon_args(std::vector<std::string>(argv + 1, argv + argc));
+  if (!parsed) {
+    std::cerr << "forcetls-milter: " << parsed.error().message << "\n" << daemon_usage();
+    return kDaemonExitUsage;
   }
-  if (optind != argc) {
-    std::cerr << "forcetls-milter: unexpected argument " << argv[optind] << "\n";
-    return 64;
+  if (parsed->help) {
+    std::cout << daemon_usage();
+    return 0;
   }
-  return forcetls::milter::run_daemon(options);
+  if (parsed->version) {
+    std::cout << "forcetls-milter " << FORCETLS_VERSION << "\n";
+    return 0;
+  }
+  return run_daemon(parsed->options);
 }

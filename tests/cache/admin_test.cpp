@@ -212,6 +212,40 @@ TEST_CASE("admin: a hostile import gets one error per bad line", "[cache]") {
   CHECK(f.store->stats().domains == 1);
 }
 
+TEST_CASE("admin: import reads format 1 and ignores the derived marks", "[cache]") {
+  Fixture f;
+  const nlohmann::json doc = nlohmann::json::parse(exported_line(
+      simple("ok.test", good_address("192.0.2.1"), "mx.example.test", f.clock.now())));
+  auto without_marks = [](nlohmann::json d) {
+    for (nlohmann::json* obj : {&d, &d["mx"][0], &d["mx"][0]["addresses"][0]}) {
+      obj->erase("marks");
+      obj->erase("graded");
+      obj->erase("not_graded_reason");
+    }
+    return d;
+  };
+  nlohmann::json format1 = without_marks(doc);
+  format1["format"] = 1;
+  format1.erase("mta_sts");
+  format1.erase("tlsrpt");
+  format1["mx"][0].erase("dane");
+  nlohmann::json contradicting = doc;
+  contradicting["mx"][0]["addresses"][0]["marks"]["tls1_0"] = "bad";
+  contradicting["graded"] = false;
+  const std::string lines[] = {format1.dump(), without_marks(doc).dump(), contradicting.dump()};
+  for (const std::string& line : lines) {
+    std::stringstream in(line + "\n");
+    ImportResult r = import_jsonl(*f.store, in);
+    INFO(line);
+    CHECK(r.errors.empty());
+    CHECK(r.imported == 1);
+    // Exported again, the marks are judged from the stored answers.
+    nlohmann::json back = nlohmann::json::parse(exported_line(f.store->peek("ok.test").report));
+    CHECK(back["mx"][0]["addresses"][0]["marks"]["tls1_0"] == "info");
+    CHECK(back["graded"] == true);
+  }
+}
+
 TEST_CASE("admin: format_duration", "[cache]") {
   struct Case {
     std::int64_t seconds;

@@ -38,11 +38,20 @@ TEST_CASE("forcetls-check: bad input is a usage error with one clear line", "[ch
 }
 
 TEST_CASE("forcetls-check --help and --version exit 0", "[checker]") {
+  for (const char* help : {"--help", "-h"}) {
+    INFO(help);
+    std::ostringstream out;
+    std::ostringstream err;
+    CHECK(run_check_command({help}, out, err) == exit_eligible);
+    CHECK_THAT(out.str(), Catch::StartsWith("usage: forcetls-check [options] DOMAIN...\n"));
+    CHECK_THAT(out.str(), Catch::Contains("  --help, --version\n"));
+    CHECK_THAT(out.str(), Catch::Contains("exit status"));
+    CHECK(err.str().empty());
+  }
   std::ostringstream out;
   std::ostringstream err;
-  CHECK(run_check_command({"--help"}, out, err) == exit_eligible);
-  CHECK_THAT(out.str(), Catch::Contains("exit status"));
-  std::ostringstream out2;
-  CHECK(run_check_command({"--version"}, out2, err) == exit_eligible);
-  CHECK_THAT(out2.str(), Catch::StartsWith("forcetls-check "));
+  CHECK(run_check_command({"--version"}, out, err) == exit_eligible);
+  CHECK(out.str() == std::string("forcetls-check ") + FORCETLS_VERSION + "\n");
+  CHECK_THAT(out.str(), Catch::Matches("forcetls-check [0-9]+\\.[0-9]+\\.[0-9]+\n"));
+  CHECK(err.str().empty());
 }

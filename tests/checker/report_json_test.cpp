@@ -104,6 +104,12 @@ TEST_CASE("report JSON: a format 1 document (no MTA-STS, TLSRPT, DANE) is still 
   j.erase("mta_sts");
   j.erase("tlsrpt");
   j["mx"][0].erase("dane");
+  // Nor had it the derived marks.
+  for (nlohmann::json* obj : {&j, &j["mx"][0], &j["mx"][0]["addresses"][0]}) {
+    obj->erase("marks");
+    obj->erase("graded");
+    obj->erase("not_graded_reason");
+  }
   auto r = report_from_json(j);
   REQUIRE(r.has_value());
   CHECK(r->mta_sts.mode.empty());
@@ -111,6 +117,109 @@ TEST_CASE("report JSON: a format 1 document (no MTA-STS, TLSRPT, DANE) is still 
   CHECK(r->mx[0].dane.tlsa.empty());
   CHECK(r->mta_sts_enforce == Tri::yes);  // the old top-level answer itself is kept
   CHECK(r->mx[0].addresses[0].connections == 7);
+}
+
+TEST_CASE("report JSON: marks judge each answer, beside the raw answers", "[checker]") {
+  nlohmann::json j = to_json(sample());
+  const auto& a = j["mx"][0]["addresses"][0];
+  // The raw answers are as before.
+  CHECK(a["tls1_0"] == "yes");
+  CHECK(a["tls1_3"] == "no");
+  CHECK(a["weak_ciphers_off"] == "no");
+  const nlohmann::json want = nlohmann::json::parse(R"({
+    "starttls": "good", "ssl3": "good", "tls1_0": "info", "tls1_1": "unknown",
+    "tls1_2": "good", "tls1_3": "info", "weak_ciphers_off": "bad", "nist_r1": "good",
+    "nist_r2": "good",
+    "cert": {"trusted": "good", "expired": "good", "name_match": "bad"}
+  })");
+  CHECK(a["marks"] == want);
+  CHECK(a["graded"] == true);
+  CHECK(a["not_graded_reason"] == "");
+  CHECK(j["mx"][0]["marks"] == nlohmann::json::parse(R"({"dane": "bad"})"));
+  CHECK(j["mx"][0]["graded"] == true);
+  CHECK(j["marks"] == nlohmann::json::parse(R"({"mta_sts": "good"})"));
+  CHECK(j["graded"] == true);
+  CHECK(j["not_graded_reason"] == "");
+}
+
+TEST_CASE("report JSON: a domain whose servers were never probed says graded false", "[checker]") {
+  struct Case {
+    const char* label;
+    void (*build)(DomainReport&);
+    const char* want_reason;
+    const char* want_grade;  // the existing key, kept as it was
+  };
+  auto c = GENERATE(values<Case>({
+      {"DNSSEC-bogus",
+       [](DomainReport& r) {
+         r.dnssec = DnssecStatus::bogus;
+         r.dns_failure = UnknownCause::dnssec_bogus;
+         r.dns_error = "DNSSEC bogus: signature expired";
+       },
+       "dnssec-bogus", "F?"},
+      {"null MX", [](DomainReport& r) { r.source = MxSource::null_mx; }, "null-mx", "F?"},
+      {"NXDOMAIN", [](DomainReport& r) { r.dns_error = "domain n.test does not exist (NXDOMAIN)"; },
+       "no-mail-server", "F?"},
+      {"no MX address",
+       [](DomainReport& r) {
+         r.source = MxSource::mx;
+         r.mx.emplace_back();
+         r.mx[0].host = "mx1.n.test";
+         r.mx[0].dns_error = "mx1.n.test has no address records";
+       },
+       "no-mx-address", "F?"},
+      {"only a private address",
+       [](DomainReport& r) {
+         r.source = MxSource::mx;
+         r.mx.emplace_back();
+         r.mx[0].host = "mx1.n.test";
+         r.mx[0].addresses.emplace_back();
+         r.mx[0].addresses[0].address = "10.0.0.25";
+         r.mx[0].addresses[0].probed = false;
+       },
+       "address-refused", "A?"},
+  }));
+  INFO(c.label);
+  DomainReport r;
+  r.domain = "n.test";
+  r.source = MxSource::none;
+  c.build(r);
+  judge(r);
+  nlohmann::json j = to_json(r);
+  CHECK(j["graded"] == false);
+  CHECK(j["not_graded_reason"] == c.want_reason);
+  CHECK(j["grade"] == c.want_grade);
+  CHECK(j.contains("grade_detail"));
+  for (const auto& mx : j["mx"]) {
+    CHECK(mx["graded"] == false);
+    CHECK(mx["not_graded_reason"] == c.want_reason);
+  }
+}
+
+TEST_CASE("report JSON: marks and graded are derived, never read", "[checker]") {
+  // A format 2 document of an earlier writer lacks them; one edited by hand
+  // may carry nonsense: both read, and writing again judges the answers.
+  nlohmann::json j = to_json(sample());
+  SECTION("absent") {
+    for (nlohmann::json* obj : {&j, &j["mx"][0], &j["mx"][0]["addresses"][0]}) {
+      obj->erase("marks");
+      obj->erase("graded");
+      obj->erase("not_graded_reason");
+    }
+  }
+  SECTION("contradicting the answers") {
+    j["marks"] = "garbage";
+    j["graded"] = "perhaps";
+    j["mx"][0]["not_graded_reason"] = 7;
+    j["mx"][0]["addresses"][0]["marks"] = {{"tls1_0", "bad"}};
+  }
+  auto r = report_from_json(j);
+  REQUIRE(r.has_value());
+  nlohmann::json again = to_json(*r);
+  CHECK(again["mx"][0]["addresses"][0]["marks"]["tls1_0"] == "info");
+  CHECK(again["marks"]["mta_sts"] == "good");
+  CHECK(again["graded"] == true);
+  CHECK(again["mx"][0]["not_graded_reason"] == "");
 }
 
 TEST_CASE("report JSON round-trips", "[checker]") {

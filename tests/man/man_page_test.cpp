@@ -2,10 +2,13 @@
 // of conf::config_keys() and conf::policy_keys() has a heading in the
 // CONFIGURATION KEYS or POLICY KEYS section, every heading names a key (or
 // a group of keys) the loader accepts, and every heading's paragraph states
-// a default or an example.
-#include <catch2/catch.hpp>
+// a default or an example. And every option a program's --help lists is in
+// that program's page.
+#include <sys/wait.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -186,4 +189,113 @@ TEST_CASE("man: heading parser reads .B and .BR lines", "[man]") {
   }));
   INFO(c.line);
   CHECK(heading_names(c.line) == c.want);
+}
+
+namespace {
+
+/// The standard output of `program --help`; the test fails unless it exits 0.
+std::string help_of(const std::string& program) {
+  FILE* pipe = popen((program + " --help 2>/dev/null").c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string out;
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) {
+    out.append(buf, n);
+  }
+  int status = pclose(pipe);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  return out;
+}
+
+bool option_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+/// Options named in a usage text: "-c", "--json", ... where a word starts
+/// with '-' after a space, '[', '|' or ','.
+std::vector<std::string> options_in(const std::string& text) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const bool starts = text[i] == '-' && (i == 0 || std::string_view(" [|,\n").find(text[i - 1]) !=
+                                                         std::string_view::npos);
+    if (!starts) {
+      continue;
+    }
+    std::size_t end = i + 1;
+    while (end < text.size() && option_char(text[end])) {
+      ++end;
+    }
+    std::string option = text.substr(i, end - i);
+    if (option.size() >= 2 && option != "--" &&
+        std::find(out.begin(), out.end(), option) == out.end()) {
+      out.push_back(option);
+    }
+    i = end;
+  }
+  return out;
+}
+
+/// Whether the page (unescaped) names `option` as a word of its own.
+bool page_names(const std::string& page, const std::string& option) {
+  for (std::size_t at = page.find(option); at != std::string::npos;
+       at = page.find(option, at + 1)) {
+    const std::size_t end = at + option.size();
+    const bool before = at == 0 || !option_char(page[at - 1]);
+    const bool after = end >= page.size() || !option_char(page[end]);
+    if (before && after) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/// Page text with `\-` and `\&` unescaped and font escapes (\fB, \fR, ...)
+/// dropped, so inline-bold options read as words.
+std::string plain(const std::string& roff) {
+  std::string text = unescape(roff);
+  for (std::size_t at = text.find("\\f"); at != std::string::npos; at = text.find("\\f", at)) {
+    text.erase(at, std::min<std::size_t>(3, text.size() - at));
+  }
+  return text;
+}
+
+std::string read_page(const std::string& name) {
+  std::ifstream in(std::string(FORCETLS_SOURCE_DIR) + "/man/" + name);
+  REQUIRE(in.good());
+  std::stringstream text;
+  text << in.rdbuf();
+  return plain(text.str());
+}
+
+}  // namespace
+
+TEST_CASE("man: the usage parser finds short and long options", "[man]") {
+  CHECK(options_in("usage: p [-c FILE] [-f]\n  --json  x\n  --help, --version\n  a-b --\n") ==
+        std::vector<std::string>{"-c", "-f", "--json", "--help", "--version"});
+  CHECK(page_names(plain("see \\fB\\-\\-json\\fR."), "--json"));
+  CHECK_FALSE(page_names("--jsonl", "--json"));
+}
+
+TEST_CASE("man: every option of a program's --help is in its page", "[man]") {
+  struct Program {
+    std::string path;
+    std::string page;
+  };
+  const Program p = GENERATE(values<Program>({
+      {FORCETLS_CHECK_PATH, "forcetls-check.1"},
+      {FORCETLS_CTL_PATH, "forcetls-ctl.8"},
+      {FORCETLS_MILTER_PATH, "forcetls-milter.8"},
+  }));
+  const std::string page = read_page(p.page);
+  const std::vector<std::string> options = options_in(help_of(p.path));
+  INFO(p.page);
+  // Every program answers --help and --version.
+  CHECK(std::find(options.begin(), options.end(), "--help") != options.end());
+  CHECK(std::find(options.begin(), options.end(), "--version") != options.end());
+  for (const std::string& option : options) {
+    INFO("--help lists " << option << " but man/" << p.page << " does not");
+    CHECK(page_names(page, option));
+  }
 }

@@ -189,6 +189,25 @@ TEST_CASE("ctl: usage and input errors", "[milter]") {
   CHECK(r.status == c.want);
 }
 
+TEST_CASE("ctl: --help and --version answer on stdout and exit 0", "[milter]") {
+  TempDir dir;
+  for (const char* help : {"--help", "-h"}) {
+    Run r = run({help}, dir);
+    INFO(help);
+    CHECK(r.status == kExitOk);
+    CHECK_THAT(r.out, Catch::StartsWith("usage: forcetls-ctl [--config FILE] [--policy FILE] "
+                                        "COMMAND ...\n       forcetls-ctl --help | --version\n"));
+    CHECK(r.err.empty());
+  }
+  Run v = run({"--version"}, dir);
+  CHECK(v.status == kExitOk);
+  CHECK(v.out == std::string("forcetls-ctl ") + FORCETLS_VERSION + "\n");
+  CHECK_THAT(v.out, Catch::Matches("forcetls-ctl [0-9]+\\.[0-9]+\\.[0-9]+\n"));
+  CHECK(v.err.empty());
+  // Before the command, like --config; a command's own arguments are not it.
+  CHECK(run({"--config", "x.yaml", "--version"}, dir).out == v.out);
+}
+
 namespace {
 
 /// Runs the built forcetls-ctl; stdout and stderr together.
@@ -249,5 +268,13 @@ TEST_CASE("forcetls-ctl binary: config check and explain", "[milter]") {
     Run r = run_binary("no-such-command");
     CHECK(r.status == 2);
     CHECK_THAT(r.out, Catch::Contains("usage: forcetls-ctl"));
+  }
+  SECTION("--version and --help") {
+    Run v = run_binary("--version");
+    CHECK(v.status == 0);
+    CHECK(v.out == std::string("forcetls-ctl ") + FORCETLS_VERSION + "\n");
+    Run h = run_binary("--help");
+    CHECK(h.status == 0);
+    CHECK_THAT(h.out, Catch::StartsWith("usage: forcetls-ctl "));
   }
 }
