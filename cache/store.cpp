@@ -1452,6 +1452,12 @@ Result<bool> Store::invalidate(std::string_view domain) {
 
 Result<void> Store::flush() { return impl_->flush(); }
 
+unsigned Store::env_flags() const {
+  unsigned flags = 0;
+  mdb_env_get_flags(impl_->env_, &flags);
+  return flags;
+}
+
 Result<std::size_t> Store::sweep() {
   Impl& im = *impl_;
   // Dead when expires_at + grace <= now, exactly when lookup says missing.

@@ -235,6 +235,9 @@ class Store {
   std::int64_t now() const { return clock_(); }
   const StoreOptions& options() const { return options_; }
   const std::string& path() const { return options_.path; }
+  /// This process's LMDB environment flags (mdb_env_get_flags), e.g. whether
+  /// commits skip syncs (MDB_NOSYNC, MDB_NOMETASYNC). For tests and diagnostics.
+  unsigned env_flags() const;
 
   class Impl;
 

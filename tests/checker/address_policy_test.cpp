@@ -143,7 +143,18 @@ TEST_CASE("family selection", "[checker]") {
 }
 
 TEST_CASE("host_has_route answers without sending", "[checker]") {
-  // Loopback always has a route; this only exercises the socket path (a UDP
+  // Loopback always has a route; this exercises the socket path (a UDP
   // connect sends nothing).
   CHECK(host_has_route(asio::ip::make_address("127.0.0.1")));
+}
+
+TEST_CASE("host_has_route says no when the kernel will not pick a route", "[checker]") {
+  // Targets whose UDP connect() fails on any Linux host, whatever its routing
+  // table: the limited broadcast address without SO_BROADCAST (EACCES), and an
+  // IPv6 link-local address without a scope id (EINVAL; or no IPv6 socket at
+  // all, which must read as no route too).
+  for (const char* target : {"255.255.255.255", "fe80::1"}) {
+    CAPTURE(target);
+    CHECK_FALSE(host_has_route(asio::ip::make_address(target)));
+  }
 }

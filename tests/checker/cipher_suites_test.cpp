@@ -1,6 +1,7 @@
-// Tests for checker/cipher_suites: spot checks of the CHECKS.md classification,
-// consistency of the hand-transcribed lists with the IANA names, and every name
-// the system OpenSSL 3 knows checked against OpenSSL itself.
+// Tests for checker/cipher_suites: the NIST and weak classifications of every
+// suite against tables typed in from the standards (standard_suites.hpp), spot
+// checks, consistency with the IANA names, and every name the system OpenSSL 3
+// knows checked against OpenSSL itself.
 #include "checker/cipher_suites.hpp"
 
 #include <openssl/ssl.h>
@@ -11,8 +12,10 @@
 #include <string>
 
 #include "common/c_handle.hpp"
+#include "tests/checker/standard_suites.hpp"
 
 using namespace forcetls::checker;
+namespace standard = forcetls::test::standard;
 
 namespace {
 
@@ -44,7 +47,7 @@ TEST_CASE("cipher classification spot checks", "[checker]") {
       {"TLS 1.3 CCM_8: r2", 0x1305, false, true, 0, "TLS_AES_128_CCM_8_SHA256"},
       {"ECDHE-RSA CHACHA20: neither", 0xCCA8, false, false, 0,
        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"},
-      // CHECKS.md files EXPORT RC4 suites under EXPORT, not RC4.
+      // EXPORT RC4 suites are filed under EXPORT, not RC4.
       {"EXP-RC4-MD5", 0x0003, false, false, weak_export | weak_md5_mac,
        "TLS_RSA_EXPORT_WITH_RC4_40_MD5"},
       {"EXP-RC2-CBC-MD5", 0x0006, false, false, weak_export | weak_rc2 | weak_md5_mac,
@@ -72,42 +75,68 @@ TEST_CASE("cipher classification spot checks", "[checker]") {
   CHECK(code_of(c.name) == c.code);
 }
 
-TEST_CASE("NIST lists have the CHECKS.md shape", "[checker]") {
+TEST_CASE("NIST lists are the standards' lists", "[checker]") {
   auto r1 = nist_r1_suites();
   auto r2 = nist_r2_tls12_suites();
   auto r2_13 = nist_r2_tls13_suites();
-  CHECK(r2.size() == 56);
-  CHECK(r2_13.size() == 4);
-  CHECK(r1.size() == 56 - 4 + 11 + 8);
-  std::set<std::uint16_t> r1_set(r1.begin(), r1.end());
-  std::set<std::uint16_t> r2_set(r2.begin(), r2.end());
-  CHECK(r1_set.size() == r1.size());  // no duplicates
-  CHECK(r2_set.size() == r2.size());
+  CHECK(standard::as_set(r1) == standard::as_set(standard::kNistR1));
+  CHECK(standard::as_set(r2) == standard::as_set(standard::kNistR2Tls12));
+  CHECK(standard::as_set(r2_13) == standard::as_set(standard::kNistR2Tls13));
+  // No duplicates: the lists are offered as they are.
+  CHECK(standard::as_set(r1).size() == r1.size());
+  CHECK(standard::as_set(r2).size() == r2.size());
+  CHECK(standard::as_set(r2_13).size() == r2_13.size());
   for (std::uint16_t c : r2) {
     INFO(display_name(c));
     REQUIRE(find_suite(c) != nullptr);
-    CHECK_FALSE(is_weak(c));
-    bool ccm_ecdsa = c >= 0xC0AC && c <= 0xC0AF;
-    CHECK(is_nist_r1(c) == !ccm_ecdsa);
     CHECK(wire(max_version(c)) == wire(TlsVersion::tls1_2));
-  }
-  for (std::uint16_t c : r1) {
-    INFO(display_name(c));
-    REQUIRE(find_suite(c) != nullptr);
-    CHECK_FALSE(is_tls13_suite(c));
-    // Only 3DES makes an r1 suite weak.
-    CHECK(is_weak(c) == ((weak_reasons(c) & weak_3des) != 0));
-    CHECK(weak_reasons(c) == (weak_reasons(c) & weak_3des));
   }
   for (std::uint16_t c : r2_13) {
     CHECK(is_tls13_suite(c));
-    CHECK_FALSE(is_nist_r1(c));
   }
   CHECK_FALSE(is_nist_r2(0x1303));
 }
 
-// The weak lists were transcribed from CHECKS.md; check them both ways against
-// what the IANA names say about the algorithms.
+// Both predicates, for every suite in the table and every code point the
+// standards name (including ones the table might lack).
+TEST_CASE("is_nist_r1 and is_nist_r2 agree with the standards for every suite", "[checker]") {
+  std::set<std::uint16_t> codes = standard::all_listed();
+  for (const CipherSuite& s : all_suites()) {
+    codes.insert(s.code);
+  }
+  codes.insert({kRenegotiationInfoScsv, kFallbackScsv, 0xC100});
+  const auto r1 = standard::as_set(standard::kNistR1);
+  auto r2 = standard::as_set(standard::kNistR2Tls12);
+  r2.insert(std::begin(standard::kNistR2Tls13), std::end(standard::kNistR2Tls13));
+  for (std::uint16_t c : codes) {
+    INFO(display_name(c));
+    CHECK(is_nist_r1(c) == (r1.count(c) == 1));
+    CHECK(is_nist_r2(c) == (r2.count(c) == 1));
+  }
+}
+
+TEST_CASE("weak_reasons agrees with the weak table for every suite", "[checker]") {
+  std::set<std::uint16_t> codes = standard::all_listed();
+  for (const CipherSuite& s : all_suites()) {
+    codes.insert(s.code);
+  }
+  codes.insert({kRenegotiationInfoScsv, kFallbackScsv, 0xC100});
+  for (std::uint16_t c : codes) {
+    INFO(display_name(c));
+    CHECK(weak_reasons(c) == standard::weak_mask(c));
+    CHECK(is_weak(c) == (standard::weak_mask(c) != 0));
+  }
+  // Every weak code point the table names is a suite forcetls knows.
+  for (const standard::WeakList& list : standard::kWeakLists) {
+    for (std::uint16_t c : list.codes) {
+      INFO(display_name(c));
+      CHECK(find_suite(c) != nullptr);
+    }
+  }
+}
+
+// The weak lists were transcribed by hand; check them both ways against what
+// the IANA names say about the algorithms.
 TEST_CASE("weak lists agree with the IANA names", "[checker]") {
   for (const CipherSuite& s : all_suites()) {
     INFO(s.iana_name);

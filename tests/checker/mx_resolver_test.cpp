@@ -435,13 +435,12 @@ TEST_CASE("MX hosts resolve concurrently", "[checker]") {
   for (int i = 0; i < 6; ++i) {
     host_v4(r, "m" + std::to_string(i) + ".many.example", "192.0.2.1");
   }
-  const auto start = std::chrono::steady_clock::now();
   const auto m = resolve(r, "many.example");
-  const auto elapsed = std::chrono::steady_clock::now() - start;
   REQUIRE(m.hosts.size() == 6);
-  // 1 MX round + 1 address round, A and AAAA of all six hosts together.
+  // 1 MX round + 1 address round, A and AAAA of all six hosts together: all
+  // twelve address questions were in flight at once (the fake holds each for
+  // its delay), which proves the concurrency without timing the run.
   CHECK(r.max_in_flight == 12);
-  CHECK(elapsed < std::chrono::milliseconds(600));  // sequential would be 1300 ms
   CHECK(r.asked.size() == 13);
 }
 

@@ -10,12 +10,16 @@
 #include <catch2/catch.hpp>
 #include <map>
 #include <set>
+#include <stdexcept>
+#include <string>
 
 #include "common/c_handle.hpp"
+#include "tests/checker/standard_suites.hpp"
 #include "tests/checker/tls_test_server.hpp"
 
 using namespace forcetls::checker;
 using Bytes = std::vector<std::uint8_t>;
+namespace standard = forcetls::test::standard;
 
 namespace {
 
@@ -25,6 +29,56 @@ RandomSource fixed_random() {
 
 bool has(const std::vector<std::uint16_t>& v, std::uint16_t c) {
   return std::find(v.begin(), v.end(), c) != v.end();
+}
+
+// The protocol versions a simulated server may choose each of its suites at,
+// from the RFCs that define them (not from checker/cipher_suites, so that a
+// wrong version range there shows as a wrong answer): TLS 1.3 suites only at
+// 1.3 (RFC 8446); AEAD and SHA-256/384 MAC suites from TLS 1.2 (RFC 5246, 5288,
+// 5289, 6655, 7905); ECC suites from TLS 1.0, they need hello extensions (RFC
+// 4492); EXPORT suites up to TLS 1.0 (RFC 4346 §A.5). DES and IDEA stay valid at
+// TLS 1.2 as OpenSSL <= 1.0.2 servers negotiate them there; des_idea says which
+// suites a server with des_idea_to_tls11 refuses at 1.2.
+struct SuiteRange {
+  std::uint16_t code;
+  TlsVersion min, max;
+  bool des_idea = false;
+};
+constexpr SuiteRange kSimRanges[] = {
+    {0x1301, TlsVersion::tls1_3, TlsVersion::tls1_3},
+    {0x1302, TlsVersion::tls1_3, TlsVersion::tls1_3},
+    {0x1303, TlsVersion::tls1_3, TlsVersion::tls1_3},
+    {0xC030, TlsVersion::tls1_2, TlsVersion::tls1_2},      // ECDHE-RSA AES256-GCM
+    {0xC02F, TlsVersion::tls1_2, TlsVersion::tls1_2},      // ECDHE-RSA AES128-GCM
+    {0xCCA8, TlsVersion::tls1_2, TlsVersion::tls1_2},      // ECDHE-RSA CHACHA20
+    {0xC028, TlsVersion::tls1_2, TlsVersion::tls1_2},      // ECDHE-RSA AES256-SHA384
+    {0xC027, TlsVersion::tls1_2, TlsVersion::tls1_2},      // ECDHE-RSA AES128-SHA256
+    {0xC0AC, TlsVersion::tls1_2, TlsVersion::tls1_2},      // ECDHE-ECDSA AES128-CCM
+    {0xC014, TlsVersion::tls1_0, TlsVersion::tls1_2},      // ECDHE-RSA AES256-SHA
+    {0xC013, TlsVersion::tls1_0, TlsVersion::tls1_2},      // ECDHE-RSA AES128-SHA
+    {0x0035, TlsVersion::ssl3, TlsVersion::tls1_2},        // RSA AES256-SHA
+    {0x002F, TlsVersion::ssl3, TlsVersion::tls1_2},        // RSA AES128-SHA
+    {0x000A, TlsVersion::ssl3, TlsVersion::tls1_2},        // RSA 3DES
+    {0x0005, TlsVersion::ssl3, TlsVersion::tls1_2},        // RC4-SHA
+    {0x0004, TlsVersion::ssl3, TlsVersion::tls1_2},        // RC4-MD5
+    {0x0009, TlsVersion::ssl3, TlsVersion::tls1_2, true},  // DES-CBC-SHA
+    {0x0003, TlsVersion::ssl3, TlsVersion::tls1_0},        // EXP-RC4-MD5
+    {0x0006, TlsVersion::ssl3, TlsVersion::tls1_0},        // EXP-RC2-CBC-MD5
+    {0x0008, TlsVersion::ssl3, TlsVersion::tls1_0},        // EXP-DES-CBC-SHA
+};
+
+const SuiteRange& sim_range(std::uint16_t code) {
+  for (const SuiteRange& r : kSimRanges) {
+    if (r.code == code) {
+      return r;
+    }
+  }
+  throw std::logic_error("simulated server suite without a version range: " + display_name(code));
+}
+
+bool sim_valid_at(std::uint16_t code, TlsVersion v) {
+  const SuiteRange& r = sim_range(code);
+  return wire(r.min) <= wire(v) && wire(v) <= wire(r.max);
 }
 
 // A model server: the versions it accepts and its suites in preference order.
@@ -102,11 +156,10 @@ Reply answer(const SimServer& s, const Probe& p, std::map<std::uint8_t, int>& at
     return {record(21, {2, 70})};
   }
   for (std::uint16_t suite : s.suites) {
-    if (s.des_idea_to_tls11 && *v == TlsVersion::tls1_2 &&
-        (weak_reasons(suite) & (weak_des | weak_idea)) != 0) {
+    if (s.des_idea_to_tls11 && *v == TlsVersion::tls1_2 && sim_range(suite).des_idea) {
       continue;
     }
-    if (has(p.suites, suite) && valid_at(suite, *v)) {
+    if (has(p.suites, suite) && sim_valid_at(suite, *v)) {
       return {server_hello(*v, suite)};
     }
   }
@@ -227,7 +280,7 @@ TEST_CASE("question suite lists", "[checker]") {
       CHECK(valid_at(s, c.v));
     }
     if (c.q == Question::weak) {
-      CHECK(is_weak(s));
+      CHECK(standard::weak_mask(s) != 0);
     }
   }
   // Each hello is buildable and, for SSL 3.0 (no padding possible), small.
@@ -242,13 +295,16 @@ TEST_CASE("question suite lists", "[checker]") {
 
 TEST_CASE("question lists hold what they promise", "[checker]") {
   auto t12 = suites_for(Question::tls1_2, T12);
-  auto r2 = nist_r2_tls12_suites();
-  CHECK(std::equal(r2.begin(), r2.end(), t12.begin()));  // r2 first
-  CHECK(has(t12, 0x000A));                               // 3DES
-  CHECK(has(t12, 0x0005));                               // RC4
-  CHECK(has(t12, 0xCCA8));                               // CHACHA20
-  CHECK(has(t12, 0xC011));                               // ECDHE-RSA-RC4-SHA survives the cap
-  CHECK(has(t12, 0x0009));                               // DES
+  // The NIST SP 800-52 Rev. 2 TLS 1.2 suites come first.
+  const std::size_t n_r2 = std::size(standard::kNistR2Tls12);
+  REQUIRE(t12.size() >= n_r2);
+  CHECK(std::set<std::uint16_t>(t12.begin(), t12.begin() + n_r2) ==
+        standard::as_set(standard::kNistR2Tls12));
+  CHECK(has(t12, 0x000A));  // 3DES
+  CHECK(has(t12, 0x0005));  // RC4
+  CHECK(has(t12, 0xCCA8));  // CHACHA20
+  CHECK(has(t12, 0xC011));  // ECDHE-RSA-RC4-SHA survives the cap
+  CHECK(has(t12, 0x0009));  // DES
   CHECK(t12.size() == kMaxHelloSuites - 1);
   CHECK_FALSE(has(t12, 0x0003));  // EXPORT is not valid at 1.2
   auto s3 = suites_for(Question::ssl3, S3);
@@ -259,9 +315,10 @@ TEST_CASE("question lists hold what they promise", "[checker]") {
   CHECK(has(weak12, 0x0003));        // EXPORT offered too: a server at TLS 1.0 may pick it
   CHECK(has(weak12, 0x003B));        // NULL-SHA256
   CHECK_FALSE(has(weak12, 0x008A));  // PSK
+  // The r1 question offers exactly the NIST SP 800-52 Rev. 1 list.
   auto r1 = suites_for(Question::nist_r1, T12);
-  auto r1_all = nist_r1_suites();
-  CHECK(std::vector<std::uint16_t>(r1_all.begin(), r1_all.end()) == r1);
+  CHECK(r1.size() == std::size(standard::kNistR1));
+  CHECK(std::set<std::uint16_t>(r1.begin(), r1.end()) == standard::as_set(standard::kNistR1));
   CHECK(suites_for(Question::nist_r2, T13) ==
         std::vector<std::uint16_t>{0x1301, 0x1302, 0x1304, 0x1305});
 }
@@ -466,7 +523,9 @@ TEST_CASE("plans against OpenSSL servers", "[checker]") {
     TestServerConfig cfg{.min_version = TLS1_VERSION,
                          .max_version = TLS1_2_VERSION,
                          .ciphers = "ALL:COMPLEMENTOFALL:@SECLEVEL=0"};
-    // The weak suites this server can choose with its RSA certificate.
+    // The weak suites this server can choose with its RSA certificate: OpenSSL's
+    // list, filtered by the standards' weak table and by OpenSSL's own key
+    // exchange and authentication (no PSK or SRP: the prober has no secret).
     std::set<std::uint16_t> want;
     forcetls::CHandle<SSL_CTX, SSL_CTX_free> ctx{SSL_CTX_new(TLS_server_method())};
     REQUIRE(SSL_CTX_set_cipher_list(ctx.get(), cfg.ciphers.c_str()) == 1);
@@ -476,7 +535,10 @@ TEST_CASE("plans against OpenSSL servers", "[checker]") {
       const SSL_CIPHER* c = sk_SSL_CIPHER_value(list, i);
       auto code = static_cast<std::uint16_t>(SSL_CIPHER_get_protocol_id(c));
       int auth = SSL_CIPHER_get_auth_nid(c);
-      if (is_weak(code) && offerable(code) && !is_tls13_suite(code) &&
+      int kx = SSL_CIPHER_get_kx_nid(c);
+      bool shared_secret = kx == NID_kx_psk || kx == NID_kx_rsa_psk || kx == NID_kx_dhe_psk ||
+                           kx == NID_kx_ecdhe_psk || kx == NID_kx_srp;
+      if (standard::weak_mask(code) != 0 && !shared_secret && (code >> 8) != 0x13 &&
           (auth == NID_auth_rsa || auth == NID_auth_null)) {
         want.insert(code);
       }
@@ -504,7 +566,7 @@ TEST_CASE("plans against OpenSSL servers", "[checker]") {
     std::uint16_t found = 0;
     for (std::uint16_t c : b.weak_suites) {
       CHECK(want.count(c) == 1);
-      found |= weak_reasons(c);
+      found |= standard::weak_mask(c);
     }
     CHECK(found == (weak_anonymous | weak_null_cipher | weak_md5_mac));
   }

@@ -2,7 +2,8 @@
 // every file of the corpus directories given on the command line, then feeds
 // `--iterations=N` deterministic mutations of them (bit flips, truncations,
 // splices, random bytes). A crash, a sanitizer report or an exception that
-// escapes the target fails the run.
+// escapes the target fails the run, and so does a corpus argument that is
+// missing, unreadable or empty: mutating nothing would pass without testing.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -81,21 +82,43 @@ Bytes mutate(const std::vector<Bytes>& corpus, std::mt19937_64& rng) {
 int main(int argc, char** argv) {
   long iterations = 10000;
   std::vector<Bytes> corpus;
+  int corpus_args = 0;
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--iterations=", 13) == 0) {
       iterations = std::strtol(argv[i] + 13, nullptr, 10);
       continue;
     }
+    ++corpus_args;
     std::filesystem::path p(argv[i]);
-    if (std::filesystem::is_directory(p)) {
-      for (const auto& entry : std::filesystem::directory_iterator(p)) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(p, ec)) {
+      std::size_t before = corpus.size();
+      for (const auto& entry : std::filesystem::directory_iterator(p, ec)) {
         if (entry.is_regular_file()) {
           corpus.push_back(read_file(entry.path()));
         }
       }
-    } else if (std::filesystem::is_regular_file(p)) {
+      if (ec) {
+        std::fprintf(stderr, "fuzz driver: cannot read corpus directory %s: %s\n", argv[i],
+                     ec.message().c_str());
+        return 1;
+      }
+      if (corpus.size() == before) {
+        std::fprintf(stderr, "fuzz driver: corpus directory %s holds no files\n", argv[i]);
+        return 1;
+      }
+    } else if (std::filesystem::is_regular_file(p, ec)) {
       corpus.push_back(read_file(p));
+    } else {
+      std::fprintf(stderr, "fuzz driver: corpus %s does not exist (a directory or file)\n",
+                   argv[i]);
+      return 1;
     }
+  }
+  if (corpus_args == 0) {
+    std::fprintf(stderr, "fuzz driver: no corpus given (usage: %s [--iterations=N] DIR...)\n",
+                 argv[0]);
+    return 1;
   }
   for (const Bytes& input : corpus) {
     run(input);
