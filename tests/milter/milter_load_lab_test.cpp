@@ -26,6 +26,6 @@ TEST_CASE("forcetls-milter under smtp-source load: every recipient accounted for
   CHECK(r.status == 0);
   CHECK_THAT(r.out, Catch::Contains("OK: every message and recipient accounted for"));
   CHECK_THAT(r.out, Catch::Contains("growth after warm-up") &&
-                       Catch::Contains("over " + std::to_string(FORCETLS_LOAD_MESSAGES * 4) +
-                                       " recipients"));
+                        Catch::Contains("over " + std::to_string(FORCETLS_LOAD_MESSAGES * 4) +
+                                        " recipients"));
 }
