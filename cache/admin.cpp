@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Cache administration. Scans go through Store::for_each_domain (short read
 // transactions), so listing a million entries pins no old pages of a cache
 // the daemon keeps writing.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Administration of the cache for forcetls-ctl: list, show, refresh, purge,
 // stats, export and import, as functions returning data or text. Each takes
 // an open Store; forcetls-ctl opens its own on the daemon's directory while

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Binary record encoding. Field order is the format: reading mirrors writing
 // line by line, so a field added in one place and not the other shows up as
 // a round-trip test failure.

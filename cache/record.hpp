@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The cache's stored records and their versioned binary encoding: one record
 // per MX address (shared by every domain using that MX) and one per domain
 // (its DNS facts and which address records it uses). Pure values; any thread.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Refresh engine. All shared state lives in Core behind one mutex; Core is
 // held by shared_ptr so a probe's done callback arriving after the engine is
 // gone touches live memory and is ignored.

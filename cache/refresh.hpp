@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RefreshEngine: keeps the Store fresh. It owns one thread (the engine
 // thread) that starts probes, writes their results and runs the periodic
 // flush, scan and sweep; lookup(), await_fresh() and request_refresh() may

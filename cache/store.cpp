@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Store on LMDB. Layout (schema kSchemaVersion):
 //   domains    normalized domain                -> DomainRecord
 //   addresses  host NUL address NUL port(2, BE) -> AddressRecord

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Store: the LMDB cache of checker reports. One per process, opened after
 // daemonising; any thread may read, writes are serialised inside. The owner
 // destroys it only after every thread using it has stopped.

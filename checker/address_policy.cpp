@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Address safety filter and family selection; see address_policy.hpp.
 #include "checker/address_policy.hpp"
 

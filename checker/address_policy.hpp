@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which MX addresses the prober may connect to: the safety filter that keeps
 // a hostile domain from pointing the prober at internal hosts, and the
 // choice of address families this host can reach. Pure data and functions;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small coroutine primitives for the prober's single-threaded Asio loop:
 // AsyncGate (a counting semaphore: per-address politeness) and SingleFlight
 // (one computation per key, every asker awaits the same result: an address

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Certificate facts and checks: see certificate_check.hpp.
 #include "checker/certificate_check.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Certificate facts and checks for a server's chain: names, issuer, validity,
 // and three separate questions (trusted, expired, name match), each yes / no /
 // unknown. Pure functions over OpenSSL objects the caller owns; any thread.

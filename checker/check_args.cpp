@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // forcetls-check argument parsing. Hand-written (no option library in the
 // dependency set); every error is one line naming the option.
 #include "checker/check_args.hpp"

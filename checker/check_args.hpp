@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Command line of `forcetls-check`: parsed into plain values, validated,
 // with one-line errors. Pure; any thread. Mapping to prober options happens
 // in check_command.cpp.

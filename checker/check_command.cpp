@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // forcetls-check: parse, normalise, resolve and probe every domain
 // concurrently (bounded), print reports in input order.
 #include "checker/check_command.hpp"

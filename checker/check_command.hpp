@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `forcetls-check`: the prober alone, from the command line. The logic lives
 // here (not in main.cpp) so tests can run it in-process. Called once, from
 // the main thread; it owns its io_context.

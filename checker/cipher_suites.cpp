@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Cipher-suite tables. Sources, per table below: the IANA "TLS Cipher Suites"
 // registry (names), testssl.sh 3.0.8 etc/cipher-mapping.txt (code point <-> name
 // <-> OpenSSL name, protocol column), the system OpenSSL 3.0 (`openssl ciphers -V

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TLS protocol versions and the IANA cipher-suite tables the prober needs: names,
 // minimum/maximum protocol version, and the classifications of CHECKS.md (NIST SP
 // 800-52r1 / r2, weak). Immutable static data and pure functions; any thread.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ClientHello construction. Layout: RFC 5246 §7.4.1.2 (SSL 3.0 .. TLS 1.2),
 // RFC 8446 §4.1.2 (TLS 1.3); extensions from RFC 6066, RFC 8422, RFC 8446,
 // RFC 7685.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Hand-built TLS ClientHello records for the acceptance probes: one record that
 // offers exactly the versions and suites of one question (OpenSSL 3 cannot offer
 // SSL 3.0, RC4, EXPORT, ...). Pure functions, no I/O; any thread. Randomness

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DANE for SMTP: see dane.hpp. Sources: RFC 7672 (SMTP security via
 // opportunistic DANE TLS), RFC 6698 §2 (TLSA fields), RFC 7671 (DANE
 // operational updates), OpenSSL's SSL_CTX_dane_enable(3).

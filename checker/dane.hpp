@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DANE for SMTP (RFC 7672): which TLSA records are usable, arming OpenSSL's
 // own DANE verification on a client SSL before the handshake, reading its
 // verdict after it, and the per-MX / per-domain summary for the report.

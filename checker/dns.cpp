@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // UnboundResolver: libunbound's async API on an Asio io_context; see dns.hpp.
 //
 // How an answer travels: ub_resolve_async() hands the question to

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DNS lookups for the checker: the Resolver seam (tests substitute a fake)
 // and UnboundResolver, a validating libunbound context driven by an Asio
 // io_context. A Resolver and every query on it belong to one io_context

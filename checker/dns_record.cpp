@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Wire-format parsers; see dns_record.hpp.
 #include "checker/dns_record.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DNS record types the checker asks for, and bounds-checked parsers for their
 // wire-format rdata (as libunbound hands it: uncompressed) and for the answer
 // section of a whole DNS message (compressed names allowed). Pure functions

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Domain normalisation and address parsing; see domain_name.hpp.
 #include "checker/domain_name.hpp"
 

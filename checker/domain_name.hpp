@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Mail domain names: normalisation of what users and MTAs hand us (UTF-8 IDN,
 // upper case, trailing dot) to the lower-case A-label form DNS is asked with,
 // and extraction of the domain from an RCPT/MAIL address. Pure functions, no

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The handshake probe: see handshake_probe.hpp.
 #include "checker/handshake_probe.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The handshake probe of one MX address: connect, SMTP up to STARTTLS, one
 // full OpenSSL handshake, polite close — one TCP connection. Outcomes are data.
 // Coroutines run on the caller's executor; the TlsClientContext is shared and

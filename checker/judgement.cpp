@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Judgement of a DomainReport. Sources: shared reference CHECKS.md (grade
 // points, letters, eligibility rule, recommendations), RFC 7505 (null MX),
 // RFC 5321 §5.1 (implicit MX).

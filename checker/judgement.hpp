@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Judgement: grade, Forced-TLS eligibility and recommendations from the
 // observations in a DomainReport (CHECKS.md "The grade", "The Forced-TLS
 // eligibility rule", "Recommendations"). Pure functions; any thread.

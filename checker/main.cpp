@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // forcetls-check: see checker/check_command.hpp.
 #include <iostream>
 #include <string>

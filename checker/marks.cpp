@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Marks of the report's rows. Each address row follows the grade and the
 // eligibility rule of judgement.cpp: a row is bad exactly when the grade
 // deducts for its answer (or, for STARTTLS, gives F), so a server without

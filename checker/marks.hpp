@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How each row of a report reads — good, bad, information or unknown — and
 // whether a grade was earned at all. The one place that judges a row: the
 // text report prints these marks, the JSON carries them beside the raw

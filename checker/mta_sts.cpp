@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // MTA-STS / TLSRPT parsing. The grammars are RFC 8461 §3.1 (TXT), §3.2
 // (policy) and RFC 8460 §3 (TLSRPT TXT); keys and fixed values are
 // case-sensitive there (%s"..."), host names are not.

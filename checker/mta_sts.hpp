@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // MTA-STS (RFC 8461) and SMTP TLS Reporting (RFC 8460), the pure half: the
 // `_mta-sts` and `_smtp._tls` TXT record parsers, the strict policy parser,
 // the MX pattern matcher and the policy-cache rule. Plain functions on

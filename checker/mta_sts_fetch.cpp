@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // MTA-STS / TLSRPT fetch. Why curl runs on worker threads: the easy
 // interface blocks, and the prober's io_context thread must keep probing MX
 // hosts meanwhile; each call posts its result back to the coroutine's

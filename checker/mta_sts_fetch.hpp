@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fetching MTA-STS (RFC 8461) and TLSRPT (RFC 8460) for a domain: the TXT
 // records through the checker's Resolver, the policy by HTTPS GET with
 // libcurl — to addresses the checker resolved itself and its AddressPolicy

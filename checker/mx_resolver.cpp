@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // MX resolution; see mx_resolver.hpp.
 #include "checker/mx_resolver.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // From a mail domain to the hosts and addresses that receive its mail, with
 // the DNSSEC status of every answer and the TLSA records DANE needs: MX
 // lookup (RFC 5321 §5.1, null MX RFC 7505), addresses of every MX host in

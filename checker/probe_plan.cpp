@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Acceptance questions and the per-address probe plan (see the header for the
 // order, the budget and the inference rules).
 #include "checker/probe_plan.hpp"

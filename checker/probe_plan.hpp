@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The acceptance questions the prober asks with hand-built ClientHellos, and the
 // per-address plan that picks the next hello from what is known so far and turns
 // the outcomes into yes/no/unknown answers. Pure, no I/O; one ProbePlan per

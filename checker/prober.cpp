@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The prober's orchestration. Why the order of steps: the full OpenSSL
 // handshake comes first because it answers STARTTLS, the negotiated protocol
 // and the certificate in one connection and often settles several plan

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The prober: from a domain (or one server) to a judged DomainReport. Resolves
 // the MX hosts (mx_resolver), probes every address concurrently — one full
 // OpenSSL handshake, then the hand-built ClientHello questions of a ProbePlan —

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Raw write-then-read exchange: see raw_exchange.hpp.
 #include "checker/raw_exchange.hpp"
 

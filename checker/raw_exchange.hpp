@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One raw write-then-read exchange on a socket after STARTTLS: the transport of
 // the hand-built ClientHello probes. The bytes are not interpreted here (the
 // TLS wire parser does that); this says what came back and how the read ended.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // String forms of the report's enumerations (used by the JSON form, the
 // text report and the mail log, so they are part of the stored format).
 #include "checker/report.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The checker's report: what the prober observed for one domain, per MX host
 // and per address, plus the judgement (grade, eligibility, recommendations).
 // Plain values, copyable, no I/O; any thread. Consumed by cache/, policy/ and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // JSON (de)serialisation of reports with nlohmann::json. Tri-states are the
 // strings yes/no/unknown, as the JSON contract says.
 #include "checker/report_json.hpp"

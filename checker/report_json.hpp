@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // JSON form of a DomainReport: the `forcetls-check --json` output and the
 // portable form `forcetls-ctl cache export/import` moves between machines.
 // Pure; any thread. Reading is strict: a document that does not decode is an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Text report. Every row shows its raw answer and the mark checker/marks.hpp
 // gives it: ✔ good, ✘ bad, · information, ? unknown — so a refused TLS 1.0
 // reads "· TLS 1.0 accepted: no", never as a failure.

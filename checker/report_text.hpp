@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Human-readable form of a DomainReport for `forcetls-check` and
 // `forcetls-ctl cache show`: per MX a table of checks with their answers and
 // ✔/✘/·/? marks (checker/marks.hpp), the grade with its deductions or why

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ServerHello / alert parsing and classification. Wire formats: RFC 5246 §6.2
 // (records), §7.2 (alerts), §7.4.1.3 (ServerHello); RFC 8446 §4.1.3-4.1.4
 // (supported_versions, HelloRetryRequest, downgrade sentinels). Every length is

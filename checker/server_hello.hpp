@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading a server's answer to a probe ClientHello: an incremental parser (bytes
 // may arrive in any split, at most 32 KiB are buffered) that stops at the first
 // ServerHello, fatal alert or non-TLS data, and the classification of that answer

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SMTP reply parsing: see smtp_reply.hpp.
 #include "checker/smtp_reply.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SMTP replies (RFC 5321 §4.2): an incremental parser that turns bytes, split
 // anywhere, into complete replies, and the EHLO keyword list. Pure data, no I/O;
 // one parser per connection, used by one thread at a time.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SMTP client session up to STARTTLS: see smtp_session.hpp.
 #include "checker/smtp_session.hpp"
 

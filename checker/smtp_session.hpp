@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The SMTP client half of a probe: greeting, EHLO, STARTTLS on one connection,
 // up to the point where TLS starts. Outcomes are data (SmtpResult), never
 // exceptions. The caller owns the socket; coroutines run on its executor.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Socket I/O with deadlines: see socket_io.hpp.
 #include "checker/socket_io.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Socket I/O with deadlines for the prober: one stream socket type for TCP and
 // for the tests' socketpairs, and connect/read/write coroutines that end at a
 // deadline instead of throwing. The caller owns the socket; one operation per

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TLS over an Asio socket through memory BIOs: see tls_channel.hpp.
 #include "checker/tls_channel.hpp"
 

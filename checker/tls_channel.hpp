@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A TLS connection over an Asio socket, driven through OpenSSL memory BIOs:
 // OpenSSL never touches the socket, so every read and write has a deadline and
 // the SSL* stays in our hands (hooks for DANE, inspection). Client or server

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The full OpenSSL handshake of a probe: see tls_handshake.hpp.
 #include "checker/tls_handshake.hpp"
 

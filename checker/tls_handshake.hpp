@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one full OpenSSL handshake of a probe, right after STARTTLS: the widest
 // offer (TLS 1.0-1.3, security level 0), the negotiated protocol and cipher,
 // and the server's chain with its checks. A TlsClientContext is made once and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Compiler setup of a fuzzing build (FORCETLS_FUZZ=ON), included by the top
 # CMakeLists.txt before the components. Every library is instrumented for
 # libFuzzer's coverage feedback and checked by ASan and UBSan, so the fuzzer

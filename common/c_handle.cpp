@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Out-of-line part of the RAII helpers (keeps <unistd.h> out of the header).
 #include "common/c_handle.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RAII for C library handles: CHandle<SSL_CTX, SSL_CTX_free> owns one pointer
 // and frees it exactly once. Not copyable; moving transfers ownership.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Name tables for enumerations: `{value, "name"}` arrays and the two
 // look-ups over them, so every enum's string form (report JSON, policy file
 // vocabulary, log lines) is one constexpr table. Pure; any thread.

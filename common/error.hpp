@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Error: the value fallible operations return through std::expected.
 // Plain data; any thread. What a prober *observes* (timeouts, alerts,
 // refusals) is report data, not an Error: Error is for operations that fail.

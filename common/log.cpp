@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Logging back end: a mutex-guarded sink so lines from many libmilter worker
 // threads never interleave on stderr.
 #include "common/log.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Logging: one line per event, `key=value` fields, to syslog (facility mail
 // by default) or to stderr in the foreground. Thread-safe: any thread may log
 // once init() has run; init() itself is called once at startup.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The daemon's configuration: every key of forcetls.yaml with its default.
 // A default-constructed Config is the embedded configuration the daemon runs
 // on when there is no file. Plain value, immutable once loaded; any thread.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // forcetls.yaml: the schema (one Field per key, so reading, validation and
 // the list of accepted keys cannot drift apart) and the cross-key checks.
 #include <syslog.h>

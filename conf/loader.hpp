@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Loading and validating forcetls.yaml (Config) and the policy file
 // (policy::Policy). Every problem is collected with file:line:column, so
 // `forcetls-ctl config check` reports them all at once. yaml-cpp exceptions

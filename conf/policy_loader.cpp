@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The policy file: schema, rule patterns, inheritance from `default`, and the
 // checks that need several keys (redirect without an address, rules that
 // could never apply).

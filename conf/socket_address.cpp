@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Socket specification parsing. Forms from libmilter's smfi_setconn(3) (as
 // documented by Sendmail's libmilter/docs/smfi_setconn.html and OpenDKIM's
 // `Socket` setting); sun_path length from <sys/un.h>.

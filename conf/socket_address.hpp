@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Listening socket specifications in the OpenDKIM / Sendmail (libmilter)
 // syntax: `inet:PORT@HOST`, `inet:PORT` (every IPv4 address), `inet6:PORT@HOST`,
 // `unix:PATH` (also `local:PATH`), or `none` (not listening). Pure; any thread.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Duration and size parsing, overflow-checked.
 #include "conf/units.hpp"
 

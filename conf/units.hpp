@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Durations (`500ms`, `30s`, `15m`, `24h`, `7d`) and sizes (`512M`, `1G`) as
 // written in the configuration. Pure; any thread.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Schema-driven YAML reading with collected problems. yaml-cpp reports
 // positions 0-based; Problems are 1-based like compilers and editors.
 #include "conf/yaml_reader.hpp"

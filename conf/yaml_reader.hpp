@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Internal to conf/: a schema-driven reader over yaml-cpp nodes that turns
 // every problem (unknown key, wrong type, bad value) into a Problem with the
 // node's position instead of throwing. One reader per load; one thread.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CacheReports: the ReportSource `forcetls-ctl explain` (and the daemon) read
 // from — the LMDB cache. Peeks only: asking does not count as a use.
 // Thread rules are the Store's (any thread).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // forcetls-ctl commands. Output is for people first, but stable enough to
 // grep: one `key: value` per line for explain, one problem per line for
 // config check.

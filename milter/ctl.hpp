@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // forcetls-ctl: the administration commands (`config check`, `explain`).
 // All logic is here, in the forcetls_ctl library, so tests run it in-process;
 // milter/ctl_main.cpp only forwards argv. One call at a time per CtlEnv.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // forcetls-ctl cache commands over cache/admin.hpp.
 #include "milter/ctl_cache.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // forcetls-ctl's `cache ...` commands and the cache-backed report source, on
 // their own Store of the daemon's cache directory (safe while the daemon
 // runs: LMDB coordinates the processes). One call at a time.

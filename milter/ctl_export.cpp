@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // forcetls-ctl export --sendmail-access (ctl_export.hpp).
 #include "milter/ctl_export.hpp"
 

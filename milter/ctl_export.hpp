@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // forcetls-ctl `export --sendmail-access`: Sendmail access-map entries
 // (`TLS_Rcpt:example.com ENCR:128`) for every cached domain that the policy
 // puts under `require` and that is eligible — Sendmail's half of

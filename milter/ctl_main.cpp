@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // forcetls-ctl: administration of forcetls (see milter/ctl.hpp).
 #include <iostream>
 #include <string>

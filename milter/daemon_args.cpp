@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // forcetls-milter argument parsing. Hand-written like forcetls-check's, so it
 // holds no global state (getopt's optind) and tests call it in-process; the
 // short options keep getopt's forms.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // forcetls-milter's command line: the short options -c FILE, -f, -s, -t, -h
 // (bundled as getopt allows: -ft, -cFILE) and --help, --version. Parsed into
 // plain values with one-line errors; the daemon itself is run_daemon(). Pure;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // End-of-message actions and the summary line.
 #include "milter/message_plan.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // MessagePlan: what the milter does at end of message, computed from the
 // recipients' outcomes — the informational header, quarantine, recipients
 // to delete and add (redirect, local-path removal) — and the per-message

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // forcetls-milter: daemon manners and the libmilter callbacks.
 //
 // Signals: libmilter's own signal thread treats SIGHUP like SIGTERM (stop).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The forcetls-milter daemon: configuration, daemon manners (fork, pid file,
 // privileges, signals) and the libmilter callbacks that apply
 // check_recipient() and plan_message(). One daemon per process (libmilter

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // forcetls-milter: the daemon's command line (milter/daemon_args.hpp).
 #include <iostream>
 #include <string>

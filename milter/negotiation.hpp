@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The libmilter negotiation of forcetls-milter: the actions it may take, the
 // protocol steps the MTA can skip, and the macros it asks for. Header-only so
 // the throughput benchmark's no-op milter (tests/bench/noop_milter.cpp)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Netstring framing for the socketmap responder (socketmap_table(5)).
 #include "milter/netstring.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Netstrings as socketmap_table(5) frames them: `<len>:<bytes>,` with len in
 // decimal ASCII. encode_netstring() and NetstringDecoder, an incremental
 // decoder for a byte stream (a persistent socketmap connection). A decoder

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ProbeService: posts probes to its io_context; a per-domain deadline turns a
 // probe that takes too long into an unknown report rather than a hang.
 #include "milter/probe_service.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ProbeService: the prober on its own thread (one Asio io_context), for the
 // daemon and forcetls-ctl. Any thread may ask for a probe; results arrive by
 // callback on the service thread, or synchronously for a caller that may

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Per-recipient decisions: address -> domain -> policy -> cache -> Decision.
 #include "milter/recipient_check.hpp"
 

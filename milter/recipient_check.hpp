@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RecipientCheck: the milter's per-recipient decision, free of libmilter —
 // RCPT argument -> domain -> policy match -> cache (or a wait for a probe) ->
 // policy::Decision, the SMTP reply to give and the log fields. The cache is

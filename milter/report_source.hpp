@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ReportSource: where `forcetls-ctl explain` (and later the milter) gets the
 // checker report for a domain. The seam the LMDB cache plugs into; until it
 // exists, NoReports answers "not cached" and MemoryReports serves tests.

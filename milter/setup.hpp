@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // From the daemon configuration (conf::Config) to the options of the
 // components it runs: the cache store, the resolver and the prober. Pure
 // mapping; any thread. One place, so forcetls-milter and forcetls-ctl can

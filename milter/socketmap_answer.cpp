@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The delivery-time answer mapping (socketmap_answer.hpp).
 #include "milter/socketmap_answer.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SocketmapAnswer: what the delivery-time TLS policy map says for one key —
 // the pure mapping from a policy Decision and the checker's report to a
 // Postfix smtp_tls_policy_maps value (socketmap_table(5) replies `OK value`,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One socketmap request to one reply (socketmap_handler.hpp).
 #include "milter/socketmap_handler.hpp"
 

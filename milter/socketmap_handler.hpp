@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SocketmapHandler: one socketmap request (`NAME KEY`) in, one reply out —
 // map name -> key form -> policy (Policy::match_delivery) -> cache -> the
 // answer mapping (socketmap_answer.hpp), plus the log line. Free of sockets,

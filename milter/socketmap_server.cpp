@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The socketmap listener and its connection threads (socketmap_server.hpp).
 #include "milter/socketmap_server.hpp"
 

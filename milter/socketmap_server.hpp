@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SocketmapServer: the socketmap_table(5) listener of forcetls-milter — a
 // listening socket (inet, inet6 or unix), an acceptor thread and one thread
 // per persistent client connection (Postfix's smtp processes each keep one

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Decisions: the policy's verdict on a report, the action it leads to, and
 // the texts (SMTP reply, log reason, header fragment) that explain it.
 #include "policy/decision.hpp"

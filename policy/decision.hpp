@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Decision: what the policy does with one recipient domain, given the rule
 // that matched (Policy::match) and the checker's report (or none). Pure
 // functions over plain values; any thread. The milter turns a Decision into

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Forwarders to the checker's normaliser, so policy rules and milter lookups
 // can never disagree on a name.
 #include "policy/domain_name.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Domain-name normalisation for policy patterns, recipients and senders:
 // lower case, no trailing dot, IDN U-labels converted to A-labels (libidn2,
 // IDNA2008 with UTS #46 non-transitional mapping). Pure; any thread.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Rule matching. Each recipient pattern is indexed by name, so a lookup costs
 // one hash probe per label of the domain, whatever the number of rules.
 #include "policy/policy.hpp"

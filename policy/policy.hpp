@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Policy: the loaded rule set and its matching — which rule governs a
 // recipient domain for a given message. Immutable after construction; any
 // thread may call the const members concurrently. A reload builds a new

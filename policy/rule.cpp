@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // String forms of the policy enumerations (they are the policy file's
 // vocabulary and appear in log lines) and domain-pattern matching.
 #include "policy/rule.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Policy rules: the modes, actions and options an admin writes in the policy
 // file, the domain patterns a rule applies to, and which mail is in scope.
 // Plain values, immutable once loaded (conf/ builds them); any thread.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cache_bench: lookup latency of cache/store with many domains stored,
 // reader threads alone and then with a writer refreshing entries, and the
 // store size per domain. Not a test: run it by hand and read the figures.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Load and throughput of forcetls-milter behind the lab's sending Postfix (issue 7).
 
 Runs inside the lab's network namespace (re-executes itself there through

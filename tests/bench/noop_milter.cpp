@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // noop-milter: the throughput benchmark's baseline (tests/bench/milter_load.py).
 // A libmilter milter that negotiates the same steps, actions and macros as
 // forcetls-milter (milter/negotiation.hpp) and decides

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // rcpt_bench: warm-cache decision latency per RCPT, as the daemon makes it
 // (issue 7, "Measurements"). Not a test: run it by hand and read the figures.
 //

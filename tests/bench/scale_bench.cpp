@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // scale_bench: the lab scale run of the cache (issue 5). N domains sharing 20
 // provider MX hosts are checked through the daemon's own pieces — a Store in
 // a temporary directory, a ProbeService reusing fresh address results from

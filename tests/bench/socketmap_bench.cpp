@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // socketmap_bench: N concurrent persistent socketmap clients against a
 // running forcetls-milter (Postfix's smtp_tls_policy_maps traffic pattern:
 // one request, wait for the reply, next). Warms up until every key has a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The socketmap benchmark (issue 8), end to end: a lab (tests/lab/lab up),
 # forcetls-milter inside it with a `require` policy and the socketmap on
 # 127.0.0.1:8892, its cache warmed through the socketmap itself, then

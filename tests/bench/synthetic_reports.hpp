@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Synthetic checker results for the benchmarks that fill an LMDB store
 // (cache_bench, rcpt_bench): plain values, never contacted, any thread.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for cache/admin: list filters, show, refresh, purge, stats text,
 // export/import round trip, and import of hostile lines (an error per line,
 // never a crash, the good lines still imported).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test fixtures for cache/: reports with good, failing and unknown
 // addresses, a temporary directory, and a clock the test sets. Test-only.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Killed writers and multi-process use of cache/store: a child process writes
 // hard and is SIGKILLed mid-way (by its PID); every commit it reported must be
 // intact after reopening, the commit in flight all there or absent, and the

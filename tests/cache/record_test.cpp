@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for cache/record: golden bytes of every format version the decoder
 // reads (the format itself, not only encode/decode agreement), round trips of
 // every field, and strict rejection of damaged, foreign or over-limit records.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for cache/refresh: single flight, priorities, bounded concurrency,
 // results stored before waiters wake, timeouts, background scans (fixed
 // clock), and a probe that throws or answers twice. Catch2 assertions are not

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for cache/store with a fixed clock: expiry per class, grace, DNS TTL
 // cap, shared address records, decode failures, map full, schema, file
 // modes, the open-twice guard, noted uses and their flush, sweeping.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for checker/address_policy: the special-range table and family choice.
 #include "checker/address_policy.hpp"
 

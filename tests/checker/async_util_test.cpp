@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for checker/async_util: gate limits and FIFO, single-flight sharing.
 #include "checker/async_util.hpp"
 

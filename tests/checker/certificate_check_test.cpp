@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for checker/certificate_check: trusted / expired / name match on
 // certificates made in the test, with a fixed clock.
 #include "checker/certificate_check.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for checker/check_args: forcetls-check's command line.
 #include "checker/check_args.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for checker/check_command: bad input gets one clear line and exit 64,
 // before anything is resolved or probed (no network is touched here).
 #include "checker/check_command.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for checker/cipher_suites: the NIST and weak classifications of every
 // suite against tables typed in from the standards (standard_suites.hpp), spot
 // checks, consistency with the IANA names, and every name the system OpenSSL 3

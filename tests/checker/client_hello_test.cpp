@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for checker/client_hello: hellos parsed back by a small independent
 // parser here and by a real OpenSSL server (in memory), size rules, errors.
 #include "checker/client_hello.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for checker/dane: TLSA presentation and usability (tables), the
 // per-MX and per-domain summaries (tables), and DaneVerifier on real OpenSSL
 // handshakes against an in-process server over a socketpair (no TCP).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Lab tests for the DNS half of checker/: UnboundResolver and resolve_mx on
 // the lab's real nsd + validating unbound (inside the lab's namespace):
 // secure, insecure and bogus answers, null/implicit MX, CNAMEd and

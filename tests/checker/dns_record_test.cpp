@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for checker/dns_record: rdata and message parsing from wire bytes.
 #include "checker/dns_record.hpp"
 

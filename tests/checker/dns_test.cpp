@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for checker/dns: UnboundResolver set-up errors, and its async
 // machinery end to end without any network: every answer comes from
 // libunbound's local data ("local-zone: . static"), and

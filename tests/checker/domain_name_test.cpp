@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for checker/domain_name: normalisation and address parsing tables.
 #include "checker/domain_name.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test helpers: see fake_peer.hpp.
 #include "tests/checker/fake_peer.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test helpers: AF_UNIX socketpairs as prober sockets, and a scripted fake
 // SMTP server (optionally ending in a real OpenSSL TLS server) that runs as a
 // coroutine in the same io_context as the client under test. Test-only.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // FakeResolver: a scripted Resolver for unit tests (no network). Answers
 // are set per (name, type); every question asked is recorded; an optional
 // delay makes concurrency observable. Single io_context thread, like the real one.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Lab test of checker/handshake_probe: one probe per MX address of
 // tests/lab/servers.tsv (real Postfix personalities, the ServerHello
 // emulator, the slow / flaky proxies, a refused address), compared with the

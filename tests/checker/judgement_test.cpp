@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for checker/judgement: grade points, letters, eligibility rule and
 // recommendations on constructed reports.
 #include "checker/judgement.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for checker/marks: the marks agree with the grade, MTA-STS and DANE
 // marks, and what counts as graded.
 #include "checker/marks.hpp"

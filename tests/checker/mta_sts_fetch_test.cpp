@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for checker/mta_sts_fetch's DNS half against a scripted FakeResolver
 // (no network: every case ends before an HTTPS connection, which
 // https_fetches() proves) and the content-type check. The HTTPS half runs

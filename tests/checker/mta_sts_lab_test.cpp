@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Lab test of MTA-STS / TLSRPT (checker/mta_sts_fetch, the prober's
 // matching): libunbound against the lab's resolver, nginx serving the
 // mta-sts.DOMAIN policy hosts with lab-CA (or self-signed) certificates.

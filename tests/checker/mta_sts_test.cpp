@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Unit tests of checker/mta_sts: policy, TXT and TLSRPT parsers, the MX
 // pattern matcher, the enforce answer and the cache rule (fake clock: plain
 // unix times).

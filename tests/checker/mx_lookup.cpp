@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // checker_mx_lookup: a developer tool that prints what the DNS half of the
 // checker finds for each domain (MX hosts, addresses, DNSSEC, TLSA), all
 // domains resolved at once. Not installed; forcetls-check is the real tool.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for checker/mx_resolver against a scripted FakeResolver: ordering,
 // null and implicit MX, CNAMEs, failures, TLSA rules, caps, concurrency.
 #include "checker/mx_resolver.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for checker/probe_plan: the question suite lists, and whole plans run
 // against simulated servers (ServerHello/alert bytes through the real parser)
 // and against real OpenSSL servers in memory, checking answers and the number

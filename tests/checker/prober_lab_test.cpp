@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Lab test of checker/prober: every lab personality is checked end to end
 // (libunbound against the lab's validating unbound, real Postfix MX
 // personalities, the ServerHello emulator, slow / flaky / refused servers) and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The lab's rate-limiting personality as lab tests see it: the `421-after=N/S`
 // fault of a servers.tsv row (the emulator answers 421 once more than N
 // connections arrived within S seconds, and counts every attempt), waiting out

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for checker/raw_exchange: how a raw hello exchange ends, over a
 // socketpair with a scripted peer.
 #include "checker/raw_exchange.hpp"

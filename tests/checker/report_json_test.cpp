@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for checker/report_json: the JSON contract and strict reading.
 #include "checker/report_json.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for checker/report_text: rows show their answer and their mark,
 // domains without probed servers say "not graded", verdict and reasons shown.
 #include "checker/report_text.hpp"

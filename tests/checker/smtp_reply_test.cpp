@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for checker/smtp_reply: reply parsing at every split, limits, garbage,
 // and EHLO keywords.
 #include "checker/smtp_reply.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for checker/smtp_session: the client against scripted fake servers
 // over a socketpair, in one io_context.
 #include "checker/smtp_session.hpp"

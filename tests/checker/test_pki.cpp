@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test helpers: see test_pki.hpp.
 #include "tests/checker/test_pki.hpp"
 

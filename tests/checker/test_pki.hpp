@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test helpers: certificates made in-process with OpenSSL (a test CA, leaves
 // valid, expired, wrong-name, self-signed, wildcard) and TLS server contexts
 // that present them. P-256 keys, so generation is fast. Test-only.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for checker/tls_handshake and checker/handshake_probe: real OpenSSL
 // handshakes against an in-process OpenSSL server at the other end of a
 // socketpair, after a scripted SMTP dialogue. No TCP.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // In-memory OpenSSL server for the wire-layer tests.
 #include "tests/checker/tls_test_server.hpp"
 

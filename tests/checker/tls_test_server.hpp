@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test helper: a real OpenSSL server run in memory (memory BIOs, no sockets).
 // It reads one ClientHello record, answers it, and reports what OpenSSL parsed
 // from the hello and what it wrote back. Test threads only.

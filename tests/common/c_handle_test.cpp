@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for common/c_handle: free exactly once, never on null.
 #include "common/c_handle.hpp"
 

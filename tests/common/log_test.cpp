@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for common/log: field quoting and level filtering.
 #include "common/log.hpp"
 

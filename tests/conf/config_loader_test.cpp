@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for the forcetls.yaml loader: defaults, every validation error with
 // its message and position, warnings, all problems reported at once, and the
 // file-level checks.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for the policy-file loader: schema, inheritance from `default`,
 // patterns (IDN, case), and every validation error with its position.
 #include <catch2/catch.hpp>

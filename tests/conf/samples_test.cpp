@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The shipped samples (conf/forcetls.yaml, conf/policy.yaml) pass validation
 // without a single warning, show every key the loaders accept, and state the
 // real defaults.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for conf/units and conf/socket_address.
 #include "conf/units.hpp"
 

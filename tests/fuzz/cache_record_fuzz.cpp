@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: the cache's record decoders (what the store reads back from
 // LMDB, whatever wrote it). Whatever decodes must encode again, and the
 // re-encoded record must decode to the same bytes (no lossy field).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target for the YAML loaders: any bytes given to parse_config and
 // parse_policy must end in a Loaded value with problems or without, never a
 // crash, an escaped exception or a hang. A policy that loads is exercised

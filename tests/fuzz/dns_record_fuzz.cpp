@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target for checker/dns_record: every rdata parser and the message
 // parser (compression pointers) on hostile bytes. The first byte picks the
 // rdata parser; the whole input is also parsed as a DNS message.

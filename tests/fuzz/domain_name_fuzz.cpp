@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target for checker/domain_name: normalisation (libidn2 included) and
 // address parsing on arbitrary bytes. A normalised name must normalise to
 // itself.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Stand-alone driver for fuzz targets when libFuzzer is not in use: replays
 // every file of the corpus directories given on the command line, then feeds
 // `--iterations=N` deterministic mutations of them (bit flips, truncations,

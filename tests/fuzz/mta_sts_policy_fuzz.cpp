@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target for checker/mta_sts: the strict policy parser on hostile
 // bodies, plus the TXT parsers and the pattern matcher on the same bytes.
 // A policy that parses must satisfy the parser's own promises.

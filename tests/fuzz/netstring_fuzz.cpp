@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target for milter/netstring: arbitrary bytes fed in chunks the input
 // chooses, with a small or the protocol's payload limit. Every decoded frame
 // must re-encode to exactly the bytes it came from, and the decoder must

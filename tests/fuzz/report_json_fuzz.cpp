@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: the strict report reader (cache import, cache records).
 #include <cstddef>
 #include <cstdint>

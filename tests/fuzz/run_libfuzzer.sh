@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Runs one libFuzzer target for a fixed time (CTest, FORCETLS_FUZZ=ON):
 #   run_libfuzzer.sh BINARY SEED_CORPUS WORK_DIR SECONDS
 # The seed corpus in the source tree is only read. New interesting inputs go

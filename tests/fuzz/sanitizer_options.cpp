@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Sanitizer defaults linked into every libFuzzer target (FORCETLS_FUZZ=ON),
 // so a run by hand reports like a run under CTest. Environment variables
 // (UBSAN_OPTIONS, ASAN_OPTIONS) still override them.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target for checker/server_hello: the incremental record / ServerHello /
 // alert parser and the classification. The first input byte picks how the rest
 // is split into reads; the parser must reach the same verdict as when fed the

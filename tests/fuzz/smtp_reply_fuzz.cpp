@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target for checker/smtp_reply: arbitrary bytes, split at positions the
 // input chooses, through the reply parser (with small limits so they are hit)
 // and every complete reply through the EHLO keyword parser.

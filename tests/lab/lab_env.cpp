@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Lab tests' view of the running lab: env file, tables, shell runner.
 #include "tests/lab/lab_env.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The running lab as lab tests see it: DIR/env of `tests/lab/lab up DIR`, the
 // expectation tables (personalities.tsv, servers.tsv) and a shell runner.
 // Everything returned by reference is loaded once and immutable; any thread.

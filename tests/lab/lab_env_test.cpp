@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for tests/lab/lab_env: env parsing, table reading and the
 // personalities/servers tables' internal consistency (no lab needed).
 #include "tests/lab/lab_env.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Catch2 main of every lab test executable. With FORCETLS_LAB_DIR set (ctest
 // sets it) and FORCETLS_IN_LAB unset, it re-executes itself inside the lab's
 // network namespace through `tests/lab/lab exec DIR --`, so the test sees the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The lab's own test: every piece answers as personalities.tsv and
 // servers.tsv say. DNS through dig (secure / insecure / bogus), TLS through
 // openssl s_client and the emulator's hello prober, faults through its greet

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Generates a forcetls lab's files from personalities.tsv and servers.tsv.
 
   labgen.py --dir DIR [--no-ipv6] [--scale N]

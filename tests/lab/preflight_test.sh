@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # packaging/dev preflight: each broken prerequisite gives its own line with the
 # fix, within seconds, and nothing is installed or built.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The lab from a private place: a clone under a 0700 directory (Debian's /root)
 # must work like any other. Copies the lab's scripts and forcetls-milter below
 # a fresh 0700 directory, brings a lab up with its record there too, checks

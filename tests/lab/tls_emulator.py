@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """ServerHello emulator and hand-built-ClientHello prober of the forcetls lab.
 
   serve CONFIG.json        SMTP servers (one per configured address) that

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Lints forcetls's man pages: groff -man -ww (what man --warnings runs),
 # man --warnings -l, and mandoc -T lint when it is installed. Any output is a
 # failure. A known-bad page is linted first, so a linter that says nothing

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // forcetls.yaml(5) documents exactly the keys the loaders accept: every key
 // of conf::config_keys() and conf::policy_keys() has a heading in the
 // CONFIGURATION KEYS or POLICY KEYS section, every heading names a key (or

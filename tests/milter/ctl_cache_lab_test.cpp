@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Lab test of `forcetls-ctl cache ...` and `explain` over a real LMDB cache
 // filled by real probes of lab personalities (inside the lab's namespace).
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for `forcetls-ctl export --sendmail-access`: the per-domain line,
 // and the command over a real LMDB cache in a temporary directory.
 #include "milter/ctl_export.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for forcetls-ctl: the commands in-process (with reports built in
 // code behind the ReportSource seam) and the built executable end to end.
 #include "milter/ctl.hpp"

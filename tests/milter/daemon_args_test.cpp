@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for milter/daemon_args and the forcetls-milter binary's --help,
 // --version and short options.
 #include "milter/daemon_args.hpp"

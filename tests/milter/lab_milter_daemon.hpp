@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A forcetls-milter process for lab tests: config + policy in a temporary
 // directory, started in the foreground inside the lab namespace (stderr log in
 // a file), stopped by its PID. One test thread owns an instance.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Lab test of every policy action of forcetls-milter: for each action on an
 // ineligible (notls.test) and an unknown (down.test, bogus.test) recipient,
 // and for malformed addresses, the policy is reloaded with SIGHUP and one

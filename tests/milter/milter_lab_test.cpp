@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Lab test of the forcetls-milter binary: started inside the lab's
 // namespace with a `require` + reject policy, driven by miltertest scripts
 // (tests/milter/miltertest/) and then by the lab's sending Postfix with swaks.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Lab load test of forcetls-milter (issue 7, "Load"): smtp-source sends
 // messages with several recipients each through the lab's sending Postfix
 // and the daemon to an smtp-sink; tests/bench/milter_load.py accounts for

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // disable_nagle_on_listeners() (milter/milter_daemon.hpp): TCP_NODELAY on a
 // listening socket reaches the sockets it accepts; other sockets are left
 // alone. TCP on 127.0.0.1 inside the lab's namespace only (a lab test).

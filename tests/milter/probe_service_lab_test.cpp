@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Lab tests of ProbeService's reuse of provider MX results: concurrent probes
 // of domains sharing an address share one flight, and a finished domain's
 // address results are reused before the refresh engine has stored them.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Unit tests of the milter's per-recipient glue and end-of-message plan,
 // with an in-memory ReportLookup instead of LMDB and the prober.
 #include "milter/recipient_check.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Lab tests with Debian's Sendmail 8.17 (tests/lab/sendmail): the real
 // forcetls-milter attached through INPUT_MAIL_FILTER (per-recipient
 // decisions seen in the SMTP transcript, the mail at the lab MX, the queue),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Unit tests of the delivery-time answer mapping: a policy, a report built
 // here (judged by the real checker), the Decision the daemon would make, and
 // the socketmap reply it must give.

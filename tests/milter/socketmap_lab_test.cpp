@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Lab test of delivery-time enforcement: forcetls-milter's socketmap answered
 // through Postfix's own client (`postmap -q KEY socketmap:...`), SIGHUP, and
 // the downgrade attack — the sending Postfix with the milter and

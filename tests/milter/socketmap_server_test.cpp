@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Unit tests of the socketmap listener over a unix socket in a temporary
 // directory (no TCP): persistent and pipelined requests, many clients at
 // once, malformed and oversized netstrings, stale sockets, stop().

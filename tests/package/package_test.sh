@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The Debian package end to end, without touching the system:
 #   1. packaging/build-deb builds the .deb (DEB_BUILD_OPTIONS=nocheck: the
 #      unit tests run in the same ctest run anyway), through ccache kept in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for policy/decision: the verdict under a rule's options, the action
 // for every mode x verdict x action, replies, reasons, header, log fields and
 // the delivery-time meaning.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for policy/policy (rule matching, precedence, scope) and
 // policy/domain_name (normalisation used by patterns and lookups).
 #include "policy/policy.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test helper: checker reports built from observations and judged by the
 // real checker::judge(), so policy tests see what the cache will hold.
 #pragma once

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- forcetls-milter under miltertest, one policy action on one recipient:
 -- an eligible recipient (alice@good.test) and the recipient under test in
 -- one message; the RCPT reply and every end-of-message modification checked.

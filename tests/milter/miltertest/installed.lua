@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- The installed forcetls-milter (tests/package): answers that need no probe,
 -- so the daemon can run in an empty network namespace. The policy's default
 -- is `require` (IP literals refused) or, after the reload, `off` (accepted);

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- forcetls-milter under miltertest: a local submission (no client address,
 -- like Postfix non_smtpd_milters) cannot be refused per recipient: the
 -- ineligible recipient is accepted, then deleted at end of message and the

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- forcetls-milter under miltertest: one eligible, one ineligible, one
 -- unknown and malformed recipients in one message; header at end of message.
 -- Run: miltertest -s mixed.lua -D socket=inet:PORT@127.0.0.1
