@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Load and throughput of forcetls-milter behind the lab's sending Postfix (issue 7).
+"""Load and throughput of forcetls-milter behind the lab's sending Postfix.
 
 Runs inside the lab's network namespace (re-executes itself there through
 `tests/lab/lab exec` when started outside). Everything listens on 127.0.0.1

@@ -1,4 +1,4 @@
-// Tests for checker/cipher_suites: spot checks of the CHECKS.md classification,
+// Tests for checker/cipher_suites: spot checks of the doc/checks.md classification,
 // consistency of the hand-transcribed lists with the IANA names, and every name
 // the system OpenSSL 3 knows checked against OpenSSL itself.
 #include "checker/cipher_suites.hpp"
@@ -44,7 +44,7 @@ TEST_CASE("cipher classification spot checks", "[checker]") {
       {"TLS 1.3 CCM_8: r2", 0x1305, false, true, 0, "TLS_AES_128_CCM_8_SHA256"},
       {"ECDHE-RSA CHACHA20: neither", 0xCCA8, false, false, 0,
        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"},
-      // CHECKS.md files EXPORT RC4 suites under EXPORT, not RC4.
+      // doc/checks.md files EXPORT RC4 suites under EXPORT, not RC4.
       {"EXP-RC4-MD5", 0x0003, false, false, weak_export | weak_md5_mac,
        "TLS_RSA_EXPORT_WITH_RC4_40_MD5"},
       {"EXP-RC2-CBC-MD5", 0x0006, false, false, weak_export | weak_rc2 | weak_md5_mac,
@@ -72,7 +72,7 @@ TEST_CASE("cipher classification spot checks", "[checker]") {
   CHECK(code_of(c.name) == c.code);
 }
 
-TEST_CASE("NIST lists have the CHECKS.md shape", "[checker]") {
+TEST_CASE("NIST lists have the doc/checks.md shape", "[checker]") {
   auto r1 = nist_r1_suites();
   auto r2 = nist_r2_tls12_suites();
   auto r2_13 = nist_r2_tls13_suites();
@@ -106,7 +106,7 @@ TEST_CASE("NIST lists have the CHECKS.md shape", "[checker]") {
   CHECK_FALSE(is_nist_r2(0x1303));
 }
 
-// The weak lists were transcribed from CHECKS.md; check them both ways against
+// The weak lists were transcribed from doc/checks.md; check them both ways against
 // what the IANA names say about the algorithms.
 TEST_CASE("weak lists agree with the IANA names", "[checker]") {
   for (const CipherSuite& s : all_suites()) {

@@ -1,4 +1,4 @@
-// Lab load test of forcetls-milter (issue 7, "Load"): smtp-source sends
+// Lab load test of forcetls-milter (the milter load test): smtp-source sends
 // messages with several recipients each through the lab's sending Postfix
 // and the daemon to an smtp-sink; tests/bench/milter_load.py accounts for
 // every message and recipient (smtp-source, the daemon's decision lines,
