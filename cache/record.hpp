@@ -31,7 +31,7 @@ inline constexpr std::uint8_t kRecordMagic = 0xF7;
 /// Second byte: which record this is.
 enum class RecordKind : std::uint8_t { domain = 'D', address = 'A' };
 
-/// Which TTL a result earned (DESIGN.md: good, ineligible, unknown).
+/// Which TTL a result earned (doc/design.md: good, ineligible, unknown).
 enum class TtlClass : std::uint8_t { good, ineligible, unknown };
 std::string_view to_string(TtlClass c);
 

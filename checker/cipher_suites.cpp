@@ -2,9 +2,9 @@
 // Cipher-suite tables. Sources, per table below: the IANA "TLS Cipher Suites"
 // registry (names), testssl.sh 3.0.8 etc/cipher-mapping.txt (code point <-> name
 // <-> OpenSSL name, protocol column), the system OpenSSL 3.0 (`openssl ciphers -V
-// -stdname 'ALL:COMPLEMENTOFALL:@SECLEVEL=0'`), and the shared reference CHECKS.md
+// -stdname 'ALL:COMPLEMENTOFALL:@SECLEVEL=0'`), and doc/checks.md
 // "Cipher tables" (NIST lists from cisco/mercury crypto_assess.h quoting NIST SP
-// 800-52r2 §3.3.1; r1 from NIST SP 800-52r1 as CHECKS.md gives it; weak lists).
+// 800-52r2 §3.3.1; r1 from NIST SP 800-52r1 as doc/checks.md gives it; weak lists).
 #include "checker/cipher_suites.hpp"
 
 #include <algorithm>
@@ -487,7 +487,7 @@ constexpr Scsv kScsv[] = {
     {kFallbackScsv, "TLS_FALLBACK_SCSV"},                           // RFC 7507
 };
 
-// NIST SP 800-52r2 TLS 1.2 suites. Source: CHECKS.md, from cisco/mercury
+// NIST SP 800-52r2 TLS 1.2 suites. Source: doc/checks.md, from cisco/mercury
 // src/libmerc/crypto_assess.h quoting NIST SP 800-52r2 §3.3.1, names mapped with
 // testssl.sh cipher-mapping.txt. Grouped by certificate type as NIST does.
 constexpr std::uint16_t kNistR2Tls12[] = {
@@ -556,13 +556,13 @@ constexpr std::uint16_t kNistR2Tls12[] = {
     0xC00F,
 };
 
-// NIST SP 800-52r2 TLS 1.3 suites (no CHACHA20). Source: CHECKS.md / mercury.
+// NIST SP 800-52r2 TLS 1.3 suites (no CHACHA20). Source: doc/checks.md / mercury.
 constexpr std::uint16_t kNistR2Tls13[] = {0x1301, 0x1302, 0x1304, 0x1305};
 
 // All TLS 1.3 suites (RFC 8446 Appendix B.4).
 constexpr std::uint16_t kTls13[] = {0x1301, 0x1302, 0x1303, 0x1304, 0x1305};
 
-// NIST SP 800-52r1 (2014). Source: CHECKS.md (provenance weaker: partly recalled,
+// NIST SP 800-52r1 (2014). Source: doc/checks.md (provenance weaker: partly recalled,
 // partly checked against MatrixSSL's r1 profile): the r2 TLS 1.2 suites without
 // the ECDHE-ECDSA CCM suites C0AC-C0AF (not shown to be in r1), plus RSA key
 // transport, plus 3DES. No TLS 1.3 suites.
@@ -646,9 +646,9 @@ constexpr std::uint16_t kNistR1[] = {
     0xC00D,
 };
 
-// Weak suites by reason. Source: CHECKS.md "Weak" (OpenSSL's EXPORT, LOW and
+// Weak suites by reason. Source: doc/checks.md, Weak (OpenSSL's EXPORT, LOW and
 // MEDIUM categories plus old algorithms). NULL encryption and anonymous suites,
-// which CHECKS.md names without code points, are recognised by their IANA names
+// which doc/checks.md names without code points, are recognised by their IANA names
 // (`_WITH_NULL_`, `_anon_`) in weak_reasons().
 constexpr std::uint16_t kExport[] = {0x0003, 0x0006, 0x0008, 0x000B, 0x000E, 0x0011, 0x0014,
                                      0x0017, 0x0019, 0x0026, 0x0027, 0x0028, 0x0029, 0x002A,

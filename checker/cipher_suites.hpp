@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // TLS protocol versions and the IANA cipher-suite tables the prober needs: names,
-// minimum/maximum protocol version, and the classifications of CHECKS.md (NIST SP
+// minimum/maximum protocol version, and the classifications of doc/checks.md (NIST SP
 // 800-52r1 / r2, weak). Immutable static data and pure functions; any thread.
 #pragma once
 
@@ -38,7 +38,7 @@ struct CipherSuite {
   bool iana_registered = true;                ///< false: 0x0060-0x0066, expired-draft names
 };
 
-/// Why a suite is weak (CHECKS.md "Weak"); a suite can have several reasons.
+/// Why a suite is weak (doc/checks.md, Weak); a suite can have several reasons.
 enum WeakReason : std::uint16_t {
   weak_export = 1u << 0,
   weak_des = 1u << 1,
@@ -75,7 +75,7 @@ inline bool is_weak(std::uint16_t code) { return weak_reasons(code) != 0; }
 std::string weak_reason_names(std::uint16_t mask);
 bool is_export(std::uint16_t code);
 
-/// NIST SP 800-52r1 (2014) list of CHECKS.md: no TLS 1.3 suites, RSA key
+/// NIST SP 800-52r1 (2014) list of doc/checks.md: no TLS 1.3 suites, RSA key
 /// transport and 3DES included, C0AC-C0AF excluded.
 bool is_nist_r1(std::uint16_t code);
 /// NIST SP 800-52r2 (2019): TLS 1.2 suites plus 1301 1302 1304 1305.
@@ -101,7 +101,7 @@ bool needs_ecc(std::uint16_t code);
 /// and not TLS_NULL_WITH_NULL_NULL.
 bool offerable(std::uint16_t code);
 
-/// The CHECKS.md lists as ordered code-point lists (the order is the offer order).
+/// The doc/checks.md lists as ordered code-point lists (the order is the offer order).
 std::span<const std::uint16_t> nist_r1_suites();
 std::span<const std::uint16_t> nist_r2_tls12_suites();
 std::span<const std::uint16_t> nist_r2_tls13_suites();
@@ -110,7 +110,7 @@ std::span<const std::uint16_t> tls13_suites();
 
 /// OpenSSL cipher string ("A:B:C") for the ≤ TLS 1.2 suites of `codes` that the
 /// system OpenSSL 3 knows, in order; others are skipped. For the prober's own
-/// OpenSSL handshakes (e.g. the quick r1 question of issue 3 item 5).
+/// OpenSSL handshakes (e.g. a quick r1 question).
 std::string openssl_cipher_list(std::span<const std::uint16_t> codes);
 
 }  // namespace forcetls::checker

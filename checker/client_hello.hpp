@@ -24,7 +24,7 @@ using RandomSource = std::function<void(std::span<std::uint8_t>)>;
 RandomSource system_random();
 
 /// At most this many cipher-suite values per hello, counting the SCSV: some
-/// servers drop hellos with 128 or more (CHECKS.md, SMTP pitfalls).
+/// servers drop hellos with 128 or more (doc/checks.md, Connection cost).
 inline constexpr std::size_t kMaxHelloSuites = 127;
 
 /// What one hello offers.

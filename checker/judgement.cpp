@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Judgement of a DomainReport. Sources: shared reference CHECKS.md (grade
+// Judgement of a DomainReport. Sources: doc/checks.md (grade
 // points, letters, eligibility rule, recommendations), RFC 7505 (null MX),
 // RFC 5321 §5.1 (implicit MX).
 #include "checker/judgement.hpp"
@@ -11,7 +11,7 @@
 namespace forcetls::checker {
 namespace {
 
-// CHECKS.md: "significant" findings cost 25 points, "slight" ones 8.
+// doc/checks.md: "significant" findings cost 25 points, "slight" ones 8.
 constexpr int kSignificant = 25;
 constexpr int kSlight = 8;
 
@@ -334,7 +334,7 @@ void judge(DomainReport& report, const JudgeOptions& options) {
       continue;
     }
     mx.grade = *worst_mx;
-    // CHECKS.md: a perfect host authenticated by MTA-STS enforce or DANE is A+.
+    // doc/checks.md: a perfect host authenticated by MTA-STS enforce or DANE is A+.
     if (a_plus(mx.grade, report.mta_sts_enforce, mx.dane.match)) {
       mx.grade.letter = "A+";
     }
@@ -351,7 +351,7 @@ void judge(DomainReport& report, const JudgeOptions& options) {
     report.grade = Grade{.letter = "F", .score = 0, .provisional = true, .deductions = {}};
   }
   report.grade.provisional = report.grade.provisional || provisional;
-  // CHECKS.md: 100 with MTA-STS enforce covering every MX, or DANE valid on
+  // doc/checks.md: 100 with MTA-STS enforce covering every MX, or DANE valid on
   // every MX -> A+ (the worst MX decides the rest of the letter).
   if (report.grade.letter == "A" || report.grade.letter == "A+") {
     report.grade.letter = a_plus(report.grade, report.mta_sts_enforce, report.dane) ? "A+" : "A";

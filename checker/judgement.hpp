@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Judgement: grade, Forced-TLS eligibility and recommendations from the
-// observations in a DomainReport (CHECKS.md "The grade", "The Forced-TLS
-// eligibility rule", "Recommendations"). Pure functions; any thread.
+// observations in a DomainReport (doc/checks.md, Grade, Eligibility,
+// Recommendations). Pure functions; any thread.
 #pragma once
 
 #include "checker/report.hpp"
@@ -36,7 +36,7 @@ std::string_view letter_for(int score);
 std::vector<std::string> recommendations(const AddressReport& address, std::string_view host);
 
 /// Fills every judged field: address, MX and domain grades, recommendations,
-/// verdict, reasons. A+ (CHECKS.md): an MX or domain grade of 100 without
+/// verdict, reasons. A+ (doc/checks.md): an MX or domain grade of 100 without
 /// unknown answers, with `mta_sts_enforce` yes or DANE matching (`mx.dane.match`
 /// for an MX, `report.dane` for the domain); both are inputs, set by the prober.
 /// A TLSA recommendation is added per MX whose records exist but do not

@@ -46,7 +46,7 @@
 //   every answer a refusal): the lowest-priority one, r2 at TLS 1.3, is the
 //   first left unknown. Unknowns are retried once, so a flaky server spends
 //   the whole budget and stays unknown (never "no").
-// For comparison (CHECKS.md): testssl.sh ~61 connections, sslscan ~141.
+// For comparison (doc/checks.md, Connection cost): testssl.sh ~61 connections, sslscan ~141.
 // A question's hello is at most 126 suites + SCSV and 521 bytes on the wire.
 //
 // Version inference: a version question offers a broad list, so a server that

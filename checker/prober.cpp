@@ -3,7 +3,7 @@
 // handshake comes first because it answers STARTTLS, the negotiated protocol
 // and the certificate in one connection and often settles several plan
 // questions; the raw ClientHello questions follow only while the plan still
-// needs them (CHECKS.md: one question per connection, connections are the cost).
+// needs them (doc/checks.md: one question per connection, connections are the cost).
 #include "checker/prober.hpp"
 
 #include <algorithm>
@@ -397,7 +397,7 @@ asio::awaitable<Prober::Probed> Prober::probe_address_now(std::string host,
   } else {
     std::string why = hs.tls ? hs.tls->detail : std::string("no handshake");
     // STARTTLS was accepted but no TLS session could be set up: "SMTP TLS
-    // enabled" needs a completed handshake (CHECKS.md). A timeout is unknown.
+    // enabled" needs a completed handshake (doc/checks.md). A timeout is unknown.
     r.starttls = (hs.tls && hs.tls->status == HandshakeStatus::timeout) ? Tri::unknown : Tri::no;
     r.error = "TLS handshake: " + why;
     plan.note_handshake_failed(why);

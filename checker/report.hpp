@@ -14,7 +14,7 @@
 namespace forcetls::checker {
 
 /// A probe answer: yes, no, or unknown (the prober could not get it).
-/// Unknown is never a guess and never "no" (CHECKS.md).
+/// Unknown is never a guess and never "no" (doc/checks.md).
 enum class Tri : std::uint8_t { unknown, yes, no };
 
 std::string_view to_string(Tri t);
@@ -29,7 +29,7 @@ std::string_view to_string(DnssecStatus s);
 std::optional<DnssecStatus> dnssec_from_string(std::string_view s);
 
 /// The leaf certificate as seen by the full OpenSSL handshake. The three
-/// verification questions are answered separately (CHECKS.md).
+/// verification questions are answered separately (doc/checks.md).
 struct CertInfo {
   Tri trusted = Tri::unknown;     ///< chains to a trusted CA (ignoring time and name)
   Tri expired = Tri::unknown;     ///< yes: not_after is past (or not yet valid)

@@ -68,7 +68,7 @@ constexpr AlertName kAlertNames[] = {
     {120, "no_application_protocol"},
 };
 
-// CHECKS.md: these alerts in answer to the hello mean "not accepted".
+// doc/checks.md: these alerts in answer to the hello mean "not accepted".
 constexpr std::uint8_t kRefusalAlerts[] = {40, 70, 71};
 
 std::string printable(std::span<const std::uint8_t> bytes, std::size_t max) {

@@ -2,7 +2,7 @@
 // Reading a server's answer to a probe ClientHello: an incremental parser (bytes
 // may arrive in any split, at most 32 KiB are buffered) that stops at the first
 // ServerHello, fatal alert or non-TLS data, and the classification of that answer
-// against what the hello offered (CHECKS.md). One parser per connection; the
+// against what the hello offered (doc/checks.md). One parser per connection; the
 // parser is not thread-safe, the free functions are pure.
 #pragma once
 

@@ -32,7 +32,7 @@ struct TlsClientOptions {
   std::string ca_path = {};  ///< hashed CA directory (c_rehash)
   /// Every TLS <= 1.2 suite Debian's OpenSSL 3 has, minus anonymous ones (no
   /// certificate to check), PSK and SRP (need credentials): 71 suites, below
-  /// the 128 that make some servers drop a ClientHello (CHECKS.md).
+  /// the 128 that make some servers drop a ClientHello (doc/checks.md).
   std::string cipher_list = "ALL:!aNULL:!PSK:!SRP:@SECLEVEL=0";
   /// All five TLS 1.3 suites of RFC 8446 §B.4.
   std::string ciphersuites =

@@ -55,7 +55,7 @@ bool has_address(const DomainReport& report) {
                      [](const checker::MxReport& mx) { return !mx.addresses.empty(); });
 }
 
-// min_grade. The domain grade is the worst MX's (CHECKS.md), and unknown
+// min_grade. The domain grade is the worst MX's (doc/checks.md), and unknown
 // answers never deduct points, so a provisional grade is an upper bound.
 Check check_grade(GradeLetter min, const DomainReport& report) {
   Check c;
@@ -74,7 +74,7 @@ Check check_grade(GradeLetter min, const DomainReport& report) {
   Tri meets = have >= min ? Tri::yes : Tri::no;
   if (meets == Tri::no && min == GradeLetter::A_plus && have == GradeLetter::A && g.score == 100) {
     // A+ is "A at 100 points plus MTA-STS enforce or DANE on every MX"
-    // (CHECKS.md); the grade may predate those answers, so ask them here.
+    // (doc/checks.md); the grade may predate those answers, so ask them here.
     meets = (report.mta_sts_enforce == Tri::yes || report.dane == Tri::yes)           ? Tri::yes
             : (report.mta_sts_enforce == Tri::unknown || report.dane == Tri::unknown) ? Tri::unknown
                                                                                       : Tri::no;

@@ -33,7 +33,7 @@ constexpr std::array<std::pair<Require, std::string_view>, 4> kRequires{{
     {Require::either, "either"},
 }};
 
-// The checker's letters (CHECKS.md "The grade"), best first.
+// The checker's letters (doc/checks.md, Grade), best first.
 constexpr std::array<std::pair<GradeLetter, std::string_view>, 6> kGrades{{
     {GradeLetter::A_plus, "A+"},
     {GradeLetter::A, "A"},

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// forcetls-bench-ciphers: prints the prober's cipher-suite table with its CHECKS.md
+// forcetls-bench-ciphers: prints the prober's cipher-suite table with its doc/checks.md
 // classifications (weak, NIST SP 800-52r1, r2) as TSV, so tests/bench/check_bench
 // judges the peers' cipher lists with exactly the checker's tables. Single thread.
 #include <cstdio>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // rcpt_bench: warm-cache decision latency per RCPT, as the daemon makes it
-// (issue 7, "Measurements"). Not a test: run it by hand and read the figures.
+// (the milter benchmarks). Not a test: run it by hand and read the figures.
 //
 //   rcpt_bench [--domains=100000] [--threads=1,2,4,8] [--seconds=3] [--dir=PATH]
 //

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// scale_bench: the lab scale run of the cache (issue 5). N domains sharing 20
+// scale_bench: the lab scale run of the cache. N domains sharing 20
 // provider MX hosts are checked through the daemon's own pieces — a Store in
 // a temporary directory, a ProbeService reusing fresh address results from
 // it, a RefreshEngine bound to both — and it prints the TCP connections the
@@ -11,7 +11,7 @@
 //   scale_bench [--limit=N] [--waiters=4] [--concurrency=N] [--pause=MS]
 //               [--deadline=S] [--dir=PATH] [--keep] [--per-address] [--no-recent]
 //
-// Needs the scale lab's environment (tests/lab/README.md: SCALE_DOMAINS,
+// Needs the scale lab's environment (doc/lab.md: SCALE_DOMAINS,
 // SCALE_MX, RESOLVER, TRUST_ANCHOR, CA_FILE, MX_LOG) and runs only inside
 // the lab's network namespace (FORCETLS_IN_LAB=1, set by `lab exec`): every
 // connection goes to the lab's 127.0.x.y servers.

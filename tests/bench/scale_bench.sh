@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# The lab scale run of the cache (issue 5), end to end: brings up a lab with
+# The lab scale run of the cache, end to end: brings up a lab with
 # N scale domains (tests/lab/lab up DIR --scale N), runs scale_bench inside
 # it and takes the lab down again — always, also when the run fails or is
 # interrupted. Needs root (the lab does) and a built scale_bench.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# The socketmap benchmark (issue 8), end to end: a lab (tests/lab/lab up),
+# The socketmap benchmark, end to end: a lab (tests/lab/lab up),
 # forcetls-milter inside it with a `require` policy and the socketmap on
 # 127.0.0.1:8892, its cache warmed through the socketmap itself, then
 # socketmap_bench with 16 persistent clients. The daemon is stopped by its

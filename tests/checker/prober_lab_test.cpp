@@ -166,7 +166,7 @@ TEST_CASE("prober: every lab personality gives the expected report", "[checker][
             CHECK(got_codes == want_codes);
           }
         }
-        // The connection budget (CHECKS.md target: at most 10 per address for
+        // The connection budget (doc/checks.md target: at most 10 per address for
         // the checks; the weak-suite listing may use the rest of the budget).
         CHECK(a.connections <= 20);
         if (a.weak_suites.size() <= 1 && s->at("fault") == "-") {

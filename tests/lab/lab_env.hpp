@@ -11,7 +11,7 @@
 
 namespace forcetls::labtest {
 
-/// DIR/env of a lab that is up (tests/lab/README.md lists every key).
+/// DIR/env of a lab that is up (doc/lab.md lists every key).
 struct Env {
   std::string dir;                          ///< LAB_DIR: the state directory
   std::string netns;                        ///< NETNS: the network namespace's name

@@ -608,7 +608,7 @@ def make_postfix(lab_dir, servers, ca_dir, ca_pem, ipv6, with_ca=()):
         "smtp_connect_timeout = 5s",
         "notify_classes =",
         "delay_warning_time = 0",
-        "# Later lab tests attach forcetls here, e.g. (tests/lab/README.md):",
+        "# Later lab tests attach forcetls here, e.g. (doc/lab.md):",
         "#   tests/lab/lab postconf DIR send smtpd_milters=inet:127.0.0.1:8891",
         "#   tests/lab/lab postconf DIR send smtp_tls_policy_maps=socketmap:inet:127.0.0.1:8892:forcetls",
     ]))

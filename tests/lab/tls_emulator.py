@@ -64,9 +64,9 @@ def _span(first, last):
 
 
 # --- Cipher-suite tables (IANA TLS Cipher Suites registry code points). ---
-# Weak suites: /work/shared/reference/CHECKS.md "Weak" (OpenSSL's EXPORT, LOW,
+# Weak suites: doc/checks.md, Weak (OpenSSL's EXPORT, LOW,
 # MEDIUM categories plus old algorithms), extended by the anonymous (aNULL)
-# and NULL-encryption suites CHECKS.md asks to report as weak; code points
+# and NULL-encryption suites doc/checks.md asks to report as weak; code points
 # of those two from the IANA registry (DH_anon / ECDH_anon / *_NULL_*).
 WEAK_EXPORT = _hex("0003 0006 0008 000B 000E 0011 0014 0017 0019") + _span(0x0026, 0x002B) \
     + _span(0x0060, 0x0065)
@@ -84,7 +84,7 @@ NULL_ENC = _hex("0001 0002 003B C001 C006 C00B C010 C015")
 WEAK = sorted(set(WEAK_EXPORT + WEAK_DES + WEAK_RC4 + WEAK_RC2 + WEAK_IDEA + WEAK_SEED
                   + WEAK_3DES + WEAK_MD5 + ANON + NULL_ENC))
 
-# NIST SP 800-52r2 (CHECKS.md, from cisco/mercury crypto_assess.h quoting
+# NIST SP 800-52r2 (doc/checks.md, from cisco/mercury crypto_assess.h quoting
 # NIST section 3.3.1).
 R2_TLS12 = _hex(
     "C02B C02C C0AC C0AD C0AE C0AF C023 C024 C009 C00A"  # ECDSA certs
@@ -95,7 +95,7 @@ R2_TLS12 = _hex(
     " C02D C02E C025 C026 C004 C005"  # ECDH_ECDSA
     " C031 C032 C029 C02A C00E C00F")  # ECDH_RSA
 R2_TLS13 = _hex("1301 1302 1304 1305")
-# NIST SP 800-52r1 (CHECKS.md): r2's TLS 1.2 suites without the ECDHE-ECDSA
+# NIST SP 800-52r1 (doc/checks.md): r2's TLS 1.2 suites without the ECDHE-ECDSA
 # CCM ones, plus RSA key transport, plus 3DES. No TLS 1.3 suites.
 R1 = [s for s in R2_TLS12 if s not in _hex("C0AC C0AD C0AE C0AF")] \
     + _hex("000A 002F 0035 003C 003D 009C 009D C09C C09D C0A0 C0A1") \
@@ -918,11 +918,11 @@ def selftest():
             parsed = parse_server_hello(sh[9:])
             if (parsed["version"], parsed["suite"]) != got[1:]:
                 failures.append("roundtrip %s: %r" % (label, parsed))
-    # Table sanity: the lists CHECKS.md gives must be disjoint where stated.
+    # Table sanity: the lists doc/checks.md gives must be disjoint where stated.
     if set(R2_TLS13) & set(R1):
         failures.append("R1 must not hold TLS 1.3 suites")
     if not set(WEAK_3DES) & set(R1):
-        failures.append("3DES is both r1 and weak (CHECKS.md)")
+        failures.append("3DES is both r1 and weak (doc/checks.md)")
     if len(WIDE) >= 128 or len(set(WIDE)) != len(WIDE):
         failures.append("WIDE must be < 128 distinct suites")
     if not all(suite_valid(s, TLS12) for s in R2_TLS12):
