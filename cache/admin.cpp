@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
-#include "checker/report_json.hpp"
-#include "checker/report_text.hpp"
+#include "checker/report/report_json.hpp"
+#include "checker/report/report_text.hpp"
 
 namespace forcetls::cache {
 namespace {

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "checker/report.hpp"
+#include "checker/report/report.hpp"
 #include "common/error.hpp"
 
 namespace forcetls::cache {

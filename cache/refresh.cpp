@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "checker/judgement.hpp"
+#include "checker/report/judgement.hpp"
 #include "common/log.hpp"
 
 namespace forcetls::cache {

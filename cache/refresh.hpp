@@ -36,7 +36,7 @@
 #include <string_view>
 
 #include "cache/store.hpp"
-#include "checker/report.hpp"
+#include "checker/report/report.hpp"
 #include "common/error.hpp"
 
 namespace forcetls::cache {

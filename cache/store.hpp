@@ -44,8 +44,8 @@
 #include <vector>
 
 #include "cache/record.hpp"
-#include "checker/judgement.hpp"
-#include "checker/report.hpp"
+#include "checker/report/judgement.hpp"
+#include "checker/report/report.hpp"
 #include "common/error.hpp"
 
 namespace forcetls::cache {

@@ -9,8 +9,8 @@
 #include <iostream>
 
 #include "cache/admin.hpp"
-#include "checker/domain_name.hpp"
-#include "checker/report_text.hpp"
+#include "checker/report/domain_name.hpp"
+#include "checker/report/report_text.hpp"
 #include "milter/cache_reports.hpp"
 #include "milter/probe_service.hpp"
 #include "milter/setup.hpp"

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "checker/report.hpp"
+#include "checker/report/report.hpp"
 #include "conf/config.hpp"
 #include "milter/ctl.hpp"
 #include "policy/decision.hpp"

@@ -28,7 +28,7 @@
 #include <memory>
 #include <thread>
 
-#include "checker/domain_name.hpp"
+#include "checker/report/domain_name.hpp"
 #include "common/c_handle.hpp"
 #include "common/log.hpp"
 #include "conf/loader.hpp"

@@ -12,7 +12,7 @@
 #include <future>
 #include <variant>
 
-#include "checker/judgement.hpp"
+#include "checker/report/judgement.hpp"
 #include "common/log.hpp"
 
 namespace forcetls::milter {

@@ -28,8 +28,8 @@
 
 #include "cache/refresh.hpp"
 #include "cache/store.hpp"
-#include "checker/dns.hpp"
-#include "checker/prober.hpp"
+#include "checker/dns/dns.hpp"
+#include "checker/probe/prober.hpp"
 #include "common/error.hpp"
 
 namespace forcetls::milter {

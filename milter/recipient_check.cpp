@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "checker/domain_name.hpp"
+#include "checker/report/domain_name.hpp"
 #include "common/log.hpp"
 
 namespace forcetls::milter {

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "checker/report.hpp"
+#include "checker/report/report.hpp"
 
 namespace forcetls::milter {
 

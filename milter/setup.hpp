@@ -7,8 +7,8 @@
 
 #include "cache/refresh.hpp"
 #include "cache/store.hpp"
-#include "checker/dns.hpp"
-#include "checker/prober.hpp"
+#include "checker/dns/dns.hpp"
+#include "checker/probe/prober.hpp"
 #include "conf/config.hpp"
 
 namespace forcetls::milter {
@@ -20,6 +20,6 @@ checker::ResolverOptions resolver_options(const conf::Config& config);
 checker::ProberOptions prober_options(const conf::Config& config, const std::string& this_host);
 cache::RefreshOptions refresh_options(const conf::Config& config);
 
-using checker::this_host_name;  ///< the default EHLO name (checker/smtp_session.hpp)
+using checker::this_host_name;  ///< the default EHLO name (checker/smtp/smtp_session.hpp)
 
 }  // namespace forcetls::milter

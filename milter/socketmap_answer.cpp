@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cache/store.hpp"
-#include "checker/domain_name.hpp"
+#include "checker/report/domain_name.hpp"
 
 namespace forcetls::milter {
 namespace {

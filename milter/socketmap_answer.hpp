@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-#include "checker/report.hpp"
+#include "checker/report/report.hpp"
 #include "policy/decision.hpp"
 
 namespace forcetls::milter {

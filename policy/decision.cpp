@@ -7,7 +7,7 @@
 #include <array>
 #include <utility>
 
-#include "checker/judgement.hpp"
+#include "checker/report/judgement.hpp"
 #include "common/log.hpp"
 
 namespace forcetls::policy {

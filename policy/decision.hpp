@@ -26,7 +26,7 @@
 #include <string_view>
 #include <vector>
 
-#include "checker/report.hpp"
+#include "checker/report/report.hpp"
 #include "policy/policy.hpp"
 #include "policy/rule.hpp"
 

@@ -3,7 +3,7 @@
 // can never disagree on a name.
 #include "policy/domain_name.hpp"
 
-#include "checker/domain_name.hpp"
+#include "checker/report/domain_name.hpp"
 
 namespace forcetls::policy {
 

@@ -2,7 +2,7 @@
 // Domain-name normalisation for policy patterns, recipients and senders:
 // lower case, no trailing dot, IDN U-labels converted to A-labels (libidn2,
 // IDNA2008 with UTS #46 non-transitional mapping). Pure; any thread.
-// checker/domain_name.hpp owns the project's normaliser; these forward to it
+// checker/report/domain_name.hpp owns the project's normaliser; these forward to it
 // so policy rules and milter lookups can never disagree on a name. Nothing
 // else in policy/ or conf/ normalises names.
 #pragma once

@@ -36,7 +36,7 @@
 #include <vector>
 
 #include "cache/store.hpp"
-#include "checker/report.hpp"
+#include "checker/report/report.hpp"
 #include "tests/bench/synthetic_reports.hpp"
 
 using namespace forcetls;

@@ -4,7 +4,7 @@
 // judges the peers' cipher lists with exactly the checker's tables. Single thread.
 #include <cstdio>
 
-#include "checker/cipher_suites.hpp"
+#include "checker/report/cipher_suites.hpp"
 
 namespace {
 

@@ -31,7 +31,7 @@
 
 #include "cache/refresh.hpp"
 #include "cache/store.hpp"
-#include "checker/report.hpp"
+#include "checker/report/report.hpp"
 #include "conf/loader.hpp"
 #include "milter/recipient_check.hpp"
 #include "tests/bench/synthetic_reports.hpp"

@@ -41,7 +41,7 @@
 
 #include "cache/refresh.hpp"
 #include "cache/store.hpp"
-#include "checker/report.hpp"
+#include "checker/report/report.hpp"
 #include "conf/config.hpp"
 #include "milter/probe_service.hpp"
 #include "milter/setup.hpp"

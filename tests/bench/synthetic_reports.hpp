@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "checker/report.hpp"
+#include "checker/report/report.hpp"
 
 namespace forcetls::benchdata {
 

@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "cache_fixtures.hpp"
-#include "checker/report_json.hpp"
+#include "checker/report/report_json.hpp"
 
 using namespace forcetls;
 using namespace forcetls::cache;

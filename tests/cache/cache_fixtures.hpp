@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "cache/store.hpp"
-#include "checker/report.hpp"
+#include "checker/report/report.hpp"
 
 namespace forcetls::cache::test {
 

@@ -4,7 +4,7 @@
 // modes, the open-twice guard, noted uses and their flush, sweeping.
 #include "cache/store.hpp"
 
-#include "checker/judgement.hpp"
+#include "checker/report/judgement.hpp"
 
 #include <lmdb.h>
 #include <sys/stat.h>

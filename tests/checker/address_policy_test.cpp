@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for checker/address_policy: the special-range table and family choice.
-#include "checker/address_policy.hpp"
+// Tests for checker/dns/address_policy: the special-range table and family choice.
+#include "checker/dns/address_policy.hpp"
 
 #include <catch2/catch.hpp>
 #include <string>

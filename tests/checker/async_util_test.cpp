@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for checker/async_util: gate limits and FIFO, single-flight sharing.
-#include "checker/async_util.hpp"
+// Tests for checker/probe/async_util: gate limits and FIFO, single-flight sharing.
+#include "checker/probe/async_util.hpp"
 
 #include <catch2/catch.hpp>
 #include <chrono>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for checker/certificate_check: trusted / expired / name match on
+// Tests for checker/tls/certificate_check: trusted / expired / name match on
 // certificates made in the test, with a fixed clock.
-#include "checker/certificate_check.hpp"
+#include "checker/tls/certificate_check.hpp"
 
 #include <catch2/catch.hpp>
 #include <chrono>

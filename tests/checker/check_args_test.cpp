@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for checker/check_args: forcetls-check's command line.
-#include "checker/check_args.hpp"
+// Tests for checker/cli/check_args: forcetls-check's command line.
+#include "checker/cli/check_args.hpp"
 
 #include <catch2/catch.hpp>
 

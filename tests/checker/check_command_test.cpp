@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for checker/check_command: bad input gets one clear line and exit 64,
+// Tests for checker/cli/check_command: bad input gets one clear line and exit 64,
 // before anything is resolved or probed (no network is touched here).
-#include "checker/check_command.hpp"
+#include "checker/cli/check_command.hpp"
 
 #include <catch2/catch.hpp>
 #include <sstream>
 
-#include "checker/check_args.hpp"
+#include "checker/cli/check_args.hpp"
 
 using namespace forcetls::checker;
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for checker/cipher_suites: the NIST and weak classifications of every
+// Tests for checker/report/cipher_suites: the NIST and weak classifications of every
 // suite against tables typed in from the standards (standard_suites.hpp), spot
 // checks, consistency with the IANA names, and every name the system OpenSSL 3
 // knows checked against OpenSSL itself.
-#include "checker/cipher_suites.hpp"
+#include "checker/report/cipher_suites.hpp"
 
 #include <openssl/ssl.h>
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for checker/client_hello: hellos parsed back by a small independent
+// Tests for checker/wire/client_hello: hellos parsed back by a small independent
 // parser here and by a real OpenSSL server (in memory), size rules, errors.
-#include "checker/client_hello.hpp"
+#include "checker/wire/client_hello.hpp"
 
 #include <openssl/ec.h>
 #include <openssl/evp.h>

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for checker/dane: TLSA presentation and usability (tables), the
+// Tests for checker/auth/dane: TLSA presentation and usability (tables), the
 // per-MX and per-domain summaries (tables), and DaneVerifier on real OpenSSL
 // handshakes against an in-process server over a socketpair (no TCP).
-#include "checker/dane.hpp"
+#include "checker/auth/dane.hpp"
 
 #include <openssl/sha.h>
 
@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "checker/handshake_probe.hpp"
+#include "checker/tls/handshake_probe.hpp"
 #include "tests/checker/fake_peer.hpp"
 #include "tests/checker/test_pki.hpp"
 

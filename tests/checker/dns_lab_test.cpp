@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "checker/dns.hpp"
-#include "checker/mx_resolver.hpp"
+#include "checker/dns/dns.hpp"
+#include "checker/dns/mx_resolver.hpp"
 #include "common/c_handle.hpp"
 #include "tests/lab/lab_env.hpp"
 

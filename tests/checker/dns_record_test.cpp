@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for checker/dns_record: rdata and message parsing from wire bytes.
-#include "checker/dns_record.hpp"
+// Tests for checker/dns/dns_record: rdata and message parsing from wire bytes.
+#include "checker/dns/dns_record.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstdint>

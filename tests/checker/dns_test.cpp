@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for checker/dns: UnboundResolver set-up errors, and its async
+// Tests for checker/dns/dns: UnboundResolver set-up errors, and its async
 // machinery end to end without any network: every answer comes from
 // libunbound's local data ("local-zone: . static"), and
 // do-not-query-address covers every address, so nothing can leave the host.
-#include "checker/dns.hpp"
+#include "checker/dns/dns.hpp"
 
 #include <unistd.h>
 #include <asio/co_spawn.hpp>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for checker/domain_name: normalisation and address parsing tables.
-#include "checker/domain_name.hpp"
+// Tests for checker/report/domain_name: normalisation and address parsing tables.
+#include "checker/report/domain_name.hpp"
 
 #include <catch2/catch.hpp>
 #include <string>

@@ -13,7 +13,7 @@
 #include <stdexcept>
 #include <system_error>
 
-#include "checker/tls_channel.hpp"
+#include "checker/tls/tls_channel.hpp"
 
 namespace forcetls::test {
 namespace {

@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "checker/socket_io.hpp"
+#include "checker/smtp/socket_io.hpp"
 
 namespace forcetls::test {
 

@@ -22,7 +22,7 @@
 #include <utility>
 #include <vector>
 
-#include "checker/dns.hpp"
+#include "checker/dns/dns.hpp"
 
 namespace forcetls::checker::testing {
 

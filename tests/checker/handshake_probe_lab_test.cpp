@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Lab test of checker/handshake_probe: one probe per MX address of
+// Lab test of checker/tls/handshake_probe: one probe per MX address of
 // tests/lab/servers.tsv (real Postfix personalities, the ServerHello
 // emulator, the slow / flaky proxies, a refused address), compared with the
 // table's expected facts. Also a raw exchange after STARTTLS. Runs inside
@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "checker/handshake_probe.hpp"
-#include "checker/raw_exchange.hpp"
+#include "checker/tls/handshake_probe.hpp"
+#include "checker/smtp/raw_exchange.hpp"
 #include "tests/checker/rate_limit.hpp"
 #include "tests/lab/lab_env.hpp"
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for checker/judgement: grade points, letters, eligibility rule and
+// Tests for checker/report/judgement: grade points, letters, eligibility rule and
 // recommendations on constructed reports.
-#include "checker/judgement.hpp"
+#include "checker/report/judgement.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for checker/marks: the marks agree with the grade, MTA-STS and DANE
+// Tests for checker/report/marks: the marks agree with the grade, MTA-STS and DANE
 // marks, and what counts as graded.
-#include "checker/marks.hpp"
+#include "checker/report/marks.hpp"
 
 #include <catch2/catch.hpp>
 
-#include "checker/judgement.hpp"
+#include "checker/report/judgement.hpp"
 
 using namespace forcetls::checker;
 

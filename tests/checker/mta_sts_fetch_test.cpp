@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for checker/mta_sts_fetch's DNS half against a scripted FakeResolver
+// Tests for checker/auth/mta_sts_fetch's DNS half against a scripted FakeResolver
 // (no network: every case ends before an HTTPS connection, which
 // https_fetches() proves) and the content-type check. The HTTPS half runs
 // against nginx in the lab (mta_sts_lab_test.cpp).
-#include "checker/mta_sts_fetch.hpp"
+#include "checker/auth/mta_sts_fetch.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Lab test of MTA-STS / TLSRPT (checker/mta_sts_fetch, the prober's
+// Lab test of MTA-STS / TLSRPT (checker/auth/mta_sts_fetch, the prober's
 // matching): libunbound against the lab's resolver, nginx serving the
 // mta-sts.DOMAIN policy hosts with lab-CA (or self-signed) certificates.
 // Every fact is compared with the sts_* / tlsrpt columns of
@@ -13,12 +13,12 @@
 #include <string>
 #include <vector>
 
-#include "checker/check_command.hpp"
-#include "checker/mta_sts.hpp"
-#include "checker/mta_sts_fetch.hpp"
-#include "checker/prober.hpp"
-#include "checker/report_json.hpp"
-#include "checker/report_text.hpp"
+#include "checker/cli/check_command.hpp"
+#include "checker/auth/mta_sts.hpp"
+#include "checker/auth/mta_sts_fetch.hpp"
+#include "checker/probe/prober.hpp"
+#include "checker/report/report_json.hpp"
+#include "checker/report/report_text.hpp"
 #include "tests/lab/lab_env.hpp"
 
 using namespace forcetls;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Unit tests of checker/mta_sts: policy, TXT and TLSRPT parsers, the MX
+// Unit tests of checker/auth/mta_sts: policy, TXT and TLSRPT parsers, the MX
 // pattern matcher, the enforce answer and the cache rule (fake clock: plain
 // unix times).
-#include "checker/mta_sts.hpp"
+#include "checker/auth/mta_sts.hpp"
 
 #include <catch2/catch.hpp>
 

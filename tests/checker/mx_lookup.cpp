@@ -14,10 +14,10 @@
 #include <string_view>
 #include <vector>
 
-#include "checker/address_policy.hpp"
-#include "checker/dns.hpp"
-#include "checker/domain_name.hpp"
-#include "checker/mx_resolver.hpp"
+#include "checker/dns/address_policy.hpp"
+#include "checker/dns/dns.hpp"
+#include "checker/report/domain_name.hpp"
+#include "checker/dns/mx_resolver.hpp"
 
 using namespace forcetls::checker;
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for checker/mx_resolver against a scripted FakeResolver: ordering,
+// Tests for checker/dns/mx_resolver against a scripted FakeResolver: ordering,
 // null and implicit MX, CNAMEs, failures, TLSA rules, caps, concurrency.
-#include "checker/mx_resolver.hpp"
+#include "checker/dns/mx_resolver.hpp"
 
 #include <catch2/catch.hpp>
 #include <chrono>

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for checker/probe_plan: the question suite lists, and whole plans run
+// Tests for checker/wire/probe_plan: the question suite lists, and whole plans run
 // against simulated servers (ServerHello/alert bytes through the real parser)
 // and against real OpenSSL servers in memory, checking answers and the number
 // of connections spent.
-#include "checker/probe_plan.hpp"
+#include "checker/wire/probe_plan.hpp"
 
 #include <openssl/ssl.h>
 
@@ -33,7 +33,7 @@ bool has(const std::vector<std::uint16_t>& v, std::uint16_t c) {
 }
 
 // The protocol versions a simulated server may choose each of its suites at,
-// from the RFCs that define them (not from checker/cipher_suites, so that a
+// from the RFCs that define them (not from checker/report/cipher_suites, so that a
 // wrong version range there shows as a wrong answer): TLS 1.3 suites only at
 // 1.3 (RFC 8446); AEAD and SHA-256/384 MAC suites from TLS 1.2 (RFC 5246, 5288,
 // 5289, 6655, 7905); ECC suites from TLS 1.0, they need hello extensions (RFC

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Lab test of checker/prober: every lab personality is checked end to end
+// Lab test of checker/probe/prober: every lab personality is checked end to end
 // (libunbound against the lab's validating unbound, real Postfix MX
 // personalities, the ServerHello emulator, slow / flaky / refused servers) and
 // every fact of the report is compared with tests/lab/personalities.tsv and
@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "checker/prober.hpp"
-#include "checker/report_text.hpp"
+#include "checker/probe/prober.hpp"
+#include "checker/report/report_text.hpp"
 #include "tests/checker/rate_limit.hpp"
 #include "tests/lab/lab_env.hpp"
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for checker/raw_exchange: how a raw hello exchange ends, over a
+// Tests for checker/smtp/raw_exchange: how a raw hello exchange ends, over a
 // socketpair with a scripted peer.
-#include "checker/raw_exchange.hpp"
+#include "checker/smtp/raw_exchange.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for checker/report_json: the JSON contract and strict reading.
-#include "checker/report_json.hpp"
+// Tests for checker/report/report_json: the JSON contract and strict reading.
+#include "checker/report/report_json.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "checker/judgement.hpp"
+#include "checker/report/judgement.hpp"
 
 using namespace forcetls::checker;
 

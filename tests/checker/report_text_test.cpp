@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for checker/report_text: rows show their answer and their mark,
+// Tests for checker/report/report_text: rows show their answer and their mark,
 // domains without probed servers say "not graded", verdict and reasons shown.
-#include "checker/report_text.hpp"
+#include "checker/report/report_text.hpp"
 
 #include <catch2/catch.hpp>
 
-#include "checker/judgement.hpp"
+#include "checker/report/judgement.hpp"
 
 using namespace forcetls::checker;
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for checker/server_hello: captured answers of a real OpenSSL server
+// Tests for checker/wire/server_hello: captured answers of a real OpenSSL server
 // (hex below, from tls_test_server runs), hand-made hostile inputs, every input
 // fed whole, byte by byte and at random split points, and the classification.
-#include "checker/server_hello.hpp"
+#include "checker/wire/server_hello.hpp"
 
 #include <catch2/catch.hpp>
 #include <random>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for checker/smtp_reply: reply parsing at every split, limits, garbage,
+// Tests for checker/smtp/smtp_reply: reply parsing at every split, limits, garbage,
 // and EHLO keywords.
-#include "checker/smtp_reply.hpp"
+#include "checker/smtp/smtp_reply.hpp"
 
 #include <catch2/catch.hpp>
 #include <string>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for checker/smtp_session: the client against scripted fake servers
+// Tests for checker/smtp/smtp_session: the client against scripted fake servers
 // over a socketpair, in one io_context.
-#include "checker/smtp_session.hpp"
+#include "checker/smtp/smtp_session.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>

@@ -11,7 +11,7 @@
 #include <set>
 #include <span>
 
-#include "checker/cipher_suites.hpp"
+#include "checker/report/cipher_suites.hpp"
 
 namespace forcetls::test::standard {
 

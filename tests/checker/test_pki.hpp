@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "checker/tls_channel.hpp"
+#include "checker/tls/tls_channel.hpp"
 #include "common/c_handle.hpp"
 
 namespace forcetls::test {

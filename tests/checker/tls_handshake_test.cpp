@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for checker/tls_handshake and checker/handshake_probe: real OpenSSL
+// Tests for checker/tls/tls_handshake and checker/tls/handshake_probe: real OpenSSL
 // handshakes against an in-process OpenSSL server at the other end of a
 // socketpair, after a scripted SMTP dialogue. No TCP.
-#include "checker/tls_handshake.hpp"
+#include "checker/tls/tls_handshake.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "checker/handshake_probe.hpp"
+#include "checker/tls/handshake_probe.hpp"
 #include "tests/checker/fake_peer.hpp"
 #include "tests/checker/test_pki.hpp"
 

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// Fuzz target for checker/dns_record: every rdata parser and the message
+// Fuzz target for checker/dns/dns_record: every rdata parser and the message
 // parser (compression pointers) on hostile bytes. The first byte picks the
 // rdata parser; the whole input is also parsed as a DNS message.
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
-#include "checker/dns_record.hpp"
+#include "checker/dns/dns_record.hpp"
 
 using namespace forcetls::checker;
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Fuzz target for checker/domain_name: normalisation (libidn2 included) and
+// Fuzz target for checker/report/domain_name: normalisation (libidn2 included) and
 // address parsing on arbitrary bytes. A normalised name must normalise to
 // itself.
 #include <cstddef>
@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "checker/domain_name.hpp"
+#include "checker/report/domain_name.hpp"
 
 using namespace forcetls::checker;
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Fuzz target for checker/mta_sts: the strict policy parser on hostile
+// Fuzz target for checker/auth/mta_sts: the strict policy parser on hostile
 // bodies, plus the TXT parsers and the pattern matcher on the same bytes.
 // A policy that parses must satisfy the parser's own promises.
 #include <cstddef>
@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "checker/mta_sts.hpp"
+#include "checker/auth/mta_sts.hpp"
 
 using namespace forcetls::checker;
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "checker/report_json.hpp"
+#include "checker/report/report_json.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto r = forcetls::checker::report_from_json_text(

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Fuzz target for checker/server_hello: the incremental record / ServerHello /
+// Fuzz target for checker/wire/server_hello: the incremental record / ServerHello /
 // alert parser and the classification. The first input byte picks how the rest
 // is split into reads; the parser must reach the same verdict as when fed the
 // whole input at once, and nothing may crash, leak or read out of bounds.
@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <span>
 
-#include "checker/server_hello.hpp"
+#include "checker/wire/server_hello.hpp"
 
 using namespace forcetls::checker;
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Fuzz target for checker/smtp_reply: arbitrary bytes, split at positions the
+// Fuzz target for checker/smtp/smtp_reply: arbitrary bytes, split at positions the
 // input chooses, through the reply parser (with small limits so they are hit)
 // and every complete reply through the EHLO keyword parser.
 #include <algorithm>
@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <span>
 
-#include "checker/smtp_reply.hpp"
+#include "checker/smtp/smtp_reply.hpp"
 
 using namespace forcetls::checker;
 

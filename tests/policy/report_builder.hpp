@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "checker/judgement.hpp"
-#include "checker/report.hpp"
+#include "checker/report/judgement.hpp"
+#include "checker/report/report.hpp"
 
 namespace forcetls::test {
 

@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: Apache-2.0
+// Domain normalisation and address parsing; see domain_name.hpp.
+#include "checker/report/domain_name.hpp"
+
+#include <arpa/inet.h>
+#include <idn2.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "common/c_handle.hpp"
+
+namespace forcetls::checker {
+
+namespace {
+
+// Inputs longer than this are refused before IDN processing: UTS #46 may
+// delete characters (soft hyphens map to nothing), so the 253 limit can only
+// be checked afterwards, but there is no reason to feed libidn2 kilobytes.
+constexpr std::size_t kMaxInputLength = 1024;
+
+void idn2_release(uint8_t* p) { idn2_free(p); }
+using Idn2String = CHandle<uint8_t, idn2_release>;
+
+/// The input as it may appear inside an error message: printable ASCII kept,
+/// everything else as \xNN, cut after 80 characters.
+std::string shown(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  std::size_t n = 0;
+  for (unsigned char c : text) {
+    if (++n > 80) {
+      out += "...";
+      break;
+    }
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::unexpected<Error> invalid(std::string_view input, std::string_view why) {
+  return fail(Errc::invalid_argument,
+              "invalid domain name " + shown(input) + ": " + std::string(why));
+}
+
+bool is_ascii(std::string_view text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+bool is_ldh(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; }
+
+std::string describe_char(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  if (u > 0x20 && u < 0x7f) {
+    return std::string("'") + c + "'";
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  return std::string("byte 0x") + kHex[u >> 4] + kHex[u & 0xf];
+}
+
+/// IDNA conversion of a whole UTF-8 name (or of one ASCII A-label to verify
+/// it): NFC input, UTS #46 non-transitional mapping, A-label output.
+Result<std::string> idna_to_ascii(std::string_view name) {
+  const std::string input(name);
+  uint8_t* raw = nullptr;
+  const int rc = idn2_lookup_u8(reinterpret_cast<const uint8_t*>(input.c_str()), &raw,
+                                IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+  Idn2String out{raw};
+  if (rc != IDN2_OK) {
+    return fail(Errc::invalid_argument, idn2_strerror(rc));
+  }
+  return std::string(reinterpret_cast<const char*>(out.get()));
+}
+
+/// Checks one label of an already lower-cased ASCII name.
+Result<void> check_label(std::string_view input, std::string_view label) {
+  if (label.empty()) {
+    return invalid(input, "empty label");
+  }
+  if (label.size() > kMaxLabelLength) {
+    return invalid(input, "label longer than 63 octets");
+  }
+  for (char c : label) {
+    if (!is_ldh(c)) {
+      return invalid(
+          input, "invalid character " + describe_char(c) + " (letters, digits and hyphens only)");
+    }
+  }
+  if (label.front() == '-' || label.back() == '-') {
+    return invalid(input, "label starts or ends with a hyphen");
+  }
+  // An A-label must decode to a valid U-label; libidn2 checks the round trip.
+  if (label.starts_with("xn--")) {
+    if (auto ok = idna_to_ascii(label); !ok) {
+      return invalid(input,
+                     "invalid A-label \"" + std::string(label) + "\": " + ok.error().message);
+    }
+  }
+  return {};
+}
+
+bool all_digits(std::string_view label) {
+  return !label.empty() &&
+         std::all_of(label.begin(), label.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool is_ip_address(std::string_view text) {
+  const std::string s(text);
+  unsigned char buf[16];
+  return ::inet_pton(AF_INET, s.c_str(), buf) == 1 || ::inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+}  // namespace
+
+Result<std::string> normalize_domain(std::string_view input) {
+  if (input.empty()) {
+    return fail(Errc::invalid_argument, "invalid domain name: empty");
+  }
+  if (input.size() > kMaxInputLength) {
+    return invalid(input, "longer than 253 characters");
+  }
+  if (input.front() == '[') {
+    return invalid(input, "an address literal is not a domain name");
+  }
+  for (char c : input) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f) {
+      return invalid(input, "contains a space or control character");
+    }
+  }
+  std::string_view body = input;
+  bool stripped_dot = false;
+  if (body.back() == '.') {
+    body.remove_suffix(1);
+    stripped_dot = true;
+  }
+  if (body.empty()) {
+    return invalid(input, "the root is not a mail domain");
+  }
+  if (is_ip_address(body)) {
+    return invalid(input, "an IP address is not a domain name");
+  }
+
+  std::string name;
+  if (is_ascii(body)) {
+    name.assign(body);
+    std::transform(name.begin(), name.end(), name.begin(), [](char c) {
+      return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    });
+  } else {
+    auto converted = idna_to_ascii(body);
+    if (!converted) {
+      return invalid(input,
+                     "not a valid internationalised name (" + converted.error().message + ")");
+    }
+    name = std::move(*converted);
+    // UTS #46 maps the ideographic full stops to '.', so a trailing one
+    // shows up only now.
+    if (!stripped_dot && !name.empty() && name.back() == '.') {
+      name.pop_back();
+    }
+  }
+
+  if (name.size() > kMaxDomainLength) {
+    return invalid(input, "longer than 253 characters");
+  }
+  std::size_t labels = 0;
+  std::string_view last;
+  std::string_view rest = name;
+  while (true) {
+    const auto dot = rest.find('.');
+    const std::string_view label = rest.substr(0, dot);
+    if (auto ok = check_label(input, label); !ok) {
+      return std::unexpected(ok.error());
+    }
+    ++labels;
+    last = label;
+    if (dot == std::string_view::npos) {
+      break;
+    }
+    rest.remove_prefix(dot + 1);
+  }
+  if (labels < 2) {
+    return invalid(input, "a single-label name is a local name, not a mail domain");
+  }
+  // RFC 3696 §2: a top-level domain is never all-numeric; such a name is an
+  // IP address in disguise (or a typo of one).
+  if (all_digits(last)) {
+    return invalid(input, "the top-level label is all-numeric");
+  }
+  return name;
+}
+
+Result<std::string_view> domain_of_address(std::string_view address) {
+  auto bad = [&](std::string_view why) {
+    return fail(Errc::invalid_argument,
+                "invalid address " + shown(address) + ": " + std::string(why));
+  };
+  std::string_view s = address;
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+
+  // Find where the path ends: the '>' that closes '<', or (bare form) the
+  // first space, ignoring both inside quoted strings and address literals.
+  const bool angle = !s.empty() && s.front() == '<';
+  std::size_t i = angle ? 1 : 0;
+  bool quoted = false;
+  int brackets = 0;
+  std::size_t end = std::string_view::npos;
+  for (; i < s.size(); ++i) {
+    const char c = s[i];
+    if (quoted) {
+      if (c == '\\') {
+        ++i;  // the escaped character, whatever it is
+      } else if (c == '"') {
+        quoted = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      quoted = true;
+    } else if (c == '[') {
+      ++brackets;
+    } else if (c == ']') {
+      --brackets;
+    } else if (brackets == 0 && ((angle && c == '>') || (!angle && (c == ' ' || c == '\t')))) {
+      end = i;
+      break;
+    }
+  }
+  if (quoted) {
+    return bad("unbalanced quote");
+  }
+  if (angle && end == std::string_view::npos) {
+    return bad("missing closing '>'");
+  }
+  std::string_view path;
+  if (angle) {
+    path = s.substr(1, end - 1);
+    const std::string_view after = s.substr(end + 1);
+    if (!after.empty() && after.front() != ' ' && after.front() != '\t') {
+      return bad("unexpected text after '>'");
+    }
+  } else {
+    path = s.substr(0, end);
+  }
+  if (path.empty()) {
+    return bad("the null address has no domain");
+  }
+
+  // Source route "@a.example,@b.example:mailbox": only the mailbox counts.
+  if (path.front() == '@') {
+    std::size_t colon = std::string_view::npos;
+    int depth = 0;
+    for (std::size_t k = 0; k < path.size(); ++k) {
+      if (path[k] == '[') {
+        ++depth;
+      } else if (path[k] == ']') {
+        --depth;
+      } else if (path[k] == ':' && depth == 0) {
+        colon = k;
+        break;
+      }
+    }
+    if (colon == std::string_view::npos) {
+      return bad("source route without ':'");
+    }
+    path.remove_prefix(colon + 1);
+  }
+
+  // The last '@' outside a quoted string separates local part and domain.
+  std::size_t at = std::string_view::npos;
+  quoted = false;
+  for (std::size_t k = 0; k < path.size(); ++k) {
+    const char c = path[k];
+    if (quoted) {
+      if (c == '\\') {
+        ++k;
+      } else if (c == '"') {
+        quoted = false;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == '@') {
+      at = k;
+    }
+  }
+  if (quoted) {
+    return bad("unbalanced quote");
+  }
+  if (at == std::string_view::npos) {
+    return bad("no domain (no '@')");
+  }
+  if (at == 0) {
+    return bad("empty local part");
+  }
+  const std::string_view domain = path.substr(at + 1);
+  if (domain.empty()) {
+    return bad("empty domain");
+  }
+  if (brackets != 0 || std::count(domain.begin(), domain.end(), '[') !=
+                           std::count(domain.begin(), domain.end(), ']')) {
+    return bad("unbalanced brackets");
+  }
+  return domain;
+}
+
+Result<std::string> recipient_domain(std::string_view address) {
+  auto domain = domain_of_address(address);
+  if (!domain) {
+    return std::unexpected(domain.error());
+  }
+  return normalize_domain(*domain);
+}
+
+}  // namespace forcetls::checker
