@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // noop-milter: the throughput benchmark's baseline (tests/bench/milter_load.py).
 // A libmilter milter that negotiates the same steps, actions and macros as
-// forcetls-milter (milter/negotiation.hpp) and decides
+// forcetls-milter (milter/callbacks/negotiation.hpp) and decides
 // nothing: every callback continues. It counts the RCPTs and messages it saw
 // so the benchmark can prove that the MTA really used it, and prints the
 // counts on stderr when it stops (SIGTERM/SIGINT, via smfi_main's return).
@@ -14,7 +14,7 @@
 #include <atomic>
 #include <cstdio>
 
-#include "milter/negotiation.hpp"
+#include "milter/callbacks/negotiation.hpp"
 
 namespace {
 

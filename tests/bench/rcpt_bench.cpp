@@ -33,7 +33,7 @@
 #include "cache/store.hpp"
 #include "checker/report/report.hpp"
 #include "conf/loader.hpp"
-#include "milter/recipient_check.hpp"
+#include "milter/recipients/recipient_check.hpp"
 #include "tests/bench/synthetic_reports.hpp"
 
 using namespace forcetls;

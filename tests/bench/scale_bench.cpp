@@ -43,8 +43,8 @@
 #include "cache/store.hpp"
 #include "checker/report/report.hpp"
 #include "conf/config.hpp"
-#include "milter/probe_service.hpp"
-#include "milter/setup.hpp"
+#include "milter/service/probe_service.hpp"
+#include "milter/service/setup.hpp"
 
 using namespace forcetls;
 using SteadyClock = std::chrono::steady_clock;

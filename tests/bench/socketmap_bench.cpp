@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "common/c_handle.hpp"
-#include "milter/netstring.hpp"
+#include "milter/socketmap/netstring.hpp"
 
 using namespace forcetls;
 using Clock = std::chrono::steady_clock;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Fuzz target for milter/netstring: arbitrary bytes fed in chunks the input
+// Fuzz target for milter/socketmap/netstring: arbitrary bytes fed in chunks the input
 // chooses, with a small or the protocol's payload limit. Every decoded frame
 // must re-encode to exactly the bytes it came from, and the decoder must
 // never hold more than its bound.
@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "milter/netstring.hpp"
+#include "milter/socketmap/netstring.hpp"
 
 using namespace forcetls::milter;
 

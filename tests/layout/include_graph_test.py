@@ -5,7 +5,8 @@
 Reads build/layout.tsv (cmake/layout.cmake: folder, library, what it links)
 and checks every C++ file of every component folder:
 - a project include ("checker/dns/dns.hpp") must name the file's own
-  component or one it links, directly or through its dependencies;
+  component or one it links, directly or through the PUBLIC links of its
+  dependencies (what a component links PRIVATE is its own business);
 - a system library's header (OpenSSL, Asio, libunbound, libcurl, libmilter,
   LMDB, yaml-cpp, libidn2) needs that library in the same closure;
 - the components that the design keeps free of network code (the report
@@ -38,28 +39,28 @@ INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^">]+)[">]')
 
 
 def load(path):
-    comps = {}  # folder -> (library, direct deps)
+    comps = {}  # folder -> (library, public deps, private deps)
     for line in open(path, encoding="utf-8"):
         line = line.rstrip("\n")
         if not line:
             continue
-        folder, lib, deps = line.split("\t")
+        folder, lib, public, private = line.split("\t")
         if folder in comps:
             raise SystemExit(f"{path}: two libraries in {folder}: one folder, one component")
-        comps[folder] = (lib, deps.split())
+        comps[folder] = (lib, public.split(), private.split())
     return comps
 
 
 def main(root, layout):
     comps = load(layout)
-    lib_folder = {lib: folder for folder, (lib, _) in comps.items()}
+    lib_folder = {lib: folder for folder, (lib, _, _) in comps.items()}
     problems = []
 
-    closure = {}
+    exported = {}  # folder -> what a user of its library sees (PUBLIC, transitively)
 
-    def close(folder, stack=()):
-        if folder in closure:
-            return closure[folder]
+    def export(folder, stack=()):
+        if folder in exported:
+            return exported[folder]
         if folder in stack:
             problems.append(f"cycle: {' -> '.join(stack + (folder,))}")
             return set()
@@ -67,12 +68,18 @@ def main(root, layout):
         for dep in comps[folder][1]:
             out.add(dep)
             if dep in lib_folder:
-                out |= close(lib_folder[dep], stack + (folder,))
-        closure[folder] = out
+                out |= export(lib_folder[dep], stack + (folder,))
+        exported[folder] = out
         return out
 
-    for folder in comps:
-        close(folder)
+    closure = {}  # folder -> what its own files may use
+    for folder, (_, public, private) in comps.items():
+        out = set()
+        for dep in public + private:
+            out.add(dep)
+            if dep in lib_folder:
+                out |= export(lib_folder[dep], (folder,))
+        closure[folder] = out
 
     for folder in PURE:
         if folder not in comps:

@@ -6,10 +6,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "milter/ctl.hpp"
-#include "milter/ctl_cache.hpp"
-#include "milter/probe_service.hpp"
-#include "milter/setup.hpp"
+#include "milter/ctl/ctl.hpp"
+#include "milter/ctl/ctl_cache.hpp"
+#include "milter/service/probe_service.hpp"
+#include "milter/service/setup.hpp"
 #include "tests/lab/lab_env.hpp"
 
 using namespace forcetls::milter;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Tests for `forcetls-ctl export --sendmail-access`: the per-domain line,
 // and the command over a real LMDB cache in a temporary directory.
-#include "milter/ctl_export.hpp"
+#include "milter/ctl/ctl_export.hpp"
 
 #include <catch2/catch.hpp>
 #include <chrono>

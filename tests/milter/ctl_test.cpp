@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Tests for forcetls-ctl: the commands in-process (with reports built in
 // code behind the ReportSource seam) and the built executable end to end.
-#include "milter/ctl.hpp"
+#include "milter/ctl/ctl.hpp"
 
 #include <sys/wait.h>
 #include <catch2/catch.hpp>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for milter/daemon_args and the forcetls-milter binary's --help,
+// Tests for milter/daemon/daemon_args and the forcetls-milter binary's --help,
 // --version and short options.
-#include "milter/daemon_args.hpp"
+#include "milter/daemon/daemon_args.hpp"
 
 #include <sys/wait.h>
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Unit tests of the socketmap netstring codec: whole streams fed in every
 // chunking, the frames they decode to and the error that ends them.
-#include "milter/netstring.hpp"
+#include "milter/socketmap/netstring.hpp"
 
 #include <catch2/catch.hpp>
 #include <optional>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// disable_nagle_on_listeners() (milter/milter_daemon.hpp): TCP_NODELAY on a
+// disable_nagle_on_listeners() (milter/callbacks/callbacks.hpp): TCP_NODELAY on a
 // listening socket reaches the sockets it accepts; other sockets are left
 // alone. TCP on 127.0.0.1 inside the lab's namespace only (a lab test).
 #include <netinet/in.h>
@@ -10,7 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/c_handle.hpp"
-#include "milter/milter_daemon.hpp"
+#include "milter/callbacks/callbacks.hpp"
 #include "tests/lab/lab_env.hpp"
 
 namespace {
@@ -47,7 +47,7 @@ TEST_CASE("disable_nagle_on_listeners: accepted sockets inherit TCP_NODELAY", "[
   REQUIRE(before.get() >= 0);
   CHECK(nodelay(before.get()) == 0);  // the default: Nagle on
 
-  CHECK(forcetls::milter::disable_nagle_on_listeners() >= 1);
+  CHECK(forcetls::milter::callbacks::disable_nagle_on_listeners() >= 1);
   CHECK(nodelay(lst.get()) != 0);
   CHECK(nodelay(client.get()) == 0);  // not a listener: untouched
 

@@ -7,8 +7,8 @@
 #include <future>
 #include <thread>
 
-#include "milter/probe_service.hpp"
-#include "milter/setup.hpp"
+#include "milter/service/probe_service.hpp"
+#include "milter/service/setup.hpp"
 #include "tests/lab/lab_env.hpp"
 
 using namespace forcetls;

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // Unit tests of the milter's per-recipient glue and end-of-message plan,
 // with an in-memory ReportLookup instead of LMDB and the prober.
-#include "milter/recipient_check.hpp"
+#include "milter/recipients/recipient_check.hpp"
 
 #include <catch2/catch.hpp>
 #include <map>
 #include <stdexcept>
 
 #include "conf/loader.hpp"
-#include "milter/message_plan.hpp"
+#include "milter/recipients/message_plan.hpp"
 #include "tests/policy/report_builder.hpp"
 
 using namespace forcetls;

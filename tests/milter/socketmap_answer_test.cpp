@@ -2,7 +2,7 @@
 // Unit tests of the delivery-time answer mapping: a policy, a report built
 // here (judged by the real checker), the Decision the daemon would make, and
 // the socketmap reply it must give.
-#include "milter/socketmap_answer.hpp"
+#include "milter/socketmap/socketmap_answer.hpp"
 
 #include <catch2/catch.hpp>
 #include <functional>

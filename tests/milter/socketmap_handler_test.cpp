@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Unit tests of socketmap request handling: map names, key forms, which
 // cache call each key makes, and the log line's level.
-#include "milter/socketmap_handler.hpp"
+#include "milter/socketmap/socketmap_handler.hpp"
 
 #include <catch2/catch.hpp>
 #include <map>

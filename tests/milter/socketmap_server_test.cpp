@@ -2,7 +2,7 @@
 // Unit tests of the socketmap listener over a unix socket in a temporary
 // directory (no TCP): persistent and pipelined requests, many clients at
 // once, malformed and oversized netstrings, stale sockets, stop().
-#include "milter/socketmap_server.hpp"
+#include "milter/socketmap/socketmap_server.hpp"
 
 #include <sys/socket.h>
 #include <sys/stat.h>

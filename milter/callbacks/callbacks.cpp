@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: Apache-2.0
+// forcetls-milter's libmilter callbacks (milter/callbacks/callbacks.hpp).
+// Each callback body runs inside guarded(): nothing unwinds into libmilter,
+// and an internal failure applies milter.on_error.
+#include "milter/callbacks/callbacks.hpp"
+
+#include <libmilter/mfapi.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "checker/report/domain_name.hpp"
+#include "common/log.hpp"
+#include "milter/callbacks/negotiation.hpp"
+#include "milter/recipients/message_plan.hpp"
+
+namespace forcetls::milter::callbacks {
+namespace {
+
+/// The one filter of this process (libmilter callbacks have no user pointer).
+struct Filter {
+  RuntimeSlot* runtime = nullptr;
+  std::atomic<ReportLookup*> reports{nullptr};
+};
+Filter g_filter;
+
+/// Per-connection state, owned through smfi_setpriv.
+struct Connection {
+  bool local_submission = false;
+  std::shared_ptr<const Runtime> runtime;  ///< fixed from MAIL to the end of the message
+  policy::MessageContext context;
+  std::string sender;
+  std::string queue_id;
+  std::vector<RecipientOutcome> recipients;
+};
+
+Connection* connection(SMFICTX* ctx) { return static_cast<Connection*>(smfi_getpriv(ctx)); }
+
+std::string macro(SMFICTX* ctx, const char* name) {
+  const char* v = smfi_getsymval(ctx, const_cast<char*>(name));
+  return v != nullptr ? std::string(v) : std::string();
+}
+
+void note_queue_id(SMFICTX* ctx, Connection& c) {
+  std::string id = macro(ctx, "i");
+  if (!id.empty()) {
+    c.queue_id = std::move(id);
+  }
+}
+
+std::string prefix(const Connection& c) {
+  return (c.queue_id.empty() ? std::string("NOQUEUE") : c.queue_id) + ": ";
+}
+
+// The recipients' lines wait for the queue id (Postfix sets `i` only at
+// DATA/end of message); they are written when the message ends either way.
+void flush_message(Connection& c, const MessagePlan* plan, std::string_view ending) {
+  if (c.recipients.empty() && plan == nullptr) {
+    return;
+  }
+  const std::string p = prefix(c);
+  for (const RecipientOutcome& r : c.recipients) {
+    log::info(p + r.log_fields());
+  }
+  MessagePlan none;
+  std::string summary = summary_fields(c.sender, c.recipients, plan != nullptr ? *plan : none);
+  if (!ending.empty()) {
+    summary += " " + log::fields({{"ended", ending}});
+  }
+  log::info(p + summary);
+  c.recipients.clear();
+}
+
+void reset_message(Connection& c) {
+  c.recipients.clear();
+  c.queue_id.clear();
+  c.sender.clear();
+  c.context = {};
+}
+
+policy::Action on_error_action(const Connection* c) {
+  if (c != nullptr && c->runtime) {
+    return c->runtime->config.milter.on_error;
+  }
+  return g_filter.runtime->load()->config.milter.on_error;
+}
+
+sfsistat failure_status(policy::Action a) {
+  switch (a) {
+    case policy::Action::reject:
+      return SMFIS_REJECT;
+    case policy::Action::tempfail:
+      return SMFIS_TEMPFAIL;
+    default:
+      return SMFIS_CONTINUE;
+  }
+}
+
+void log_failure(const char* where, std::string_view what) {
+  log::error(log::fields({{"error", "internal"}, {"callback", where}, {"what", what}}));
+}
+
+// Every callback body runs inside this: nothing may unwind into libmilter.
+template <typename Body>
+sfsistat guarded(SMFICTX* ctx, const char* where, Body&& body) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    log_failure(where, e.what());
+  } catch (...) {
+    log_failure(where, "unknown exception");
+  }
+  try {
+    return failure_status(on_error_action(connection(ctx)));
+  } catch (...) {
+    return SMFIS_TEMPFAIL;
+  }
+}
+
+sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long /*f2*/,
+                      unsigned long /*f3*/, unsigned long* pf0, unsigned long* pf1,
+                      unsigned long* pf2, unsigned long* pf3) {
+  return negotiate(ctx, f0, f1, pf0, pf1, pf2, pf3);
+}
+
+sfsistat on_connect(SMFICTX* ctx, char* /*hostname*/, _SOCK_ADDR* hostaddr) {
+  return guarded(ctx, "connect", [&] {
+    auto c = std::make_unique<Connection>();
+    // Postfix's non-SMTP path (sendmail command, pickup) pretends a client
+    // localhost/127.0.0.1 with port 0; a real TCP client never has port 0.
+    // No address at all (family unknown) is a local submission too.
+    if (hostaddr == nullptr) {
+      c->local_submission = true;
+    } else if (hostaddr->sa_family == AF_INET) {
+      c->local_submission = reinterpret_cast<const sockaddr_in*>(hostaddr)->sin_port == 0;
+    } else if (hostaddr->sa_family == AF_INET6) {
+      c->local_submission = reinterpret_cast<const sockaddr_in6*>(hostaddr)->sin6_port == 0;
+    }
+    smfi_setpriv(ctx, c.release());
+    return SMFIS_CONTINUE;
+  });
+}
+
+sfsistat on_envfrom(SMFICTX* ctx, char** argv) {
+  return guarded(ctx, "envfrom", [&] {
+    Connection* c = connection(ctx);
+    if (c == nullptr) {
+      return SMFIS_CONTINUE;
+    }
+    flush_message(*c, nullptr, "no-end-of-message");
+    reset_message(*c);
+    c->runtime = g_filter.runtime->load();
+    c->sender = (argv != nullptr && argv[0] != nullptr) ? argv[0] : "";
+    if (auto d = checker::recipient_domain(c->sender)) {
+      c->context.sender_domain = *d;
+    }
+    c->context.auth_user = macro(ctx, "{auth_authen}");
+    c->context.daemon_name = macro(ctx, "{daemon_name}");
+    c->context.local_submission = c->local_submission;
+    note_queue_id(ctx, *c);
+    return SMFIS_CONTINUE;
+  });
+}
+
+sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
+  Connection* c = connection(ctx);
+  const std::string rcpt = (argv != nullptr && argv[0] != nullptr) ? argv[0] : "";
+  if (c == nullptr || !c->runtime || g_filter.reports == nullptr) {
+    return SMFIS_CONTINUE;
+  }
+  RecipientOutcome out;
+  try {
+    note_queue_id(ctx, *c);
+    const conf::Config::Milter& m = c->runtime->config.milter;
+    CheckOptions options{.on_miss = m.on_miss,
+                         .miss_deadline = m.miss_deadline,
+                         .local_submission = c->local_submission,
+                         .now = {}};
+    out = check_recipient(*c->runtime->policy, c->context, rcpt, *g_filter.reports, options);
+  } catch (const std::exception& e) {
+    log_failure("envrcpt", e.what());
+    out = failure_outcome(rcpt, c->runtime->config.milter.on_error, e.what(), c->local_submission);
+  } catch (...) {
+    log_failure("envrcpt", "unknown exception");
+    out = failure_outcome(rcpt, c->runtime->config.milter.on_error, "unknown exception",
+                          c->local_submission);
+  }
+  sfsistat status = SMFIS_CONTINUE;
+  if (out.reply != RcptReply::accept) {
+    const policy::Reply& r = out.decision.reply;
+    const std::string text = escape_percent(r.text);
+    if (!r.empty() &&
+        smfi_setreply(ctx, const_cast<char*>(r.code.c_str()), const_cast<char*>(r.enhanced.c_str()),
+                      const_cast<char*>(text.c_str())) != MI_SUCCESS) {
+      log::warning(prefix(*c) +
+                   log::fields({{"rcpt", out.rcpt}, {"warning", "smfi_setreply failed"}}));
+    }
+    status = out.reply == RcptReply::reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+  }
+  try {
+    c->recipients.push_back(std::move(out));
+  } catch (...) {
+    log_failure("envrcpt", "out of memory");
+  }
+  return status;
+}
+
+sfsistat on_eom(SMFICTX* ctx) {
+  return guarded(ctx, "eom", [&] {
+    Connection* c = connection(ctx);
+    if (c == nullptr || !c->runtime) {
+      return SMFIS_CONTINUE;
+    }
+    note_queue_id(ctx, *c);
+    const conf::Config::Milter& m = c->runtime->config.milter;
+    MessagePlan plan = plan_message(c->recipients, m.header);
+    const std::string p = prefix(*c);
+    auto failed = [&](const char* what) { log::warning(p + log::fields({{"warning", what}})); };
+    if (!plan.header_value.empty() &&
+        smfi_addheader(ctx, const_cast<char*>(m.header_name.c_str()),
+                       const_cast<char*>(plan.header_value.c_str())) != MI_SUCCESS) {
+      failed("smfi_addheader failed");
+    }
+    for (const std::string& r : plan.delete_rcpts) {
+      if (smfi_delrcpt(ctx, const_cast<char*>(r.c_str())) != MI_SUCCESS) {
+        failed("smfi_delrcpt failed");
+      }
+    }
+    for (const std::string& r : plan.add_rcpts) {
+      if (smfi_addrcpt(ctx, const_cast<char*>(r.c_str())) != MI_SUCCESS) {
+        failed("smfi_addrcpt failed");
+      }
+    }
+    if (!plan.quarantine_reason.empty() &&
+        smfi_quarantine(ctx, const_cast<char*>(plan.quarantine_reason.c_str())) != MI_SUCCESS) {
+      failed("smfi_quarantine failed");
+    }
+    flush_message(*c, &plan, "");
+    reset_message(*c);
+    return SMFIS_CONTINUE;
+  });
+}
+
+sfsistat on_abort(SMFICTX* ctx) {
+  return guarded(ctx, "abort", [&] {
+    if (Connection* c = connection(ctx)) {
+      note_queue_id(ctx, *c);
+      flush_message(*c, nullptr, "aborted");
+      reset_message(*c);
+    }
+    return SMFIS_CONTINUE;
+  });
+}
+
+sfsistat on_close(SMFICTX* ctx) {
+  return guarded(ctx, "close", [&] {
+    std::unique_ptr<Connection> c(connection(ctx));
+    smfi_setpriv(ctx, nullptr);
+    if (c) {
+      flush_message(*c, nullptr, "connection-closed");
+    }
+    return SMFIS_CONTINUE;
+  });
+}
+
+}  // namespace
+
+Result<void> open(const conf::SocketAddress& socket, RuntimeSlot& runtime) {
+  g_filter.runtime = &runtime;
+  smfiDesc desc{};
+  desc.xxfi_name = const_cast<char*>("forcetls");
+  desc.xxfi_version = SMFI_VERSION;
+  desc.xxfi_flags = kFilterFlags;
+  desc.xxfi_connect = on_connect;
+  desc.xxfi_envfrom = on_envfrom;
+  desc.xxfi_envrcpt = on_envrcpt;
+  desc.xxfi_eom = on_eom;
+  desc.xxfi_abort = on_abort;
+  desc.xxfi_close = on_close;
+  desc.xxfi_negotiate = on_negotiate;
+
+  const std::string spec = socket.spec();
+  if (smfi_setconn(const_cast<char*>(spec.c_str())) != MI_SUCCESS ||
+      smfi_register(desc) != MI_SUCCESS) {
+    return fail(Errc::config, "cannot set up the milter socket " + spec);
+  }
+  if (smfi_opensocket(1) != MI_SUCCESS) {
+    return fail(Errc::io, "cannot open the milter socket " + spec);
+  }
+  if ((socket.kind == conf::SocketAddress::Kind::inet ||
+       socket.kind == conf::SocketAddress::Kind::inet6) &&
+      disable_nagle_on_listeners() == 0) {
+    log::warning("could not set TCP_NODELAY on " + spec);
+  }
+  return {};
+}
+
+void set_reports(ReportLookup* reports) { g_filter.reports.store(reports); }
+
+int run() { return smfi_main() == MI_SUCCESS ? 0 : 1; }
+
+void stop() { smfi_stop(); }
+
+int disable_nagle_on_listeners() {
+  int set = 0;
+  const int max_fd = static_cast<int>(::sysconf(_SC_OPEN_MAX));
+  for (int fd = 3; fd < max_fd && fd < 4096; ++fd) {
+    int listening = 0;
+    int type = 0;
+    socklen_t len = sizeof listening;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || listening == 0) {
+      continue;
+    }
+    len = sizeof type;
+    sockaddr_storage addr{};
+    socklen_t addr_len = sizeof addr;
+    if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) != 0 ||
+        (addr.ss_family != AF_INET && addr.ss_family != AF_INET6)) {
+      continue;
+    }
+    const int one = 1;
+    if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0) {
+      ++set;
+    }
+  }
+  return set;
+}
+
+}  // namespace forcetls::milter::callbacks

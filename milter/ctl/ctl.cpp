@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: Apache-2.0
+// forcetls-ctl commands. Output is for people first, but stable enough to
+// grep: one `key: value` per line for explain, one problem per line for
+// config check.
+#include "milter/ctl/ctl.hpp"
+
+#include <ostream>
+#include <utility>
+
+#include "conf/loader.hpp"
+#include "milter/ctl/ctl_cache.hpp"
+#include "milter/ctl/ctl_export.hpp"
+#include "policy/decision.hpp"
+#include "policy/domain_name.hpp"
+
+namespace forcetls::milter {
+namespace {
+
+constexpr std::string_view kUsage =
+    "usage: forcetls-ctl [--config FILE] [--policy FILE] COMMAND ...\n"
+    "       forcetls-ctl --help | --version\n"
+    "\n"
+    "commands:\n"
+    "  config check [FILE]\n"
+    "      Validate the configuration (FILE, else --config, else\n"
+    "      /etc/forcetls/forcetls.yaml if present, else the embedded defaults)\n"
+    "      and the policy file it names. Every problem on its own line as\n"
+    "      FILE:LINE:COLUMN: error|warning: message. Exit 0 when valid.\n"
+    "  explain [--sender ADDRESS] [--user NAME] [--daemon-name NAME] [--local] ADDRESS\n"
+    "      Which policy rule applies to ADDRESS (or a bare domain) and why, the\n"
+    "      report it would use, and the decision the milter would take. The\n"
+    "      options describe the message (envelope sender, authenticated user,\n"
+    "      Postfix {daemon_name}, local submission) for sender rules and scope.\n"
+    "  cache list [--stale|--ineligible]   cached domains, state, verdict, grade, ages\n"
+    "  cache show DOMAIN                   the cached report, as forcetls-check prints it\n"
+    "  cache refresh [--now] DOMAIN        re-probe: by the daemon at its next scan, or now\n"
+    "  cache purge DOMAIN|--all            forget cached results\n"
+    "  cache stats                         entries, hits, misses, decode failures, sizes\n"
+    "  cache export [--json]               every cached report as JSON lines\n"
+    "  cache import [FILE|-]               load what export wrote (validated line by line)\n"
+    "  export --sendmail-access            Sendmail access-map lines (TLS_Rcpt:DOMAIN ENCR:128)\n"
+    "                                      for the cached eligible domains under `require`\n"
+    "\n"
+    "options:\n"
+    "  --config FILE   the daemon configuration (default /etc/forcetls/forcetls.yaml)\n"
+    "  --policy FILE   use this policy file instead of the configured one\n"
+    "  -h, --help      print this text\n"
+    "  --version       print the version\n"
+    "\n"
+    "exit status: 0 ok, 1 invalid configuration or address, 2 usage error\n";
+
+int usage(CtlEnv& env, std::string_view why) {
+  if (!why.empty()) {
+    env.err << "forcetls-ctl: " << why << "\n";
+  }
+  env.err << kUsage;
+  return kExitUsage;
+}
+
+std::string yes_no(bool b) { return b ? "yes" : "no"; }
+
+std::string options_text(const policy::RuleOptions& o) {
+  const policy::OnUnknown& u = o.on_unknown;
+  std::string s = "mode=" + std::string(to_string(o.mode));
+  s += " min_grade=" + (o.min_grade ? std::string(to_string(*o.min_grade)) : "none");
+  s += " require_verified_cert=" + yes_no(o.require_verified_cert);
+  s += " require=" + std::string(to_string(o.require));
+  s += " tls13_counts=" + yes_no(o.tls13_counts);
+  s += " on_ineligible=" + std::string(to_string(o.on_ineligible));
+  s += " redirect_to=" + (o.redirect_to.empty() ? "-" : o.redirect_to);
+  s += " on_unknown=dns_failure:" + std::string(to_string(u.dns_failure)) +
+       ",probe_failure:" + std::string(to_string(u.probe_failure)) +
+       ",dnssec_bogus:" + std::string(to_string(u.dnssec_bogus)) +
+       ",not_checked:" + std::string(to_string(u.not_checked));
+  return s;
+}
+
+std::string or_dash(const std::string& s) { return s.empty() ? "-" : s; }
+
+std::string scope_text(const policy::Scope& s) {
+  if (s.all_mail) {
+    return "all mail";
+  }
+  std::string t = "outbound mail:";
+  if (!s.daemon_names.empty()) {
+    t += " daemon_name in [";
+    for (std::size_t i = 0; i < s.daemon_names.size(); ++i) {
+      t += (i ? "," : "") + s.daemon_names[i];
+    }
+    t += "]";
+  }
+  if (s.authenticated) {
+    t += " or authenticated";
+  }
+  if (s.local_submissions) {
+    t += " or local submission";
+  }
+  return t;
+}
+
+std::string age_text(std::int64_t seconds) {
+  if (seconds < 120) {
+    return std::to_string(seconds) + "s";
+  }
+  if (seconds < 2 * 3600) {
+    return std::to_string(seconds / 60) + "m";
+  }
+  if (seconds < 2 * 86400) {
+    return std::to_string(seconds / 3600) + "h";
+  }
+  return std::to_string(seconds / 86400) + "d";
+}
+
+void print_problems(const std::vector<conf::Problem>& problems, std::ostream& out) {
+  for (const conf::Problem& p : problems) {
+    out << p.text() << "\n";
+  }
+}
+
+struct Global {
+  std::optional<std::string> config;
+  std::optional<std::string> policy;
+};
+
+int config_check(const Global& g, const std::vector<std::string>& rest, CtlEnv& env) {
+  if (rest.size() > 1) {
+    return usage(env, "config check takes at most one FILE");
+  }
+  conf::SetupOptions options;
+  options.config_file = rest.empty() ? g.config : std::optional<std::string>(rest.front());
+  options.policy_file = g.policy;
+  options.default_config_path = env.default_config_path;
+  conf::Loaded<conf::Setup> setup = conf::load_setup(options);
+  print_problems(setup.problems, env.out);
+  std::size_t errors = 0;
+  std::size_t warnings = 0;
+  for (const conf::Problem& p : setup.problems) {
+    (p.severity == conf::Problem::Severity::error ? errors : warnings) += 1;
+  }
+  const conf::Setup& s = setup.value;
+  if (errors > 0) {
+    env.out << errors << (errors == 1 ? " error" : " errors") << ", " << warnings
+            << (warnings == 1 ? " warning" : " warnings")
+            << ": the daemon would refuse this configuration\n";
+    return kExitProblem;
+  }
+  env.out << s.config_source << ": ok (milter " << s.config.milter.socket.spec() << ", socketmap "
+          << s.config.socketmap.socket.spec() << ")\n";
+  env.out << s.policy_source << ": ok (" << s.policy->rules().size()
+          << (s.policy->rules().size() == 1 ? " rule" : " rules") << ", default "
+          << to_string(s.policy->default_rule().options.mode) << ", scope "
+          << scope_text(s.policy->scope()) << ")\n";
+  return kExitOk;
+}
+
+int explain_command(const Global& g, const std::vector<std::string>& rest, CtlEnv& env) {
+  ExplainInput in;
+  std::optional<std::string> address;
+  for (std::size_t i = 0; i < rest.size(); ++i) {
+    const std::string& a = rest[i];
+    auto value = [&](std::string& out) {
+      if (i + 1 >= rest.size()) {
+        return false;
+      }
+      out = rest[++i];
+      return true;
+    };
+    if (a == "--sender") {
+      std::string sender;
+      if (!value(sender)) {
+        return usage(env, "--sender needs an address");
+      }
+      if (!sender.empty() && sender != "<>") {
+        auto d = policy::domain_of_address(sender);
+        if (!d) {
+          env.err << "forcetls-ctl: --sender: " << d.error().message << "\n";
+          return kExitProblem;
+        }
+        in.message.sender_domain = *d;
+      }
+    } else if (a == "--user") {
+      if (!value(in.message.auth_user)) {
+        return usage(env, "--user needs a name");
+      }
+    } else if (a == "--daemon-name") {
+      if (!value(in.message.daemon_name)) {
+        return usage(env, "--daemon-name needs a name");
+      }
+    } else if (a == "--local") {
+      in.message.local_submission = true;
+    } else if (a.starts_with("--")) {
+      return usage(env, "unknown explain option " + a);
+    } else if (address) {
+      return usage(env, "explain takes one ADDRESS");
+    } else {
+      address = a;
+    }
+  }
+  if (!address) {
+    return usage(env, "explain needs an ADDRESS");
+  }
+  in.address = *address;
+
+  conf::SetupOptions options;
+  options.config_file = g.config;
+  options.policy_file = g.policy;
+  options.default_config_path = env.default_config_path;
+  conf::Loaded<conf::Setup> setup = conf::load_setup(options);
+  if (!setup.ok()) {
+    print_problems(setup.problems, env.err);
+    env.err << "forcetls-ctl: the configuration is invalid; nothing to explain\n";
+    return kExitProblem;
+  }
+  const conf::Setup& s = setup.value;
+  in.on_miss = s.config.milter.on_miss;
+  in.miss_deadline = s.config.milter.miss_deadline;
+  in.header_name = s.config.milter.header_name;
+  in.header = s.config.milter.header;
+  std::unique_ptr<ReportSource> reports = env.open_reports(s.config);
+  env.out << "config:     " << s.config_source << "\n";
+  env.out << "policy:     " << s.policy_source << "\n";
+  return explain(*s.policy, in, *reports, env.out) ? kExitOk : kExitProblem;
+}
+
+}  // namespace
+
+bool explain(const policy::Policy& policy, const ExplainInput& in, ReportSource& reports,
+             std::ostream& out) {
+  out << "recipient:  " << in.address << "\n";
+  auto domain = policy::domain_of_address(in.address);
+  if (!domain) {
+    out << "domain:     none (" << domain.error().message << ")\n";
+    out << "decision:   the milter cannot check this recipient; it applies its failure "
+           "action (milter.on_error)\n";
+    return false;
+  }
+  out << "domain:     " << *domain << "\n";
+  const policy::MessageContext& m = in.message;
+  const bool scoped = policy.in_scope(m);
+  out << "message:    sender_domain=" << or_dash(m.sender_domain)
+      << " user=" << or_dash(m.auth_user) << " daemon_name=" << or_dash(m.daemon_name)
+      << " local=" << yes_no(m.local_submission) << "\n";
+  out << "scope:      " << scope_text(policy.scope()) << " -> "
+      << (scoped ? "in scope" : "OUT OF SCOPE (the milter does not check this message)") << "\n";
+
+  std::vector<policy::Match> all = policy.candidates(*domain, m);
+  const policy::Match& match = all.front();
+  out << "rule:       " << match.rule->origin.text() << " (" << match.pattern_text()
+      << "): " << match.why << "\n";
+  for (std::size_t i = 1; i < all.size(); ++i) {
+    out << "shadowed:   " << all[i].rule->origin.text() << " (" << all[i].pattern_text()
+        << "): less specific\n";
+  }
+  out << "options:    " << options_text(match.rule->options) << "\n";
+
+  std::optional<CachedReport> cached;
+  if (policy::needs_report(match)) {
+    cached = reports.find(*domain);
+    if (cached) {
+      const checker::DomainReport& r = cached->report;
+      out << "report:     cached " << age_text(cached->age_seconds) << " ago"
+          << (cached->stale ? " (stale: a refresh would be queued)" : "") << ": grade "
+          << r.grade.letter << (r.grade.provisional ? " (provisional)" : "") << ", "
+          << r.grade.score << " points, eligible " << checker::to_string(r.eligible);
+      if (!r.reasons.empty()) {
+        out << ", reasons";
+        for (const checker::Reason& reason : r.reasons) {
+          out << " " << checker::format_reason(reason);
+        }
+      }
+      out << " [" << reports.describe() << "]\n";
+    } else {
+      out << "report:     not cached [" << reports.describe() << "]\n";
+    }
+  } else {
+    out << "report:     not needed (" << (scoped ? "mode off" : "out of scope") << ")\n";
+  }
+
+  policy::Decision d = policy::decide(match, *domain, cached ? &cached->report : nullptr);
+  out << "verdict:    " << to_string(d.verdict);
+  if (d.verdict == policy::Verdict::unknown) {
+    out << " (" << checker::to_string(d.cause) << ")";
+  }
+  out << "\n";
+  out << "action:     " << to_string(d.action);
+  if (!d.redirect_to.empty()) {
+    out << " to " << d.redirect_to;
+  }
+  out << "\n";
+  if (!d.reply.empty()) {
+    out << "reply:      " << d.reply.line() << "\n";
+  }
+  if (!d.header.empty()) {
+    if (in.header || d.action == policy::Action::tag) {
+      out << "header:     " << in.header_name << ": " << d.header << "\n";
+    } else {
+      out << "header:     none (milter.header is off)\n";
+    }
+  }
+  out << "log:        " << policy::log_fields(d) << "\n";
+  if (policy::needs_report(match) && !cached) {
+    if (in.on_miss == conf::MissBehaviour::wait) {
+      out << "note:       not cached: the milter probes " << *domain << " and waits up to "
+          << conf::format_duration(in.miss_deadline)
+          << " for the answer; the decision above is the one it takes if the probe has not "
+             "finished by then\n";
+    } else {
+      out << "note:       not cached: the milter answers at once (on_miss answer-now) with "
+             "the decision above and probes "
+          << *domain << " in the background\n";
+    }
+  }
+  return true;
+}
+
+int run_ctl(const std::vector<std::string>& args, CtlEnv& env) {
+  Global g;
+  std::size_t i = 0;
+  for (; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--config" || a == "--policy") {
+      if (i + 1 >= args.size()) {
+        return usage(env, a + " needs a FILE");
+      }
+      (a == "--config" ? g.config : g.policy) = args[++i];
+    } else if (a == "-h" || a == "--help" || a == "help") {
+      env.out << kUsage;
+      return kExitOk;
+    } else if (a == "--version") {
+      env.out << "forcetls-ctl " << FORCETLS_VERSION << "\n";
+      return kExitOk;
+    } else if (a.starts_with("-")) {
+      return usage(env, "unknown option " + a);
+    } else {
+      break;
+    }
+  }
+  if (i >= args.size()) {
+    return usage(env, "");
+  }
+  const std::string& command = args[i];
+  std::vector<std::string> rest(args.begin() + static_cast<long>(i) + 1, args.end());
+  if (command == "config") {
+    if (rest.empty() || rest.front() != "check") {
+      return usage(env, "config: the only subcommand is 'check'");
+    }
+    rest.erase(rest.begin());
+    return config_check(g, rest, env);
+  }
+  if (command == "explain") {
+    return explain_command(g, rest, env);
+  }
+  if (command == "cache") {
+    conf::SetupOptions options;
+    options.config_file = g.config;
+    options.policy_file = g.policy;
+    options.default_config_path = env.default_config_path;
+    conf::Loaded<conf::Setup> setup = conf::load_setup(options);
+    if (!setup.ok()) {
+      print_problems(setup.problems, env.err);
+      env.err << "forcetls-ctl: the configuration is invalid\n";
+      return kExitProblem;
+    }
+    return cache_command(setup.value.config, rest, env);
+  }
+  if (command == "export") {
+    conf::SetupOptions options;
+    options.config_file = g.config;
+    options.policy_file = g.policy;
+    options.default_config_path = env.default_config_path;
+    conf::Loaded<conf::Setup> setup = conf::load_setup(options);
+    if (!setup.ok()) {
+      print_problems(setup.problems, env.err);
+      env.err << "forcetls-ctl: the configuration is invalid\n";
+      return kExitProblem;
+    }
+    return export_command(setup.value.config, *setup.value.policy, rest, env);
+  }
+  return usage(env, "unknown command '" + command + "'");
+}
+
+}  // namespace forcetls::milter

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+// forcetls-ctl: the administration commands (`config check`, `explain`).
+// All logic is here, in the forcetls_ctl library, so tests run it in-process;
+// milter/ctl/main.cpp only forwards argv. One call at a time per CtlEnv.
+#pragma once
+
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "conf/config.hpp"
+#include "milter/service/report_source.hpp"
+#include "policy/policy.hpp"
+
+namespace forcetls::milter {
+
+/// Exit statuses of forcetls-ctl.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitProblem = 1;  ///< invalid configuration, bad address
+inline constexpr int kExitUsage = 2;
+
+/// What the commands write to and read from; tests substitute each part.
+struct CtlEnv {
+  std::ostream& out;
+  std::ostream& err;
+  /// Opens the report source for a configuration (the cache, once it exists).
+  std::function<std::unique_ptr<ReportSource>(const conf::Config&)> open_reports =
+      [](const conf::Config&) { return std::make_unique<NoReports>(); };
+  /// Where the configuration is looked for without --config.
+  std::string default_config_path = std::string(conf::kDefaultConfigPath);
+};
+
+/// Runs one command; `args` excludes the program name. Returns the exit status.
+int run_ctl(const std::vector<std::string>& args, CtlEnv& env);
+
+/// The `explain` text for one recipient address (or bare domain) under a
+/// policy, as the milter would decide it right now.
+struct ExplainInput {
+  std::string address;
+  policy::MessageContext message;
+  conf::MissBehaviour on_miss = conf::MissBehaviour::wait;
+  conf::Duration miss_deadline = conf::Config{}.milter.miss_deadline;
+  std::string header_name = conf::Config{}.milter.header_name;
+  bool header = conf::Config{}.milter.header;
+};
+/// Writes the explanation to `out`; returns false (after writing why) when
+/// the address has no usable domain.
+bool explain(const policy::Policy& policy, const ExplainInput& input, ReportSource& reports,
+             std::ostream& out);
+
+}  // namespace forcetls::milter

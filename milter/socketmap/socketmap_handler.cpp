@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: Apache-2.0
+// One socketmap request to one reply (socketmap_handler.hpp).
+#include "milter/socketmap/socketmap_handler.hpp"
+
+#include <optional>
+
+namespace forcetls::milter {
+namespace {
+
+enum class MapKind : std::uint8_t { postfix, sts };
+
+std::string_view cache_use(const cache::Lookup* found) {
+  if (found == nullptr) {
+    return "none";
+  }
+  return found->state == cache::Freshness::fresh   ? "hit"
+         : found->state == cache::Freshness::stale ? "stale"
+                                                   : "miss";
+}
+
+SocketmapReply finish(SocketmapAnswer answer, std::string_view map, std::string_view key,
+                      const policy::Decision* decision, const cache::Lookup* found,
+                      std::string_view note) {
+  SocketmapReply r;
+  r.level = (answer.kind == AnswerKind::temp || answer.kind == AnswerKind::perm)
+                ? log::Level::info
+                : log::Level::debug;
+  r.answer = std::move(answer);
+  if (!log::enabled(r.level)) {
+    return r;
+  }
+  std::string line =
+      "socketmap " +
+      log::fields({{"map", map}, {"key", key}, {"answer", to_string(r.answer.kind)}});
+  if (!r.answer.value.empty()) {
+    line += " " + log::fields({{"value", r.answer.value}});
+  }
+  if (decision != nullptr) {
+    line += " " + log::fields({{"policy", policy::to_string(decision->mode)},
+                               {"verdict", policy::to_string(decision->verdict)},
+                               {"cache", cache_use(found)},
+                               {"rule", decision->rule}});
+  }
+  if (!note.empty()) {
+    line += " " + log::fields({{"note", note}});
+  }
+  r.log_line = std::move(line);
+  return r;
+}
+
+/// Whether the answer for this rule can depend on the report (else no
+/// lookup, so no probe is queued for domains whose answer is fixed).
+bool report_matters(const policy::Match& match, MapKind kind) {
+  if (!policy::needs_report(match)) {
+    return false;
+  }
+  const policy::RuleOptions& o = match.rule->options;
+  return kind == MapKind::sts || o.mode == policy::Mode::require ||
+         o.require != policy::Require::none;
+}
+
+}  // namespace
+
+cache::Lookup EngineDeliveryReports::lookup(std::string_view domain,
+                                            cache::Priority miss_priority) {
+  // RefreshEngine::lookup() would queue every miss in the background; one
+  // request here, with the priority the caller knows.
+  cache::Lookup found = store_.lookup(domain);
+  if (found.state != cache::Freshness::fresh) {
+    engine_.request_refresh(domain, found.state == cache::Freshness::missing
+                                        ? miss_priority
+                                        : cache::Priority::background);
+  }
+  return found;
+}
+
+SocketmapReply answer_request(const policy::Policy& policy, const SocketmapMaps& maps,
+                              DeliveryReports& reports, std::string_view request) {
+  const std::size_t space = request.find(' ');
+  if (space == std::string_view::npos) {
+    return finish({AnswerKind::perm, "forcetls: malformed request (want NAME KEY)"}, "", request,
+                  nullptr, nullptr, "malformed");
+  }
+  const std::string_view map = request.substr(0, space);
+  const std::string_view key = request.substr(space + 1);
+  MapKind kind = MapKind::postfix;
+  if (map == maps.postfix) {
+    kind = MapKind::postfix;
+  } else if (!maps.sts.empty() && map == maps.sts) {
+    kind = MapKind::sts;
+  } else {
+    // A misconfigured client must not deliver in clear by accident: PERM
+    // makes Postfix defer (a table lookup error) and log the text.
+    return finish({AnswerKind::perm, "forcetls: unknown map name"}, map, key, nullptr, nullptr,
+                  "unknown-map");
+  }
+
+  const SocketmapKey parsed = parse_socketmap_key(key);
+  switch (parsed.kind) {
+    case SocketmapKey::Kind::parent:
+      // Postfix asks `.parent` only after a NOTFOUND for the next hop, which
+      // was already decided by its most specific rule (`.suffix` rules
+      // included): a parent rule must not override that.
+      return finish({}, map, key, nullptr, nullptr, "parent-key");
+    case SocketmapKey::Kind::literal:
+      return finish({}, map, key, nullptr, nullptr, "address-literal");
+    case SocketmapKey::Kind::other:
+      return finish({}, map, key, nullptr, nullptr, "not-a-domain");
+    case SocketmapKey::Kind::domain:
+    case SocketmapKey::Kind::host:
+      break;
+  }
+
+  const policy::Match match = policy.match_delivery(parsed.name);
+  std::optional<cache::Lookup> found;
+  const checker::DomainReport* report = nullptr;
+  if (report_matters(match, kind)) {
+    // Only a `require` domain's miss holds mail back; others refresh in the
+    // background.
+    const cache::Priority miss_priority = match.rule->options.mode == policy::Mode::require
+                                              ? cache::Priority::waiting
+                                              : cache::Priority::background;
+    found = parsed.kind == SocketmapKey::Kind::host ? reports.peek(parsed.name)
+                                                    : reports.lookup(parsed.name, miss_priority);
+    if (found->state != cache::Freshness::missing) {
+      report = &found->report;
+    } else if (parsed.kind == SocketmapKey::Kind::host) {
+      // A relay host nobody probed: no verdict of ours applies to it.
+      return finish({}, map, key, nullptr, &*found, "host-not-cached");
+    }
+  }
+  const policy::Decision decision = policy::decide(match, parsed.name, report);
+  SocketmapAnswer answer =
+      kind == MapKind::postfix ? postfix_answer(decision, report) : sts_answer(decision, report);
+  return finish(std::move(answer), map, key, &decision, found ? &*found : nullptr, "");
+}
+
+}  // namespace forcetls::milter

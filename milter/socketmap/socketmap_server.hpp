@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: Apache-2.0
+// SocketmapServer: the socketmap_table(5) listener of forcetls-milter — a
+// listening socket (inet, inet6 or unix), an acceptor thread and one thread
+// per persistent client connection (Postfix's smtp processes each keep one
+// open and send one request at a time). Requests are netstrings; each is
+// answered by the handler given to start(). open() runs before privileges
+// are dropped (low ports, socket directories); start() after fork. start(),
+// stop() and the destructor belong to the owning thread; the handler is
+// called concurrently from the connection threads.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "common/c_handle.hpp"
+#include "common/error.hpp"
+#include "conf/socket_address.hpp"
+#include "milter/socketmap/netstring.hpp"
+#include "milter/socketmap/socketmap_handler.hpp"
+
+namespace forcetls::milter {
+
+struct SocketmapServerOptions {
+  conf::SocketAddress address;
+  /// Connections beyond this are closed at once (each Postfix smtp process
+  /// holds one; default_process_limit is 100).
+  std::size_t max_connections = 1024;
+  /// A connection silent this long is closed (Postfix reconnects).
+  std::chrono::milliseconds idle_timeout{std::chrono::minutes(10)};
+  /// A reply not taken by the client in this time closes the connection.
+  std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};
+  std::size_t max_request = kMaxNetstringPayload;
+  /// unix sockets: mode, and owner set when opened as root (-1: unchanged).
+  mode_t unix_mode = 0660;
+  uid_t unix_owner = static_cast<uid_t>(-1);
+  gid_t unix_group = static_cast<gid_t>(-1);
+};
+
+/// Answers one request payload; must not throw (the server turns an
+/// exception into TEMP and a log line anyway).
+using SocketmapHandlerFn = std::function<SocketmapReply(std::string_view request)>;
+
+struct SocketmapServerStats {
+  std::uint64_t connections = 0;  ///< accepted since start
+  std::uint64_t refused = 0;      ///< closed at once: too many connections
+  std::uint64_t requests = 0;
+  std::uint64_t malformed = 0;  ///< connections closed for a bad netstring
+  std::size_t open = 0;         ///< connections open now
+};
+
+class SocketmapServer {
+ public:
+  /// Binds and listens. A unix socket path that holds a stale socket (no
+  /// one accepts on it) is replaced; one in use, or a non-socket, is an error.
+  static Result<std::unique_ptr<SocketmapServer>> open(SocketmapServerOptions options);
+  ~SocketmapServer();
+  SocketmapServer(const SocketmapServer&) = delete;
+  SocketmapServer& operator=(const SocketmapServer&) = delete;
+
+  /// Starts accepting; the handler answers every request until stop().
+  void start(SocketmapHandlerFn handler);
+  /// Stops accepting, closes every connection, waits for their threads;
+  /// a unix socket file is removed. Idempotent.
+  void stop();
+
+  /// The bound address: `inet:8892@127.0.0.1` (the real port when 0 was asked).
+  std::string spec() const;
+  SocketmapServerStats stats() const;
+
+ private:
+  explicit SocketmapServer(SocketmapServerOptions options) : options_(std::move(options)) {}
+  void accept_loop();
+  void serve(int fd);
+  bool send_all(int fd, std::string_view bytes);
+
+  SocketmapServerOptions options_;
+  std::uint16_t bound_port_ = 0;
+  Fd listener_;
+  Fd wake_read_;
+  Fd wake_write_;
+  SocketmapHandlerFn handler_;
+  std::thread acceptor_;
+  std::atomic<bool> stopping_{false};
+  bool started_ = false;
+
+  mutable std::mutex mutex_;
+  std::condition_variable idle_;  ///< signalled when a connection thread ends
+  std::set<int> open_;            ///< connection descriptors, shut down by stop()
+  std::size_t threads_ = 0;       ///< connection threads still running
+  std::atomic<std::uint64_t> connections_{0};
+  std::atomic<std::uint64_t> refused_{0};
+  std::atomic<std::uint64_t> requests_{0};
+  std::atomic<std::uint64_t> malformed_{0};
+};
+
+}  // namespace forcetls::milter
