@@ -25,7 +25,7 @@ namespace {
 /// The one filter of this process (libmilter callbacks have no user pointer).
 struct Filter {
   RuntimeSlot* runtime = nullptr;
-  std::atomic<ReportLookup*> reports{nullptr};
+  std::atomic<cache::Reports*> reports{nullptr};
 };
 Filter g_filter;
 
@@ -300,7 +300,7 @@ Result<void> open(const conf::SocketAddress& socket, RuntimeSlot& runtime) {
   return {};
 }
 
-void set_reports(ReportLookup* reports) { g_filter.reports.store(reports); }
+void set_reports(cache::Reports* reports) { g_filter.reports.store(reports); }
 
 int run() { return smfi_main() == MI_SUCCESS ? 0 : 1; }
 

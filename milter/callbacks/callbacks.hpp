@@ -20,7 +20,7 @@ Result<void> open(const conf::SocketAddress& socket, RuntimeSlot& runtime);
 
 /// What RCPT asks for reports; null until set (recipients are then accepted
 /// untouched). Must outlive run().
-void set_reports(ReportLookup* reports);
+void set_reports(cache::Reports* reports);
 
 /// smfi_main() on this thread until stop(); 0 when libmilter ended cleanly.
 int run();

@@ -10,6 +10,7 @@
 #include "conf/loader.hpp"
 #include "milter/ctl/ctl_cache.hpp"
 #include "milter/ctl/ctl_export.hpp"
+#include "milter/recipients/recipient_check.hpp"
 #include "policy/decision.hpp"
 #include "policy/domain_name.hpp"
 
@@ -96,19 +97,6 @@ std::string scope_text(const policy::Scope& s) {
     t += " or local submission";
   }
   return t;
-}
-
-std::string age_text(std::int64_t seconds) {
-  if (seconds < 120) {
-    return std::to_string(seconds) + "s";
-  }
-  if (seconds < 2 * 3600) {
-    return std::to_string(seconds / 60) + "m";
-  }
-  if (seconds < 2 * 86400) {
-    return std::to_string(seconds / 3600) + "h";
-  }
-  return std::to_string(seconds / 86400) + "d";
 }
 
 void print_problems(const std::vector<conf::Problem>& problems, std::ostream& out) {
@@ -216,7 +204,7 @@ int explain_command(const Global& g, const std::vector<std::string>& rest, CtlEn
   in.miss_deadline = s.config.milter.miss_deadline;
   in.header_name = s.config.milter.header_name;
   in.header = s.config.milter.header;
-  std::unique_ptr<ReportSource> reports = env.open_reports(s.config);
+  std::unique_ptr<cache::Reports> reports = env.open_reports(s.config);
   env.out << "config:     " << s.config_source << "\n";
   env.out << "policy:     " << s.policy_source << "\n";
   return explain(*s.policy, in, *reports, env.out) ? kExitOk : kExitProblem;
@@ -224,59 +212,26 @@ int explain_command(const Global& g, const std::vector<std::string>& rest, CtlEn
 
 }  // namespace
 
-bool explain(const policy::Policy& policy, const ExplainInput& in, ReportSource& reports,
-             std::ostream& out) {
-  out << "recipient:  " << in.address << "\n";
-  auto domain = policy::domain_of_address(in.address);
-  if (!domain) {
-    out << "domain:     none (" << domain.error().message << ")\n";
-    out << "decision:   the milter cannot check this recipient; it applies its failure "
-           "action (milter.on_error)\n";
-    return false;
-  }
-  out << "domain:     " << *domain << "\n";
-  const policy::MessageContext& m = in.message;
-  const bool scoped = policy.in_scope(m);
-  out << "message:    sender_domain=" << or_dash(m.sender_domain)
-      << " user=" << or_dash(m.auth_user) << " daemon_name=" << or_dash(m.daemon_name)
-      << " local=" << yes_no(m.local_submission) << "\n";
-  out << "scope:      " << scope_text(policy.scope()) << " -> "
-      << (scoped ? "in scope" : "OUT OF SCOPE (the milter does not check this message)") << "\n";
+namespace {
 
-  std::vector<policy::Match> all = policy.candidates(*domain, m);
-  const policy::Match& match = all.front();
-  out << "rule:       " << match.rule->origin.text() << " (" << match.pattern_text()
-      << "): " << match.why << "\n";
-  for (std::size_t i = 1; i < all.size(); ++i) {
-    out << "shadowed:   " << all[i].rule->origin.text() << " (" << all[i].pattern_text()
-        << "): less specific\n";
-  }
-  out << "options:    " << options_text(match.rule->options) << "\n";
-
-  std::optional<CachedReport> cached;
-  if (policy::needs_report(match)) {
-    cached = reports.find(*domain);
-    if (cached) {
-      const checker::DomainReport& r = cached->report;
-      out << "report:     cached " << age_text(cached->age_seconds) << " ago"
-          << (cached->stale ? " (stale: a refresh would be queued)" : "") << ": grade "
-          << r.grade.letter << (r.grade.provisional ? " (provisional)" : "") << ", "
-          << r.grade.score << " points, eligible " << checker::to_string(r.eligible);
-      if (!r.reasons.empty()) {
-        out << ", reasons";
-        for (const checker::Reason& reason : r.reasons) {
-          out << " " << checker::format_reason(reason);
-        }
-      }
-      out << " [" << reports.describe() << "]\n";
-    } else {
-      out << "report:     not cached [" << reports.describe() << "]\n";
+void explain_report(const cache::Lookup& found, std::int64_t age, cache::Reports& reports,
+                    std::ostream& out) {
+  const checker::DomainReport& r = found.report;
+  out << "report:     cached " << format_age(age) << " ago"
+      << (found.state == cache::Freshness::stale ? " (stale: a refresh would be queued)" : "")
+      << ": grade " << r.grade.letter << (r.grade.provisional ? " (provisional)" : "") << ", "
+      << r.grade.score << " points, eligible " << checker::to_string(r.eligible);
+  if (!r.reasons.empty()) {
+    out << ", reasons";
+    for (const checker::Reason& reason : r.reasons) {
+      out << " " << checker::format_reason(reason);
     }
-  } else {
-    out << "report:     not needed (" << (scoped ? "mode off" : "out of scope") << ")\n";
   }
+  out << " [" << reports.describe() << "]\n";
+}
 
-  policy::Decision d = policy::decide(match, *domain, cached ? &cached->report : nullptr);
+void explain_decision(const RecipientOutcome& o, const ExplainInput& in, std::ostream& out) {
+  const policy::Decision& d = o.decision;
   out << "verdict:    " << to_string(d.verdict);
   if (d.verdict == policy::Verdict::unknown) {
     out << " (" << checker::to_string(d.cause) << ")";
@@ -287,6 +242,10 @@ bool explain(const policy::Policy& policy, const ExplainInput& in, ReportSource&
     out << " to " << d.redirect_to;
   }
   out << "\n";
+  if (o.removed) {
+    out << "applied:    delete the recipient and quarantine the message (a local submission "
+           "cannot be refused)\n";
+  }
   if (!d.reply.empty()) {
     out << "reply:      " << d.reply.line() << "\n";
   }
@@ -297,18 +256,71 @@ bool explain(const policy::Policy& policy, const ExplainInput& in, ReportSource&
       out << "header:     none (milter.header is off)\n";
     }
   }
-  out << "log:        " << policy::log_fields(d) << "\n";
-  if (policy::needs_report(match) && !cached) {
-    if (in.on_miss == conf::MissBehaviour::wait) {
-      out << "note:       not cached: the milter probes " << *domain << " and waits up to "
-          << conf::format_duration(in.miss_deadline)
-          << " for the answer; the decision above is the one it takes if the probe has not "
-             "finished by then\n";
-    } else {
-      out << "note:       not cached: the milter answers at once (on_miss answer-now) with "
-             "the decision above and probes "
-          << *domain << " in the background\n";
-    }
+  out << "log:        " << o.log_fields() << "\n";
+}
+
+}  // namespace
+
+bool explain(const policy::Policy& policy, const ExplainInput& in, cache::Reports& reports,
+             std::ostream& out) {
+  // The milter's own decision: check_recipient() over the cache, which
+  // never probes here (a miss is decided as after the milter's wait).
+  const CheckOptions options{.on_miss = in.on_miss,
+                             .miss_deadline = in.miss_deadline,
+                             .local_submission = in.message.local_submission,
+                             .now = {}};
+  // A bare domain is explained as a recipient at that domain.
+  const std::string rcpt =
+      in.address.find('@') == std::string::npos && in.address.find('<') == std::string::npos
+          ? "<postmaster@" + in.address + ">"
+          : in.address;
+  const RecipientOutcome o = check_recipient(policy, in.message, rcpt, reports, options);
+  const policy::MessageContext& m = in.message;
+  out << "recipient:  " << in.address << "\n";
+  if (!o.address_error.empty()) {
+    out << "domain:     none (" << o.address_error << ")\n";
+    out << "rule:       " << o.decision.rule << " (default): no rule can match an address "
+        << "without a checkable domain\n";
+    explain_decision(o, in, out);
+    return false;
+  }
+  const std::string& domain = o.decision.domain;
+  out << "domain:     " << domain << "\n";
+  const bool scoped = policy.in_scope(m);
+  out << "message:    sender_domain=" << or_dash(m.sender_domain)
+      << " user=" << or_dash(m.auth_user) << " daemon_name=" << or_dash(m.daemon_name)
+      << " local=" << yes_no(m.local_submission) << "\n";
+  out << "scope:      " << scope_text(policy.scope()) << " -> "
+      << (scoped ? "in scope" : "OUT OF SCOPE (the milter does not check this message)") << "\n";
+
+  std::vector<policy::Match> all = policy.candidates(domain, m);
+  const policy::Match& match = all.front();
+  out << "rule:       " << match.rule->origin.text() << " (" << match.pattern_text()
+      << "): " << match.why << "\n";
+  for (std::size_t i = 1; i < all.size(); ++i) {
+    out << "shadowed:   " << all[i].rule->origin.text() << " (" << all[i].pattern_text()
+        << "): less specific\n";
+  }
+  out << "options:    " << options_text(match.rule->options) << "\n";
+
+  const bool cached = o.cache == CacheUse::hit || o.cache == CacheUse::stale;
+  if (!policy::needs_report(match)) {
+    out << "report:     not needed (" << (scoped ? "mode off" : "out of scope") << ")\n";
+  } else if (cached) {
+    explain_report(reports.peek(domain), o.age_seconds, reports, out);
+  } else {
+    out << "report:     not cached [" << reports.describe() << "]\n";
+  }
+  explain_decision(o, in, out);
+  if (o.cache == CacheUse::timeout) {
+    out << "note:       not cached: the milter probes " << domain << " and waits up to "
+        << conf::format_duration(in.miss_deadline)
+        << " for the answer; the decision above is the one it takes if the probe has not "
+           "finished by then\n";
+  } else if (o.cache == CacheUse::miss) {
+    out << "note:       not cached: the milter answers at once (on_miss answer-now) with "
+           "the decision above and probes "
+        << domain << " in the background\n";
   }
   return true;
 }

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "conf/config.hpp"
-#include "milter/service/report_source.hpp"
+#include "cache/reports.hpp"
 #include "policy/policy.hpp"
 
 namespace forcetls::milter {
@@ -26,9 +26,9 @@ inline constexpr int kExitUsage = 2;
 struct CtlEnv {
   std::ostream& out;
   std::ostream& err;
-  /// Opens the report source for a configuration (the cache, once it exists).
-  std::function<std::unique_ptr<ReportSource>(const conf::Config&)> open_reports =
-      [](const conf::Config&) { return std::make_unique<NoReports>(); };
+  /// Opens the reports for a configuration (the cache, once it exists).
+  std::function<std::unique_ptr<cache::Reports>(const conf::Config&)> open_reports =
+      [](const conf::Config&) { return std::make_unique<cache::NoReports>(); };
   /// Where the configuration is looked for without --config.
   std::string default_config_path = std::string(conf::kDefaultConfigPath);
 };
@@ -46,9 +46,10 @@ struct ExplainInput {
   std::string header_name = conf::Config{}.milter.header_name;
   bool header = conf::Config{}.milter.header;
 };
-/// Writes the explanation to `out`; returns false (after writing why) when
-/// the address has no usable domain.
-bool explain(const policy::Policy& policy, const ExplainInput& input, ReportSource& reports,
+/// Writes the explanation to `out`: the decision is check_recipient()'s,
+/// the milter's own, over `reports` (which are read, never probed). Returns
+/// false (after writing the decision) when the address has no usable domain.
+bool explain(const policy::Policy& policy, const ExplainInput& input, cache::Reports& reports,
              std::ostream& out);
 
 }  // namespace forcetls::milter

@@ -11,7 +11,6 @@
 #include "cache/admin.hpp"
 #include "checker/report/domain_name.hpp"
 #include "checker/report/report_text.hpp"
-#include "milter/service/cache_reports.hpp"
 #include "milter/service/probe_service.hpp"
 #include "milter/service/setup.hpp"
 
@@ -47,15 +46,15 @@ Result<std::string> domain_arg(const std::string& text) { return checker::normal
 
 }  // namespace
 
-std::unique_ptr<ReportSource> open_cache_reports(const conf::Config& config) {
+std::unique_ptr<cache::Reports> open_cache_reports(const conf::Config& config) {
   if (!directory_exists(config.cache.path)) {
-    return std::make_unique<NoReports>();
+    return std::make_unique<cache::NoReports>();
   }
   auto store = cache::Store::open(store_options(config));
   if (!store) {
-    return std::make_unique<NoReports>();
+    return std::make_unique<cache::NoReports>();
   }
-  return std::make_unique<CacheReports>(std::move(*store));
+  return std::make_unique<cache::StoreReports>(std::move(*store));
 }
 
 std::unique_ptr<cache::Store> open_ctl_store(const conf::Config& config, bool must_exist,

@@ -11,7 +11,7 @@
 #include "cache/store.hpp"
 #include "conf/config.hpp"
 #include "milter/ctl/ctl.hpp"
-#include "milter/service/report_source.hpp"
+#include "cache/reports.hpp"
 
 namespace forcetls::milter {
 
@@ -24,8 +24,8 @@ int cache_command(const conf::Config& config, const std::vector<std::string>& ar
 std::unique_ptr<cache::Store> open_ctl_store(const conf::Config& config, bool must_exist,
                                              CtlEnv& env);
 
-/// The configured cache as a ReportSource; NoReports when the cache
+/// The configured cache, read only (cache::StoreReports); NoReports when the cache
 /// directory does not exist (nothing was ever cached there).
-std::unique_ptr<ReportSource> open_cache_reports(const conf::Config& config);
+std::unique_ptr<cache::Reports> open_cache_reports(const conf::Config& config);
 
 }  // namespace forcetls::milter

@@ -239,8 +239,8 @@ Result<std::unique_ptr<SocketmapServer>> open_socketmap(const conf::Config& conf
 /// Every policy-map request reads the current runtime: SIGHUP swaps policy
 /// and map names. Each connection thread keeps its own copy and loads the
 /// shared one only after a reload.
-SocketmapHandlerFn socketmap_handler(DeliveryReports& delivery) {
-  return [&delivery](std::string_view request) {
+SocketmapHandlerFn socketmap_handler(cache::Reports& reports) {
+  return [&reports](std::string_view request) {
     thread_local std::shared_ptr<const Runtime> rt;
     thread_local SocketmapMaps maps;
     thread_local std::uint64_t seen = 0;
@@ -250,7 +250,7 @@ SocketmapHandlerFn socketmap_handler(DeliveryReports& delivery) {
       maps = {rt->config.socketmap.name, rt->config.socketmap.sts_name};
       seen = now;
     }
-    return answer_request(*rt->policy, maps, delivery, request);
+    return answer_request(*rt->policy, maps, reports, request);
   };
 }
 
@@ -299,11 +299,10 @@ int serve(const conf::Loaded<conf::Setup>& loaded, const conf::SetupOptions& set
       },
       refresh_options(config));
   engine.start();
-  EngineReports reports(engine);
-  EngineDeliveryReports delivery(engine, **store);
+  cache::EngineReports reports(engine, **store);
   callbacks::set_reports(&reports);
   if (socketmap != nullptr) {
-    socketmap->start(socketmap_handler(delivery));
+    socketmap->start(socketmap_handler(reports));
   }
 
   std::atomic<bool> milter_done{false};

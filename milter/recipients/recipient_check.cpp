@@ -148,7 +148,7 @@ std::string escape_percent(std::string_view text) {
 
 RecipientOutcome check_recipient(const policy::Policy& policy,
                                  const policy::MessageContext& message, std::string_view rcpt,
-                                 ReportLookup& reports, const CheckOptions& options) {
+                                 cache::Reports& reports, const CheckOptions& options) {
   RecipientOutcome out;
   out.rcpt = printable(rcpt, 512);
 

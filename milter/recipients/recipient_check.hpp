@@ -12,39 +12,12 @@
 #include <string>
 #include <string_view>
 
-#include "cache/refresh.hpp"
-#include "cache/store.hpp"
+#include "cache/reports.hpp"
 #include "conf/config.hpp"
 #include "policy/decision.hpp"
 #include "policy/policy.hpp"
 
 namespace forcetls::milter {
-
-/// Where reports come from. Implementations must be safe to call from many
-/// threads at once (the RefreshEngine is).
-class ReportLookup {
- public:
-  virtual ~ReportLookup() = default;
-  /// Cache::lookup semantics: fresh / stale / missing; not fresh queues a refresh.
-  virtual cache::Lookup lookup(std::string_view domain) = 0;
-  /// A fresh report, waiting for a probe until `deadline` (Errc::timeout).
-  virtual Result<checker::DomainReport> await_fresh(
-      std::string_view domain, std::chrono::steady_clock::time_point deadline) = 0;
-};
-
-/// The daemon's ReportLookup: the refresh engine over the LMDB store.
-class EngineReports final : public ReportLookup {
- public:
-  explicit EngineReports(cache::RefreshEngine& engine) : engine_(engine) {}
-  cache::Lookup lookup(std::string_view domain) override { return engine_.lookup(domain); }
-  Result<checker::DomainReport> await_fresh(
-      std::string_view domain, std::chrono::steady_clock::time_point deadline) override {
-    return engine_.await_fresh(domain, deadline);
-  }
-
- private:
-  cache::RefreshEngine& engine_;
-};
 
 /// How the cache answered, for the log's `cache=` field.
 enum class CacheUse : std::uint8_t {
@@ -93,7 +66,7 @@ struct CheckOptions {
 /// (see failure_outcome()).
 RecipientOutcome check_recipient(const policy::Policy& policy,
                                  const policy::MessageContext& message, std::string_view rcpt,
-                                 ReportLookup& reports, const CheckOptions& options);
+                                 cache::Reports& reports, const CheckOptions& options);
 
 /// The outcome for an internal failure (exception, cache error): `on_error`
 /// applied, the reason naming the failure.

@@ -61,21 +61,8 @@ bool report_matters(const policy::Match& match, MapKind kind) {
 
 }  // namespace
 
-cache::Lookup EngineDeliveryReports::lookup(std::string_view domain,
-                                            cache::Priority miss_priority) {
-  // RefreshEngine::lookup() would queue every miss in the background; one
-  // request here, with the priority the caller knows.
-  cache::Lookup found = store_.lookup(domain);
-  if (found.state != cache::Freshness::fresh) {
-    engine_.request_refresh(domain, found.state == cache::Freshness::missing
-                                        ? miss_priority
-                                        : cache::Priority::background);
-  }
-  return found;
-}
-
 SocketmapReply answer_request(const policy::Policy& policy, const SocketmapMaps& maps,
-                              DeliveryReports& reports, std::string_view request) {
+                              cache::Reports& reports, std::string_view request) {
   const std::size_t space = request.find(' ');
   if (space == std::string_view::npos) {
     return finish({AnswerKind::perm, "forcetls: malformed request (want NAME KEY)"}, "", request,

@@ -9,38 +9,12 @@
 #include <string>
 #include <string_view>
 
-#include "cache/refresh.hpp"
-#include "cache/store.hpp"
+#include "cache/reports.hpp"
 #include "common/log.hpp"
 #include "milter/socketmap/socketmap_answer.hpp"
 #include "policy/policy.hpp"
 
 namespace forcetls::milter {
-
-/// Where the responder's reports come from; safe to call from many threads.
-class DeliveryReports {
- public:
-  virtual ~DeliveryReports() = default;
-  /// The domain's report (fresh / stale / missing). Not fresh queues a
-  /// refresh, a missing one with `miss_priority` (waiting: mail for a
-  /// `require` domain sits in a queue). Never waits for a probe.
-  virtual cache::Lookup lookup(std::string_view domain, cache::Priority miss_priority) = 0;
-  /// The name's own record, without queueing anything (`[host]` keys).
-  virtual cache::Lookup peek(std::string_view name) = 0;
-};
-
-/// The daemon's DeliveryReports: the refresh engine over the LMDB store.
-class EngineDeliveryReports final : public DeliveryReports {
- public:
-  EngineDeliveryReports(cache::RefreshEngine& engine, cache::Store& store)
-      : engine_(engine), store_(store) {}
-  cache::Lookup lookup(std::string_view domain, cache::Priority miss_priority) override;
-  cache::Lookup peek(std::string_view name) override { return store_.peek(name); }
-
- private:
-  cache::RefreshEngine& engine_;
-  cache::Store& store_;
-};
 
 /// The map names the responder answers (config socketmap.name / sts_name).
 struct SocketmapMaps {
@@ -62,6 +36,6 @@ struct SocketmapReply {
 
 /// Answers one request payload.
 SocketmapReply answer_request(const policy::Policy& policy, const SocketmapMaps& maps,
-                              DeliveryReports& reports, std::string_view request);
+                              cache::Reports& reports, std::string_view request);
 
 }  // namespace forcetls::milter

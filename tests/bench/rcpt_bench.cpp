@@ -154,7 +154,7 @@ double q(const std::vector<std::uint64_t>& sorted, double p) {
   return static_cast<double>(sorted[k]) / 1000.0;
 }
 
-Timings run(milter::ReportLookup& reports, const policy::Policy& pol, const Flags& f, int threads) {
+Timings run(cache::Reports& reports, const policy::Policy& pol, const Flags& f, int threads) {
   std::atomic<bool> stop{false};
   std::vector<Timings> per(static_cast<std::size_t>(threads));
   std::vector<std::thread> pool;
@@ -276,7 +276,7 @@ int main(int argc, char** argv) {
   std::atomic<std::uint64_t> probes{0};
   cache::RefreshEngine engine(**store, [&](const std::string&, cache::ProbeDone) { ++probes; });
   engine.start();
-  milter::EngineReports reports(engine);
+  cache::EngineReports reports(engine, **store);
 
   std::printf(
       "rcpt_bench: %zu domains in an LMDB store (filled in %.1f s), engine running; "

@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 bench=$build/tests/bench/socketmap_bench
-milter=$build/milter/forcetls-milter
+milter=$build/bin/forcetls-milter
 [ -x "$bench" ] || die "no $bench: cmake --build $build --target socketmap_bench"
 [ -x "$milter" ] || die "no $milter: cmake --build $build --target forcetls-milter"
 if [ $# -eq 0 ]; then

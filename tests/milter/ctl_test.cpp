@@ -7,8 +7,10 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "tests/policy/report_builder.hpp"
@@ -17,6 +19,47 @@ using namespace forcetls::milter;
 namespace t = forcetls::test;
 
 namespace {
+
+/// Reports held in memory, as the read-only cache gives them to explain.
+class MemoryReports final : public forcetls::cache::Reports {
+ public:
+  struct Entry {
+    forcetls::checker::DomainReport report;
+    bool stale = false;
+    std::int64_t age_seconds = 0;
+  };
+  void add(Entry e) {
+    const std::string key = e.report.domain;
+    entries_[key] = std::move(e);
+  }
+  using forcetls::cache::Reports::lookup;
+  forcetls::cache::Lookup lookup(std::string_view domain, forcetls::cache::Priority) override {
+    return peek(domain);
+  }
+  forcetls::cache::Lookup peek(std::string_view name) override {
+    forcetls::cache::Lookup l;
+    auto it = entries_.find(std::string(name));
+    if (it != entries_.end()) {
+      l.state =
+          it->second.stale ? forcetls::cache::Freshness::stale : forcetls::cache::Freshness::fresh;
+      l.report = it->second.report;
+      l.checked_at = std::time(nullptr) - it->second.age_seconds;
+    }
+    return l;
+  }
+  forcetls::Result<forcetls::checker::DomainReport> await_fresh(
+      std::string_view domain, std::chrono::steady_clock::time_point) override {
+    forcetls::cache::Lookup l = peek(domain);
+    if (l.state != forcetls::cache::Freshness::fresh) {
+      return forcetls::fail(forcetls::Errc::timeout, "not probed");
+    }
+    return l.report;
+  }
+  std::string describe() const override { return "in-memory reports"; }
+
+ private:
+  std::map<std::string, Entry> entries_;
+};
 
 struct TempDir {
   std::filesystem::path path;
@@ -99,8 +142,11 @@ TEST_CASE("ctl explain: a cached ineligible report under require", "[milter]") {
                  "reply:      550 5.7.4 Forced TLS: example.com is not eligible for TLS "
                  "delivery (no-starttls(mx2.example.com))"));
   CHECK(has_line(r.out, "header:     X-ForceTLS: example.com=ineligible(no-starttls)"));
-  CHECK_THAT(r.out, Catch::Contains("log:        domain=example.com policy=require "
-                                    "verdict=ineligible reason=no-starttls(mx2.example.com)"));
+  // The line the milter itself writes for this recipient.
+  CHECK_THAT(r.out, Catch::Contains("log:        rcpt=<Bob@Example.COM> domain=example.com "
+                                    "policy=require verdict=ineligible "
+                                    "reason=no-starttls(mx2.example.com)"));
+  CHECK_THAT(r.out, Catch::Contains(" cache=hit age=3h"));
 }
 
 TEST_CASE("ctl explain: not cached gives the milter's decision for a missing report", "[milter]") {
@@ -277,5 +323,33 @@ TEST_CASE("forcetls-ctl binary: config check and explain", "[milter]") {
     Run h = run_binary("--help");
     CHECK(h.status == 0);
     CHECK_THAT(h.out, Catch::StartsWith("usage: forcetls-ctl "));
+  }
+}
+
+TEST_CASE("ctl explain: an unreadable address is decided as the milter decides it", "[milter]") {
+  TempDir dir;
+  // Under a `require` default the milter refuses an address without a
+  // checkable domain with 5.1.3; under `prefer` it lets it pass. It never
+  // applies milter.on_error to it (that is for internal failures).
+  SECTION("require") {
+    std::string policy = dir.write("policy.yaml", "default:\n  mode: require\n");
+    Run r = run({"--policy", policy, "explain", "<bob@[192.0.2.1]>"}, dir);
+    INFO(r.out << r.err);
+    CHECK(r.status == kExitProblem);
+    CHECK_THAT(r.out, Catch::Contains("domain:     none ("));
+    CHECK(has_line(r.out, "action:     reject"));
+    CHECK_THAT(r.out,
+               Catch::Contains("reply:      550 5.1.3 Forced TLS: recipient <bob@[192.0.2.1]> "
+                               "has no domain that can be checked"));
+    CHECK_THAT(r.out, Catch::Contains("reason=bad-address"));
+    CHECK_FALSE(Catch::Contains("on_error").match(r.out));
+  }
+  SECTION("prefer") {
+    std::string policy = dir.write("policy.yaml", "default:\n  mode: prefer\n");
+    Run r = run({"--policy", policy, "explain", "<bob@>"}, dir);
+    INFO(r.out << r.err);
+    CHECK(has_line(r.out, "action:     accept"));
+    CHECK_FALSE(Catch::Contains("reply:").match(r.out));
+    CHECK_FALSE(Catch::Contains("on_error").match(r.out));
   }
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Unit tests of the milter's per-recipient glue and end-of-message plan,
-// with an in-memory ReportLookup instead of LMDB and the prober.
+// with in-memory cache::Reports instead of LMDB and the prober.
 #include "milter/recipients/recipient_check.hpp"
 
 #include <catch2/catch.hpp>
@@ -22,7 +22,7 @@ constexpr std::int64_t kNow = 1'700'000'000;
 
 // Reports by domain; `stale` domains answer stale; `probe` domains are
 // "probed" by await_fresh; everything else is missing and times out.
-struct FakeReports final : ReportLookup {
+struct FakeReports final : cache::Reports {
   std::map<std::string, checker::DomainReport> fresh;
   std::map<std::string, checker::DomainReport> stale;
   std::map<std::string, checker::DomainReport> probe;
@@ -30,7 +30,8 @@ struct FakeReports final : ReportLookup {
   int lookups = 0;
   int waits = 0;
 
-  cache::Lookup lookup(std::string_view domain) override {
+  using cache::Reports::lookup;
+  cache::Lookup lookup(std::string_view domain, cache::Priority) override {
     ++lookups;
     if (throw_on_lookup) {
       throw std::runtime_error("cache exploded");
@@ -59,6 +60,8 @@ struct FakeReports final : ReportLookup {
     }
     return fail(Errc::timeout, "no answer in time");
   }
+  cache::Lookup peek(std::string_view) override { return {}; }
+  std::string describe() const override { return "fake reports"; }
 };
 
 std::shared_ptr<const policy::Policy> load_policy(std::string_view text) {

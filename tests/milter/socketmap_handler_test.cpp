@@ -14,7 +14,7 @@ using namespace forcetls::milter;
 
 namespace {
 
-struct FakeDelivery final : DeliveryReports {
+struct FakeDelivery final : cache::Reports {
   std::map<std::string, checker::DomainReport> fresh;
   std::map<std::string, checker::DomainReport> stale;
   std::vector<std::string> looked_up;
@@ -38,10 +38,16 @@ struct FakeDelivery final : DeliveryReports {
     priorities.push_back(miss_priority);
     return find(domain);
   }
+  using cache::Reports::lookup;
   cache::Lookup peek(std::string_view name) override {
     peeked.emplace_back(name);
     return find(name);
   }
+  Result<checker::DomainReport> await_fresh(std::string_view,
+                                            std::chrono::steady_clock::time_point) override {
+    throw std::logic_error("the policy map never waits for a probe");
+  }
+  std::string describe() const override { return "fake delivery reports"; }
 };
 
 policy::Policy load(std::string_view text) {
