@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "checker/report/domain_name.hpp"
 #include "checker/report/report_json.hpp"
 #include "checker/report/report_text.hpp"
 
@@ -133,7 +134,7 @@ std::string format_list(const std::vector<ListEntry>& entries, std::int64_t now)
 }
 
 Result<std::string> show(Store& store, std::string_view domain) {
-  auto key = normalize_name(domain);
+  auto key = checker::normalize_host(domain);
   if (!key) {
     return fail(Errc::invalid_argument,
                 "domain " + std::string(domain) + ": " + key.error().message);
@@ -163,7 +164,7 @@ Result<bool> refresh(Store& store, std::string_view domain) { return store.inval
 
 Result<checker::DomainReport> refresh_now(Store& store, std::string_view domain,
                                           const SyncProbeFn& probe) {
-  auto key = normalize_name(domain);
+  auto key = checker::normalize_host(domain);
   if (!key) {
     return fail(Errc::invalid_argument,
                 "domain " + std::string(domain) + ": " + key.error().message);

@@ -27,6 +27,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "checker/report/domain_name.hpp"
 #include "common/log.hpp"
 
 namespace forcetls::cache {
@@ -227,44 +228,6 @@ TtlClass ttl_class_of(Eligibility e) {
   return TtlClass::unknown;
 }
 
-Result<std::string> normalize_name(std::string_view name) {
-  if (!name.empty() && name.back() == '.') {
-    name.remove_suffix(1);
-  }
-  if (name.empty()) {
-    return fail(Errc::invalid_argument, "empty name");
-  }
-  if (name.size() > 253) {
-    return fail(Errc::invalid_argument, "name longer than 253 characters");
-  }
-  std::string out;
-  out.reserve(name.size());
-  std::size_t label = 0;
-  for (char c : name) {
-    if (c == '.') {
-      if (label == 0) {
-        return fail(Errc::invalid_argument, "empty label in name");
-      }
-      label = 0;
-      out.push_back('.');
-      continue;
-    }
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_';
-    if (!ok) {
-      return fail(Errc::invalid_argument, "invalid character in name (IDNs must be A-labels)");
-    }
-    if (++label > 63) {
-      return fail(Errc::invalid_argument, "label longer than 63 characters");
-    }
-    out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
-  }
-  if (label == 0) {
-    return fail(Errc::invalid_argument, "empty label in name");
-  }
-  return out;
-}
-
 Result<std::string> normalize_address(std::string_view address) {
   if (address.empty() || address.size() > 45) {
     return fail(Errc::invalid_argument, "not an IP address");
@@ -293,7 +256,7 @@ struct Prepared {
 Result<Prepared> prepare(const DomainReport& report, std::int64_t now, const Ttls& ttls,
                          const checker::JudgeOptions& judge, const PutOptions& options) {
   Prepared p;
-  auto domain = normalize_name(report.domain);
+  auto domain = checker::normalize_host(report.domain);
   if (!domain) {
     return fail(Errc::invalid_argument,
                 "domain " + log::quote(report.domain) + ": " + domain.error().message);
@@ -326,7 +289,7 @@ Result<Prepared> prepare(const DomainReport& report, std::int64_t now, const Ttl
     if (m.host == ".") {
       e.host = ".";
     } else {
-      auto host = normalize_name(m.host);
+      auto host = checker::normalize_host(m.host);
       if (!host) {
         return fail(Errc::invalid_argument,
                     "MX host " + log::quote(m.host) + ": " + host.error().message);
@@ -1109,7 +1072,7 @@ Lookup Store::peek(std::string_view domain) { return read_domain(domain, false);
 
 std::optional<checker::MtaStsReport> Store::mta_sts_policy(std::string_view domain) {
   Impl& im = *impl_;
-  auto key = normalize_name(domain);
+  auto key = checker::normalize_host(domain);
   if (!key) {
     return std::nullopt;
   }
@@ -1130,7 +1093,7 @@ std::optional<checker::MtaStsReport> Store::mta_sts_policy(std::string_view doma
 Lookup Store::read_domain(std::string_view domain, bool count) {
   Lookup out;
   Impl& im = *impl_;
-  auto key = normalize_name(domain);
+  auto key = checker::normalize_host(domain);
   if (!key) {
     if (count) {
       im.count(kMisses);
@@ -1249,7 +1212,7 @@ Lookup Store::read_domain(std::string_view domain, bool count) {
 
 std::optional<AddressReport> Store::fresh_address(std::string_view host, std::string_view address,
                                                   std::uint16_t port) {
-  auto h = host == "." ? Result<std::string>(".") : normalize_name(host);
+  auto h = host == "." ? Result<std::string>(".") : checker::normalize_host(host);
   auto a = normalize_address(address);
   if (!h || !a) {
     return std::nullopt;
@@ -1370,7 +1333,7 @@ Result<void> Store::put_many(std::span<const PutItem> items) {
 }
 
 Result<bool> Store::purge(std::string_view domain) {
-  auto key = normalize_name(domain);
+  auto key = checker::normalize_host(domain);
   if (!key) {
     return fail(Errc::invalid_argument, key.error().message);
   }
@@ -1412,7 +1375,7 @@ Result<std::size_t> Store::purge_all() {
 }
 
 Result<bool> Store::invalidate(std::string_view domain) {
-  auto key = normalize_name(domain);
+  auto key = checker::normalize_host(domain);
   if (!key) {
     return fail(Errc::invalid_argument, key.error().message);
   }

@@ -163,10 +163,6 @@ struct StoreStats {
   unsigned max_readers = 0;
 };
 
-/// Lower-cases, strips one trailing dot and checks the syntax of a domain
-/// or host name (letters, digits, '-', '_', labels 1..63, total <= 253).
-Result<std::string> normalize_name(std::string_view name);
-
 /// Canonical text of an IPv4 or IPv6 address, or an error.
 Result<std::string> normalize_address(std::string_view address);
 

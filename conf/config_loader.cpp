@@ -12,7 +12,7 @@
 #include "conf/config.hpp"
 #include "conf/loader.hpp"
 #include "conf/yaml_reader.hpp"
-#include "policy/domain_name.hpp"
+#include "checker/report/domain_name.hpp"
 
 namespace forcetls::conf {
 namespace {
@@ -243,7 +243,7 @@ std::vector<Field> config_schema(Config& c, Marks& m) {
                            c.checker.ehlo_name.clear();
                            return;
                          }
-                         auto name = policy::normalize_domain(v);
+                         auto name = checker::normalize_domain(v);
                          if (!name) {
                            r.error(w.mark, w.path + ": " + name.error().message);
                            return;

@@ -9,7 +9,7 @@
 
 #include "conf/loader.hpp"
 #include "conf/yaml_reader.hpp"
-#include "policy/domain_name.hpp"
+#include "checker/report/domain_name.hpp"
 
 namespace forcetls::conf {
 namespace {
@@ -42,7 +42,7 @@ Result<DomainPattern> parse_pattern(std::string_view text, bool allow_any) {
     return fail(Errc::config, "'" + std::string(text) + "' is an address; give a domain");
   }
   const bool below = text.starts_with(".");
-  auto name = policy::normalize_domain(below ? text.substr(1) : text);
+  auto name = checker::normalize_domain(below ? text.substr(1) : text);
   if (!name) {
     return std::unexpected(name.error());
   }
@@ -62,7 +62,7 @@ Result<std::string> parse_address(std::string_view text) {
                   "'" + std::string(text) + "': unexpected character in the local part");
     }
   }
-  auto domain = policy::normalize_domain(text.substr(at + 1));
+  auto domain = checker::normalize_domain(text.substr(at + 1));
   if (!domain) {
     return fail(Errc::config, "'" + std::string(text) + "': " + domain.error().message);
   }

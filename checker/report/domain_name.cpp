@@ -55,7 +55,21 @@ bool is_ascii(std::string_view text) {
                      [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
 
-bool is_ldh(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; }
+/// Letters, digits, hyphen (RFC 5321 §4.1.2) and underscore: Postfix accepts
+/// `_` in the names it delivers to (valid_hostname), so a name with one must
+/// be decided like any other, never skipped (a `require` rule would not see
+/// it), and MX host names with `_` exist in DNS.
+bool is_name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+std::string lower_ascii(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  });
+  return out;
+}
 
 std::string describe_char(char c) {
   const auto u = static_cast<unsigned char>(c);
@@ -80,8 +94,10 @@ Result<std::string> idna_to_ascii(std::string_view name) {
   return std::string(reinterpret_cast<const char*>(out.get()));
 }
 
-/// Checks one label of an already lower-cased ASCII name.
-Result<void> check_label(std::string_view input, std::string_view label) {
+/// Checks one label of an already lower-cased ASCII name. `mail_domain`
+/// adds the rules for a mail domain (no hyphen at either end, A-labels that
+/// decode); a host name as DNS gives it needs only the characters and sizes.
+Result<void> check_label(std::string_view input, std::string_view label, bool mail_domain) {
   if (label.empty()) {
     return invalid(input, "empty label");
   }
@@ -89,10 +105,13 @@ Result<void> check_label(std::string_view input, std::string_view label) {
     return invalid(input, "label longer than 63 octets");
   }
   for (char c : label) {
-    if (!is_ldh(c)) {
-      return invalid(
-          input, "invalid character " + describe_char(c) + " (letters, digits and hyphens only)");
+    if (!is_name_char(c)) {
+      return invalid(input, "invalid character " + describe_char(c) +
+                                " (letters, digits, hyphens and underscores only)");
     }
+  }
+  if (!mail_domain) {
+    return {};
   }
   if (label.front() == '-' || label.back() == '-') {
     return invalid(input, "label starts or ends with a hyphen");
@@ -151,10 +170,7 @@ Result<std::string> normalize_domain(std::string_view input) {
 
   std::string name;
   if (is_ascii(body)) {
-    name.assign(body);
-    std::transform(name.begin(), name.end(), name.begin(), [](char c) {
-      return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    });
+    name = lower_ascii(body);
   } else {
     auto converted = idna_to_ascii(body);
     if (!converted) {
@@ -178,7 +194,7 @@ Result<std::string> normalize_domain(std::string_view input) {
   while (true) {
     const auto dot = rest.find('.');
     const std::string_view label = rest.substr(0, dot);
-    if (auto ok = check_label(input, label); !ok) {
+    if (auto ok = check_label(input, label, true); !ok) {
       return std::unexpected(ok.error());
     }
     ++labels;
@@ -195,6 +211,48 @@ Result<std::string> normalize_domain(std::string_view input) {
   // IP address in disguise (or a typo of one).
   if (all_digits(last)) {
     return invalid(input, "the top-level label is all-numeric");
+  }
+  return name;
+}
+
+Result<std::string> normalize_host(std::string_view input) {
+  if (input.size() > kMaxInputLength) {
+    return invalid(input, "longer than 253 characters");
+  }
+  std::string_view body = input;
+  if (!body.empty() && body.back() == '.') {
+    body.remove_suffix(1);
+  }
+  if (body.empty()) {
+    return invalid(input, "empty name");
+  }
+  std::string name;
+  if (is_ascii(body)) {
+    name = lower_ascii(body);
+  } else {
+    auto converted = idna_to_ascii(body);
+    if (!converted) {
+      return invalid(input,
+                     "not a valid internationalised name (" + converted.error().message + ")");
+    }
+    name = std::move(*converted);
+    if (!name.empty() && name.back() == '.') {
+      name.pop_back();
+    }
+  }
+  if (name.empty() || name.size() > kMaxDomainLength) {
+    return invalid(input, name.empty() ? "empty name" : "longer than 253 characters");
+  }
+  std::string_view rest = name;
+  while (true) {
+    const auto dot = rest.find('.');
+    if (auto ok = check_label(input, rest.substr(0, dot), false); !ok) {
+      return std::unexpected(ok.error());
+    }
+    if (dot == std::string_view::npos) {
+      break;
+    }
+    rest.remove_prefix(dot + 1);
   }
   return name;
 }

@@ -25,11 +25,19 @@ inline constexpr std::size_t kMaxLabelLength = 63;
 /// message (Errc::invalid_argument): empty names, address literals
 /// ("[192.0.2.1]"), bare IPv4/IPv6 addresses, an all-numeric top-level label,
 /// labels over 63 octets, names over 253, empty labels, characters outside
-/// letters/digits/hyphen (RFC 5321 §4.1.2 sub-domain), hyphens at a label's
+/// letters/digits/hyphen (RFC 5321 §4.1.2 sub-domain) and underscore (which
+/// Postfix accepts, so forcetls must decide on it too), hyphens at a label's
 /// start or end, and single-label names ("localhost", "com"): a recipient
 /// domain without a dot is a local name the MTA qualifies, not something to
 /// look up in public DNS.
 Result<std::string> normalize_domain(std::string_view input);
+
+/// Normalises a host name as DNS gives it (an MX target, the host of a
+/// `[host]` next hop) to the same form: lower case, one trailing dot
+/// stripped, UTF-8 converted to A-labels. Only the characters (as above) and
+/// the sizes are checked: single labels and hyphens at a label's end are
+/// what DNS may hold, and a report naming such an MX must still be stored.
+Result<std::string> normalize_host(std::string_view input);
 
 /// The domain part of a mail address as an MTA passes it: "<user@example.com>",
 /// "user@example.com", ESMTP parameters after the closing '>' are ignored,

@@ -7,12 +7,12 @@
 #include <ostream>
 #include <utility>
 
+#include "checker/report/domain_name.hpp"
 #include "conf/loader.hpp"
 #include "milter/ctl/ctl_cache.hpp"
 #include "milter/ctl/ctl_export.hpp"
 #include "milter/recipients/recipient_check.hpp"
 #include "policy/decision.hpp"
-#include "policy/domain_name.hpp"
 
 namespace forcetls::milter {
 namespace {
@@ -159,7 +159,7 @@ int explain_command(const Global& g, const std::vector<std::string>& rest, CtlEn
         return usage(env, "--sender needs an address");
       }
       if (!sender.empty() && sender != "<>") {
-        auto d = policy::domain_of_address(sender);
+        auto d = checker::recipient_domain(sender);
         if (!d) {
           env.err << "forcetls-ctl: --sender: " << d.error().message << "\n";
           return kExitProblem;

@@ -26,7 +26,7 @@ constexpr std::size_t kMaxReason = 300;
 
 /// A host name as Postfix's match= list can carry it (no ':' or spaces).
 std::optional<std::string> host_name(std::string_view name) {
-  auto n = cache::normalize_name(name);
+  auto n = checker::normalize_host(name);
   if (!n) {
     return std::nullopt;
   }

@@ -4,6 +4,7 @@
 // modes, the open-twice guard, noted uses and their flush, sweeping.
 #include "cache/store.hpp"
 
+#include "checker/report/domain_name.hpp"
 #include "checker/report/judgement.hpp"
 
 #include <lmdb.h>
@@ -483,7 +484,8 @@ TEST_CASE("store: names and addresses are validated", "[cache]") {
       {"space in domain", "bad domain.test", "mx.test", "192.0.2.1", "invalid character"},
       {"empty label", "a..test", "mx.test", "192.0.2.1", "empty label"},
       {"long label", std::string(64, 'a') + ".test", "mx.test", "192.0.2.1", "longer than 63"},
-      {"UTF-8", "bücher.test", "mx.test", "192.0.2.1", "A-labels"},
+      // UTF-8 is converted to A-labels (the normaliser recipients use), not refused.
+      {"percent", "b%cher.test", "mx.test", "192.0.2.1", "invalid character"},
       {"bad host", "a.test", "mx/1.test", "192.0.2.1", "invalid character"},
       {"bad address", "a.test", "mx.test", "192.0.2.300", "not an IP address"},
       {"scoped v6", "a.test", "mx.test", "fe80::1%eth0", "not an IP address"},
@@ -502,11 +504,16 @@ TEST_CASE("store: names and addresses are validated", "[cache]") {
   CHECK(put.error().code == Errc::invalid_argument);
 }
 
-TEST_CASE("store: normalize_name and normalize_address", "[cache]") {
-  CHECK(*normalize_name("Mail.Example.COM.") == "mail.example.com");
-  CHECK(*normalize_name("_dmarc.x-y.test") == "_dmarc.x-y.test");
-  CHECK_FALSE(normalize_name("."));
-  CHECK_FALSE(normalize_name(std::string(254, 'a')));
+TEST_CASE("store: host names and addresses as keys", "[cache]") {
+  using forcetls::checker::normalize_host;
+  CHECK(*normalize_host("Mail.Example.COM.") == "mail.example.com");
+  CHECK(*normalize_host("_dmarc.x-y.test") == "_dmarc.x-y.test");
+  CHECK(*normalize_host("mx-.Example.TEST") == "mx-.example.test");  // DNS may hold it
+  CHECK(*normalize_host("MX.bücher.example") == "mx.xn--bcher-kva.example");
+  CHECK_FALSE(normalize_host("."));
+  CHECK_FALSE(normalize_host("a..b"));
+  CHECK_FALSE(normalize_host("mx.exa mple.test"));
+  CHECK_FALSE(normalize_host(std::string(254, 'a')));
   CHECK(*normalize_address("2001:DB8:0:0::1") == "2001:db8::1");
   CHECK(*normalize_address("192.0.2.1") == "192.0.2.1");
   CHECK_FALSE(normalize_address("192.0.2"));

@@ -105,6 +105,13 @@ TEST_CASE("answer_request: names, keys and cache calls", "[milter]") {
        {"new.example.com"},
        {},
        L::info},
+      // Postfix accepts `_` in a next hop: the name is the rule's, never NOTFOUND.
+      {"underscore under .example.com, not cached: TEMP",
+       "forcetls X_Y.example.com",
+       "TEMP forcetls: x_y.example.com is being checked for TLS support, try again later",
+       {"x_y.example.com"},
+       {},
+       L::info},
       {"ineligible: PERM",
        "forcetls bad.example.com",
        "PERM forcetls: bad.example.com is not eligible for TLS delivery "
