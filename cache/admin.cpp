@@ -14,6 +14,7 @@
 #include "checker/report/domain_name.hpp"
 #include "checker/report/report_json.hpp"
 #include "checker/report/report_text.hpp"
+#include "common/duration_text.hpp"
 
 namespace forcetls::cache {
 namespace {
@@ -70,27 +71,10 @@ std::string_view verdict_text(checker::Eligibility e) {
 }
 
 std::string ago(std::int64_t when, std::int64_t now) {
-  return when <= 0 ? "-" : format_duration(now - when);
+  return when <= 0 ? "-" : span_text(now - when);
 }
 
 }  // namespace
-
-std::string format_duration(std::int64_t seconds) {
-  std::string sign = seconds < 0 ? "-" : "";
-  std::uint64_t s = seconds < 0 ? static_cast<std::uint64_t>(-(seconds + 1)) + 1
-                                : static_cast<std::uint64_t>(seconds);
-  auto part = [](std::uint64_t v, char unit) { return std::to_string(v) + unit; };
-  if (s >= 86400) {
-    return sign + part(s / 86400, 'd') + part(s % 86400 / 3600, 'h');
-  }
-  if (s >= 3600) {
-    return sign + part(s / 3600, 'h') + part(s % 3600 / 60, 'm');
-  }
-  if (s >= 60) {
-    return sign + part(s / 60, 'm') + part(s % 60, 's');
-  }
-  return sign + part(s, 's');
-}
 
 Result<std::vector<ListEntry>> list(Store& store, ListFilter filter) {
   std::vector<ListEntry> out;
@@ -126,7 +110,7 @@ std::string format_list(const std::vector<ListEntry>& entries, std::int64_t now)
     pad(out, e.grade.empty() ? "-" : verdict_text(e.eligible), 10);
     pad(out, e.grade.empty() ? "-" : e.grade, 5);
     pad(out, ago(e.checked_at, now), 8);
-    pad(out, e.expires_at == 0 ? "-" : format_duration(e.expires_at - now), 8);
+    pad(out, e.expires_at == 0 ? "-" : span_text(e.expires_at - now), 8);
     out += ago(e.last_used, now);
     out += '\n';
   }
@@ -150,12 +134,10 @@ Result<std::string> show(Store& store, std::string_view domain) {
   std::int64_t now = store.now();
   std::string state = l.state == Freshness::missing ? "expired" : std::string(to_string(l.state));
   std::string out =
-      "cache: " + *key + " " + state + ", checked " + format_duration(now - l.checked_at) +
-      " ago, " +
-      (l.expires_at > now ? "expires in " + format_duration(l.expires_at - now)
-                          : "expired " + format_duration(now - l.expires_at) + " ago") +
-      ", last used " + (l.last_used > 0 ? format_duration(now - l.last_used) + " ago" : "never") +
-      "\n\n";
+      "cache: " + *key + " " + state + ", checked " + span_text(now - l.checked_at) + " ago, " +
+      (l.expires_at > now ? "expires in " + span_text(l.expires_at - now)
+                          : "expired " + span_text(now - l.expires_at) + " ago") +
+      ", last used " + (l.last_used > 0 ? span_text(now - l.last_used) + " ago" : "never") + "\n\n";
   out += checker::to_text(l.report);
   return out;
 }

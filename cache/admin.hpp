@@ -85,7 +85,4 @@ struct ImportResult {
 };
 ImportResult import_jsonl(Store& store, std::istream& in);
 
-/// "3d4h", "2h5m", "7m12s", "40s"; negative durations get a '-'.
-std::string format_duration(std::int64_t seconds);
-
 }  // namespace forcetls::cache

@@ -9,10 +9,11 @@
 #include <sstream>
 #include <utility>
 
+#include "checker/report/domain_name.hpp"
+#include "common/duration_text.hpp"
 #include "conf/config.hpp"
 #include "conf/loader.hpp"
 #include "conf/yaml_reader.hpp"
-#include "checker/report/domain_name.hpp"
 
 namespace forcetls::conf {
 namespace {
@@ -170,8 +171,7 @@ std::vector<Field> config_schema(Config& c, Marks& m) {
                          r.read_duration(n, w, c.milter.miss_deadline, 100ms, 10min);
                          // Postfix: milter_command_timeout = 30s by default (postconf(5)).
                          if (c.milter.miss_deadline >= 30s) {
-                           r.warning(w.mark, w.path + ": " +
-                                                 format_duration(c.milter.miss_deadline) +
+                           r.warning(w.mark, w.path + ": " + duration_text(c.milter.miss_deadline) +
                                                  " reaches Postfix's default "
                                                  "milter_command_timeout (30s); Postfix may give "
                                                  "up on the milter before it answers");

@@ -7,9 +7,9 @@
 #include <map>
 #include <utility>
 
+#include "checker/report/domain_name.hpp"
 #include "conf/loader.hpp"
 #include "conf/yaml_reader.hpp"
-#include "checker/report/domain_name.hpp"
 
 namespace forcetls::conf {
 namespace {

@@ -109,16 +109,6 @@ Result<std::uint64_t> parse_size(std::string_view text) {
                                 std::string(rest) + "', expected " + std::string(kSizeForms));
 }
 
-std::string format_duration(Duration d) {
-  const auto ms = static_cast<std::uint64_t>(d.count() < 0 ? 0 : d.count());
-  for (auto it = kDurationUnits.rbegin(); it != kDurationUnits.rend(); ++it) {
-    if (ms != 0 && ms % it->second == 0) {
-      return std::to_string(ms / it->second) + std::string(it->first);
-    }
-  }
-  return std::to_string(ms) + "ms";
-}
-
 std::string format_size(std::uint64_t bytes) {
   for (auto it = kSizeUnits.rbegin(); it != kSizeUnits.rend(); ++it) {
     if (bytes != 0 && bytes % it->second == 0) {

@@ -23,7 +23,6 @@ Result<Duration> parse_duration(std::string_view text);
 Result<std::uint64_t> parse_size(std::string_view text);
 
 /// The shortest exact form: 20000ms -> "20s", 86400000ms -> "1d".
-std::string format_duration(Duration d);
 /// The shortest exact form: 536870912 -> "512M".
 std::string format_size(std::uint64_t bytes);
 

@@ -12,6 +12,8 @@
 
 #include <yaml-cpp/eventhandler.h>
 
+#include "common/duration_text.hpp"
+
 namespace forcetls::conf::detail {
 namespace {
 
@@ -342,8 +344,8 @@ void YamlReader::read_duration(const YAML::Node& node, const Where& where, Durat
     return;
   }
   if (*d < min || *d > max) {
-    error(where.mark, where.path + ": " + *s + " is outside " + format_duration(min) + " to " +
-                          format_duration(max));
+    error(where.mark, where.path + ": " + *s + " is outside " + duration_text(min) + " to " +
+                          duration_text(max));
     return;
   }
   out = *d;

@@ -25,6 +25,7 @@
 #include <cstring>
 
 #include "common/c_handle.hpp"
+#include "common/duration_text.hpp"
 #include "common/log.hpp"
 
 namespace forcetls::checker {
@@ -91,13 +92,6 @@ FILE* unbound_log_stream() {
     return f;
   }();
   return stream;
-}
-
-std::string seconds_text(std::chrono::milliseconds ms) {
-  if (ms.count() % 1000 == 0) {
-    return std::to_string(ms.count() / 1000) + "s";
-  }
-  return std::to_string(ms.count()) + "ms";
 }
 
 }  // namespace
@@ -383,7 +377,7 @@ asio::awaitable<Result<DnsAnswer>> UnboundResolver::query(std::string name, DnsT
       co_return fail(Errc::internal, "DNS query " + what + " cancelled");
     }
     co_return fail(Errc::timeout,
-                   "DNS query " + what + " timed out after " + seconds_text(options_.timeout));
+                   "DNS query " + what + " timed out after " + duration_text(options_.timeout));
   }
   if (pending.err != 0) {
     co_return fail(Errc::io, ub_error("DNS query " + what, pending.err));

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "checker/report/domain_name.hpp"
+#include "common/duration_text.hpp"
 #include "conf/loader.hpp"
 #include "milter/ctl/ctl_cache.hpp"
 #include "milter/ctl/ctl_export.hpp"
@@ -217,7 +218,7 @@ namespace {
 void explain_report(const cache::Lookup& found, std::int64_t age, cache::Reports& reports,
                     std::ostream& out) {
   const checker::DomainReport& r = found.report;
-  out << "report:     cached " << format_age(age) << " ago"
+  out << "report:     cached " << age_text(age) << " ago"
       << (found.state == cache::Freshness::stale ? " (stale: a refresh would be queued)" : "")
       << ": grade " << r.grade.letter << (r.grade.provisional ? " (provisional)" : "") << ", "
       << r.grade.score << " points, eligible " << checker::to_string(r.eligible);
@@ -314,7 +315,7 @@ bool explain(const policy::Policy& policy, const ExplainInput& in, cache::Report
   explain_decision(o, in, out);
   if (o.cache == CacheUse::timeout) {
     out << "note:       not cached: the milter probes " << domain << " and waits up to "
-        << conf::format_duration(in.miss_deadline)
+        << duration_text(in.miss_deadline)
         << " for the answer; the decision above is the one it takes if the probe has not "
            "finished by then\n";
   } else if (o.cache == CacheUse::miss) {

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "checker/report/domain_name.hpp"
+#include "common/duration_text.hpp"
 #include "common/log.hpp"
 
 namespace forcetls::milter {
@@ -107,7 +108,7 @@ std::string RecipientOutcome::log_fields() const {
   std::string out = log::fields({{"rcpt", rcpt}}) + " " + policy::log_fields(decision);
   out += " " + log::fields({{"cache", to_string(cache)}});
   if (age_seconds >= 0) {
-    out += " " + log::fields({{"age", format_age(age_seconds)}});
+    out += " " + log::fields({{"age", age_text(age_seconds)}});
   }
   if (!address_error.empty()) {
     out += " " + log::fields({{"address_error", address_error}});
@@ -116,22 +117,6 @@ std::string RecipientOutcome::log_fields() const {
     out += " applied=delrcpt+quarantine";
   }
   return out;
-}
-
-std::string format_age(std::int64_t seconds) {
-  if (seconds < 0) {
-    seconds = 0;
-  }
-  if (seconds < 120) {
-    return std::to_string(seconds) + "s";
-  }
-  if (seconds < 2 * 3600) {
-    return std::to_string(seconds / 60) + "m";
-  }
-  if (seconds < 2 * 86400) {
-    return std::to_string(seconds / 3600) + "h";
-  }
-  return std::to_string(seconds / 86400) + "d";
 }
 
 std::string escape_percent(std::string_view text) {

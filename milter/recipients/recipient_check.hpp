@@ -73,9 +73,6 @@ RecipientOutcome check_recipient(const policy::Policy& policy,
 RecipientOutcome failure_outcome(std::string_view rcpt, policy::Action on_error,
                                  std::string_view what, bool local_submission);
 
-/// Seconds as a short age: 45s, 12m, 3h, 2d.
-std::string format_age(std::int64_t seconds);
-
 /// Doubles every '%' (smfi_setreply treats the text as a format).
 std::string escape_percent(std::string_view text);
 

@@ -246,22 +246,3 @@ TEST_CASE("admin: import reads format 1 and ignores the derived marks", "[cache]
     CHECK(back["graded"] == true);
   }
 }
-
-TEST_CASE("admin: format_duration", "[cache]") {
-  struct Case {
-    std::int64_t seconds;
-    std::string want;
-  };
-  auto c = GENERATE(values<Case>({
-      {0, "0s"},
-      {59, "59s"},
-      {60, "1m0s"},
-      {3599, "59m59s"},
-      {3600, "1h0m"},
-      {86399, "23h59m"},
-      {90061, "1d1h"},
-      {-75, "-1m15s"},
-      {INT64_MIN, "-106751991167300d15h"},
-  }));
-  CHECK(format_duration(c.seconds) == c.want);
-}

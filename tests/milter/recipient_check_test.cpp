@@ -221,14 +221,7 @@ TEST_CASE("failure_outcome applies milter.on_error", "[milter]") {
   CHECK_THROWS(check_recipient(*policy, {}, "<a@x.example>", reports, options()));
 }
 
-TEST_CASE("format_age and escape_percent", "[milter]") {
-  struct Case {
-    std::int64_t seconds;
-    std::string want;
-  };
-  auto c = GENERATE(Case{-5, "0s"}, Case{0, "0s"}, Case{119, "119s"}, Case{120, "2m"},
-                    Case{3 * 3600, "3h"}, Case{2 * 86400, "2d"});
-  CHECK(format_age(c.seconds) == c.want);
+TEST_CASE("escape_percent", "[milter]") {
   CHECK(escape_percent("100% sure %s") == "100%% sure %%s");
 }
 
