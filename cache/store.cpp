@@ -29,6 +29,7 @@
 
 #include "checker/report/domain_name.hpp"
 #include "common/log.hpp"
+#include "common/unix_time.hpp"
 
 namespace forcetls::cache {
 namespace {
@@ -185,7 +186,7 @@ struct TouchShard {
 // ---- small public helpers ---------------------------------------------------
 
 Clock system_clock() {
-  return [] { return static_cast<std::int64_t>(::time(nullptr)); };
+  return [] { return unix_now(); };
 }
 
 std::string_view to_string(Freshness f) {

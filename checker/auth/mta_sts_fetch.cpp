@@ -21,6 +21,7 @@
 
 #include "checker/auth/mta_sts.hpp"
 #include "common/c_handle.hpp"
+#include "common/unix_time.hpp"
 
 namespace forcetls::checker {
 namespace {
@@ -250,9 +251,7 @@ std::int64_t StsFetcher::now() const {
   if (options_.clock) {
     return options_.clock();
   }
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return unix_now();
 }
 
 asio::awaitable<std::vector<std::string>> StsFetcher::txt_records(const std::string& name,

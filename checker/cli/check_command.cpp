@@ -13,8 +13,8 @@
 
 #include "checker/cli/check_args.hpp"
 #include "checker/dns/dns.hpp"
-#include "checker/report/domain_name.hpp"
 #include "checker/probe/prober.hpp"
+#include "checker/report/domain_name.hpp"
 #include "checker/report/report_json.hpp"
 #include "checker/report/report_text.hpp"
 #include "common/log.hpp"
@@ -195,11 +195,7 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
 
   ProberOptions options;
   options.smtp.ehlo_name = a.ehlo.empty() ? this_host_name() : a.ehlo;
-  options.smtp.connect_timeout = a.timeout;
-  options.smtp.command_timeout = a.timeout;
-  options.smtp.greeting_timeout = std::max(a.timeout, std::chrono::milliseconds(30000));
-  options.tls_timeout = a.timeout;
-  options.raw_timeout = a.timeout;
+  options.set_timeouts(a.timeout, a.timeout);
   options.port = a.port;
   options.per_address_connections = a.per_address_connections;
   options.pause = a.pause;

@@ -9,12 +9,13 @@
 #include <algorithm>
 #include <asio/experimental/awaitable_operators.hpp>
 
-#include "checker/report/cipher_suites.hpp"
-#include "checker/tls/handshake_probe.hpp"
 #include "checker/auth/mta_sts.hpp"
+#include "checker/report/cipher_suites.hpp"
 #include "checker/smtp/raw_exchange.hpp"
-#include "checker/wire/server_hello.hpp"
 #include "checker/smtp/socket_io.hpp"
+#include "checker/tls/handshake_probe.hpp"
+#include "checker/wire/server_hello.hpp"
+#include "common/unix_time.hpp"
 
 namespace forcetls::checker {
 
@@ -145,12 +146,6 @@ std::string tlsa_owner_host(const TlsaResult& tlsa) {
   const std::string& qname = tlsa.lookups.back().qname;
   std::size_t at = qname.find("._tcp.");
   return at == std::string::npos ? "" : qname.substr(at + 6);
-}
-
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 // Resolver and the Prober must outlive them.
 #pragma once
 
+#include <algorithm>
 #include <asio/awaitable.hpp>
 #include <chrono>
 #include <functional>
@@ -16,22 +17,35 @@
 #include <optional>
 #include <string>
 
-#include "checker/probe/async_util.hpp"
 #include "checker/auth/dane.hpp"
-#include "checker/dns/dns.hpp"
-#include "checker/report/judgement.hpp"
 #include "checker/auth/mta_sts_fetch.hpp"
+#include "checker/dns/dns.hpp"
 #include "checker/dns/mx_resolver.hpp"
-#include "checker/wire/probe_plan.hpp"
+#include "checker/probe/async_util.hpp"
+#include "checker/report/judgement.hpp"
 #include "checker/report/report.hpp"
 #include "checker/smtp/smtp_session.hpp"
 #include "checker/tls/tls_handshake.hpp"
+#include "checker/wire/probe_plan.hpp"
 
 namespace forcetls::checker {
 
 using namespace std::chrono_literals;
 
 struct ProberOptions {
+  /// Every timeout from two: connecting, and each command or exchange (the
+  /// full handshake and the raw ClientHellos too). The greeting waits at
+  /// least 30 s: postscreen-style servers pause before its last line. The
+  /// daemon (checker.*_timeout) and forcetls-check (--timeout) both set
+  /// their timeouts this way.
+  void set_timeouts(std::chrono::milliseconds connect, std::chrono::milliseconds command) {
+    smtp.connect_timeout = connect;
+    smtp.command_timeout = command;
+    smtp.greeting_timeout = std::max(command, std::chrono::milliseconds(30s));
+    tls_timeout = command;
+    raw_timeout = command;
+  }
+
   SmtpOptions smtp = {};                        ///< EHLO name, connect/greeting/command timeouts
   std::chrono::milliseconds tls_timeout = 15s;  ///< the full handshake
   std::chrono::milliseconds raw_timeout = 15s;  ///< the answer to one raw ClientHello

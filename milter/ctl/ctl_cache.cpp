@@ -11,6 +11,7 @@
 #include "cache/admin.hpp"
 #include "checker/report/domain_name.hpp"
 #include "checker/report/report_text.hpp"
+#include "common/unix_time.hpp"
 #include "milter/service/probe_service.hpp"
 #include "milter/service/setup.hpp"
 
@@ -29,12 +30,6 @@ constexpr std::string_view kCacheUsage =
 bool directory_exists(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 int cache_usage(CtlEnv& env, std::string_view why) {

@@ -8,15 +8,10 @@
 #include "checker/report/domain_name.hpp"
 #include "common/duration_text.hpp"
 #include "common/log.hpp"
+#include "common/unix_time.hpp"
 
 namespace forcetls::milter {
 namespace {
-
-std::int64_t system_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // The reply for a refusal the policy did not word itself (bad address,
 // internal failure). RFC 3463: X.1.3 bad destination address syntax, X.3.0
@@ -176,7 +171,7 @@ RecipientOutcome check_recipient(const policy::Policy& policy,
     return out;
   }
 
-  auto now = [&] { return options.now ? options.now() : system_now(); };
+  auto now = [&] { return options.now ? options.now() : unix_now(); };
   cache::Lookup found = reports.lookup(*domain);
   if (found.state != cache::Freshness::missing) {
     out.cache = found.state == cache::Freshness::fresh ? CacheUse::hit : CacheUse::stale;

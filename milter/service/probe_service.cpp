@@ -14,6 +14,7 @@
 
 #include "checker/report/judgement.hpp"
 #include "common/log.hpp"
+#include "common/unix_time.hpp"
 
 namespace forcetls::milter {
 
@@ -125,9 +126,7 @@ asio::awaitable<void> ProbeService::run_one(std::string domain, cache::ProbeDone
     report.source = checker::MxSource::none;
     report.dns_failure = checker::UnknownCause::none;
     report.dns_error = "probe deadline passed";
-    report.checked_at = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    report.checked_at = unix_now();
     checker::judge(report);
     report.eligible = checker::Eligibility::unknown;
     report.unknown_cause = checker::UnknownCause::probe_failure;

@@ -35,12 +35,7 @@ checker::ProberOptions prober_options(const conf::Config& config, const std::str
   const conf::Config::Checker& c = config.checker;
   checker::ProberOptions o;
   o.smtp.ehlo_name = c.ehlo_name.empty() ? this_host : c.ehlo_name;
-  o.smtp.connect_timeout = c.connect_timeout;
-  o.smtp.command_timeout = c.command_timeout;
-  // Postscreen-style greetings pause before the last line: be patient there.
-  o.smtp.greeting_timeout = std::max(c.command_timeout, conf::Duration(30000));
-  o.tls_timeout = c.command_timeout;
-  o.raw_timeout = c.command_timeout;
+  o.set_timeouts(c.connect_timeout, c.command_timeout);
   o.per_address_connections = c.connections_per_address;
   o.pause = c.pause;
   o.mx.max_addresses_per_host = static_cast<std::size_t>(c.max_addresses_per_mx);
