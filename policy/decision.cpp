@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "checker/report/judgement.hpp"
+#include "common/enum_names.hpp"
 #include "common/log.hpp"
 
 namespace forcetls::policy {
@@ -265,33 +266,27 @@ std::string grade_text(const DomainReport& report) {
 
 }  // namespace
 
-std::string_view to_string(Verdict v) {
-  switch (v) {
-    case Verdict::eligible:
-      return "eligible";
-    case Verdict::ineligible:
-      return "ineligible";
-    case Verdict::unknown:
-      return "unknown";
-    case Verdict::not_checked:
-      return "not-checked";
-  }
-  return "?";
-}
+namespace {
+constexpr NameTable<Verdict, 4> kVerdictNames{{
+    {Verdict::eligible, "eligible"},
+    {Verdict::ineligible, "ineligible"},
+    {Verdict::unknown, "unknown"},
+    {Verdict::not_checked, "not-checked"},
+}};
+}  // namespace
 
-std::string_view to_string(Delivery d) {
-  switch (d) {
-    case Delivery::opportunistic:
-      return "opportunistic";
-    case Delivery::tls_required:
-      return "tls-required";
-    case Delivery::defer:
-      return "defer";
-    case Delivery::refuse:
-      return "refuse";
-  }
-  return "?";
-}
+std::string_view to_string(Verdict v) { return name_in(kVerdictNames, v); }
+
+namespace {
+constexpr NameTable<Delivery, 4> kDeliveryNames{{
+    {Delivery::opportunistic, "opportunistic"},
+    {Delivery::tls_required, "tls-required"},
+    {Delivery::defer, "defer"},
+    {Delivery::refuse, "refuse"},
+}};
+}  // namespace
+
+std::string_view to_string(Delivery d) { return name_in(kDeliveryNames, d); }
 
 Evaluation evaluate(const RuleOptions& options, const DomainReport& report) {
   // The eligibility rule itself: the stored verdict was judged with the

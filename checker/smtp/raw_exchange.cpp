@@ -2,31 +2,27 @@
 // Raw write-then-read exchange: see raw_exchange.hpp.
 #include "checker/smtp/raw_exchange.hpp"
 
+#include "common/enum_names.hpp"
+
 #include <algorithm>
 #include <array>
 #include <utility>
 
 namespace forcetls::checker {
 
-std::string_view to_string(RawEnd end) {
-  switch (end) {
-    case RawEnd::enough:
-      return "enough";
-    case RawEnd::limit:
-      return "limit";
-    case RawEnd::eof:
-      return "eof";
-    case RawEnd::reset:
-      return "reset";
-    case RawEnd::timeout:
-      return "timeout";
-    case RawEnd::write_failed:
-      return "write_failed";
-    case RawEnd::error:
-      return "error";
-  }
-  return "?";
-}
+namespace {
+constexpr NameTable<RawEnd, 7> kRawEndNames{{
+    {RawEnd::enough, "enough"},
+    {RawEnd::limit, "limit"},
+    {RawEnd::eof, "eof"},
+    {RawEnd::reset, "reset"},
+    {RawEnd::timeout, "timeout"},
+    {RawEnd::write_failed, "write_failed"},
+    {RawEnd::error, "error"},
+}};
+}  // namespace
+
+std::string_view to_string(RawEnd end) { return name_in(kRawEndNames, end); }
 
 asio::awaitable<RawExchangeResult> exchange_raw(Socket& socket, std::span<const std::uint8_t> hello,
                                                 std::chrono::milliseconds timeout,

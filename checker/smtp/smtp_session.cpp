@@ -2,6 +2,8 @@
 // SMTP client session up to STARTTLS: see smtp_session.hpp.
 #include "checker/smtp/smtp_session.hpp"
 
+#include "common/enum_names.hpp"
+
 #include <unistd.h>
 
 #include <array>
@@ -188,43 +190,32 @@ asio::awaitable<void> run_dialogue(Socket& socket, const SmtpOptions& options, S
 
 }  // namespace
 
-std::string_view to_string(SmtpStep step) {
-  switch (step) {
-    case SmtpStep::connect:
-      return "connect";
-    case SmtpStep::greeting:
-      return "greeting";
-    case SmtpStep::ehlo:
-      return "ehlo";
-    case SmtpStep::starttls:
-      return "starttls";
-  }
-  return "?";
-}
+namespace {
+constexpr NameTable<SmtpStep, 4> kSmtpStepNames{{
+    {SmtpStep::connect, "connect"},
+    {SmtpStep::greeting, "greeting"},
+    {SmtpStep::ehlo, "ehlo"},
+    {SmtpStep::starttls, "starttls"},
+}};
+}  // namespace
 
-std::string_view to_string(SmtpStatus status) {
-  switch (status) {
-    case SmtpStatus::starttls_ready:
-      return "starttls_ready";
-    case SmtpStatus::refused:
-      return "refused";
-    case SmtpStatus::unreachable:
-      return "unreachable";
-    case SmtpStatus::timeout:
-      return "timeout";
-    case SmtpStatus::closed:
-      return "closed";
-    case SmtpStatus::rejected:
-      return "rejected";
-    case SmtpStatus::no_starttls:
-      return "no_starttls";
-    case SmtpStatus::protocol_error:
-      return "protocol_error";
-    case SmtpStatus::local_error:
-      return "local_error";
-  }
-  return "?";
-}
+std::string_view to_string(SmtpStep step) { return name_in(kSmtpStepNames, step); }
+
+namespace {
+constexpr NameTable<SmtpStatus, 9> kSmtpStatusNames{{
+    {SmtpStatus::starttls_ready, "starttls_ready"},
+    {SmtpStatus::refused, "refused"},
+    {SmtpStatus::unreachable, "unreachable"},
+    {SmtpStatus::timeout, "timeout"},
+    {SmtpStatus::closed, "closed"},
+    {SmtpStatus::rejected, "rejected"},
+    {SmtpStatus::no_starttls, "no_starttls"},
+    {SmtpStatus::protocol_error, "protocol_error"},
+    {SmtpStatus::local_error, "local_error"},
+}};
+}  // namespace
+
+std::string_view to_string(SmtpStatus status) { return name_in(kSmtpStatusNames, status); }
 
 const SmtpReply* SmtpResult::stop_reply() const {
   const std::optional<SmtpReply>* reply = nullptr;

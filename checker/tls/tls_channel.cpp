@@ -2,6 +2,8 @@
 // TLS over an Asio socket through memory BIOs: see tls_channel.hpp.
 #include "checker/tls/tls_channel.hpp"
 
+#include "common/enum_names.hpp"
+
 #include <openssl/err.h>
 
 #include <array>
@@ -33,21 +35,17 @@ TlsIoResult io_failure(const IoResult& io) {
 
 }  // namespace
 
-std::string_view to_string(TlsIoStatus status) {
-  switch (status) {
-    case TlsIoStatus::ok:
-      return "ok";
-    case TlsIoStatus::timeout:
-      return "timeout";
-    case TlsIoStatus::closed:
-      return "closed";
-    case TlsIoStatus::tls_error:
-      return "tls_error";
-    case TlsIoStatus::shutdown:
-      return "shutdown";
-  }
-  return "?";
-}
+namespace {
+constexpr NameTable<TlsIoStatus, 5> kTlsIoStatusNames{{
+    {TlsIoStatus::ok, "ok"},
+    {TlsIoStatus::timeout, "timeout"},
+    {TlsIoStatus::closed, "closed"},
+    {TlsIoStatus::tls_error, "tls_error"},
+    {TlsIoStatus::shutdown, "shutdown"},
+}};
+}  // namespace
+
+std::string_view to_string(TlsIoStatus status) { return name_in(kTlsIoStatusNames, status); }
 
 std::string drain_openssl_errors() {
   std::string out;

@@ -2,6 +2,8 @@
 // The full OpenSSL handshake of a probe: see tls_handshake.hpp.
 #include "checker/tls/tls_handshake.hpp"
 
+#include "common/enum_names.hpp"
+
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
 
@@ -19,20 +21,18 @@ bool is_ip_literal(const std::string& name) {
 
 }  // namespace
 
+namespace {
+constexpr NameTable<HandshakeStatus, 5> kHandshakeStatusNames{{
+    {HandshakeStatus::completed, "completed"},
+    {HandshakeStatus::timeout, "timeout"},
+    {HandshakeStatus::closed, "closed"},
+    {HandshakeStatus::failed, "failed"},
+    {HandshakeStatus::local_error, "local_error"},
+}};
+}  // namespace
+
 std::string_view to_string(HandshakeStatus status) {
-  switch (status) {
-    case HandshakeStatus::completed:
-      return "completed";
-    case HandshakeStatus::timeout:
-      return "timeout";
-    case HandshakeStatus::closed:
-      return "closed";
-    case HandshakeStatus::failed:
-      return "failed";
-    case HandshakeStatus::local_error:
-      return "local_error";
-  }
-  return "?";
+  return name_in(kHandshakeStatusNames, status);
 }
 
 Result<TlsClientContext> TlsClientContext::create(const TlsClientOptions& options) {

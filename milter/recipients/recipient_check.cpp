@@ -7,6 +7,7 @@
 
 #include "checker/report/domain_name.hpp"
 #include "common/duration_text.hpp"
+#include "common/enum_names.hpp"
 #include "common/log.hpp"
 #include "common/unix_time.hpp"
 
@@ -79,25 +80,19 @@ bool is_local_address(std::string_view rcpt) {
 
 }  // namespace
 
-std::string_view to_string(CacheUse c) {
-  switch (c) {
-    case CacheUse::none:
-      return "none";
-    case CacheUse::hit:
-      return "hit";
-    case CacheUse::stale:
-      return "stale";
-    case CacheUse::probed:
-      return "probed";
-    case CacheUse::timeout:
-      return "timeout";
-    case CacheUse::miss:
-      return "miss";
-    case CacheUse::error:
-      return "error";
-  }
-  return "none";
-}
+namespace {
+constexpr NameTable<CacheUse, 7> kCacheUseNames{{
+    {CacheUse::none, "none"},
+    {CacheUse::hit, "hit"},
+    {CacheUse::stale, "stale"},
+    {CacheUse::probed, "probed"},
+    {CacheUse::timeout, "timeout"},
+    {CacheUse::miss, "miss"},
+    {CacheUse::error, "error"},
+}};
+}  // namespace
+
+std::string_view to_string(CacheUse c) { return name_in(kCacheUseNames, c); }
 
 std::string RecipientOutcome::log_fields() const {
   std::string out = log::fields({{"rcpt", rcpt}}) + " " + policy::log_fields(decision);

@@ -2,6 +2,8 @@
 // Netstring framing for the socketmap responder (socketmap_table(5)).
 #include "milter/socketmap/netstring.hpp"
 
+#include "common/enum_names.hpp"
+
 namespace forcetls::milter {
 namespace {
 
@@ -11,19 +13,16 @@ constexpr std::size_t kMaxLengthDigits = 12;
 
 }  // namespace
 
-std::string_view to_string(NetstringError e) {
-  switch (e) {
-    case NetstringError::empty_length:
-      return "empty-length";
-    case NetstringError::bad_length:
-      return "bad-length";
-    case NetstringError::too_large:
-      return "too-large";
-    case NetstringError::no_comma:
-      return "no-comma";
-  }
-  return "?";
-}
+namespace {
+constexpr NameTable<NetstringError, 4> kNetstringErrorNames{{
+    {NetstringError::empty_length, "empty-length"},
+    {NetstringError::bad_length, "bad-length"},
+    {NetstringError::too_large, "too-large"},
+    {NetstringError::no_comma, "no-comma"},
+}};
+}  // namespace
+
+std::string_view to_string(NetstringError e) { return name_in(kNetstringErrorNames, e); }
 
 std::string encode_netstring(std::string_view payload) {
   std::string out = std::to_string(payload.size());

@@ -9,6 +9,7 @@
 
 #include "cache/store.hpp"
 #include "checker/report/domain_name.hpp"
+#include "common/enum_names.hpp"
 
 namespace forcetls::milter {
 namespace {
@@ -159,19 +160,16 @@ std::string not_known(const Decision& d) {
 
 }  // namespace
 
-std::string_view to_string(AnswerKind k) {
-  switch (k) {
-    case AnswerKind::ok:
-      return "OK";
-    case AnswerKind::notfound:
-      return "NOTFOUND";
-    case AnswerKind::temp:
-      return "TEMP";
-    case AnswerKind::perm:
-      return "PERM";
-  }
-  return "?";
-}
+namespace {
+constexpr NameTable<AnswerKind, 4> kAnswerKindNames{{
+    {AnswerKind::ok, "OK"},
+    {AnswerKind::notfound, "NOTFOUND"},
+    {AnswerKind::temp, "TEMP"},
+    {AnswerKind::perm, "PERM"},
+}};
+}  // namespace
+
+std::string_view to_string(AnswerKind k) { return name_in(kAnswerKindNames, k); }
 
 std::string SocketmapAnswer::payload() const { return std::string(to_string(kind)) + " " + value; }
 
