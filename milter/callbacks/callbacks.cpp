@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -170,18 +171,23 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) {
 sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
   Connection* c = connection(ctx);
   const std::string rcpt = (argv != nullptr && argv[0] != nullptr) ? argv[0] : "";
-  if (c == nullptr || !c->runtime || g_filter.reports == nullptr) {
+  if (c == nullptr || !c->runtime) {
     return SMFIS_CONTINUE;
   }
   RecipientOutcome out;
   try {
     note_queue_id(ctx, *c);
+    cache::Reports* reports = g_filter.reports.load();
+    if (reports == nullptr) {
+      // Not wired yet or already torn down: never accept unchecked.
+      throw std::runtime_error("no report source");
+    }
     const conf::Config::Milter& m = c->runtime->config.milter;
     CheckOptions options{.on_miss = m.on_miss,
                          .miss_deadline = m.miss_deadline,
                          .local_submission = c->local_submission,
                          .now = {}};
-    out = check_recipient(*c->runtime->policy, c->context, rcpt, *g_filter.reports, options);
+    out = check_recipient(*c->runtime->policy, c->context, rcpt, *reports, options);
   } catch (const std::exception& e) {
     log_failure("envrcpt", e.what());
     out = failure_outcome(rcpt, c->runtime->config.milter.on_error, e.what(), c->local_submission);
