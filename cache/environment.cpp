@@ -74,6 +74,22 @@ thread_local ThreadReader t_reader;
 }  // namespace
 
 Result<void> Store::Impl::open() {
+  if (auto r = claim_directory(); !r) {
+    return r;
+  }
+  if (auto r = open_env(); !r) {
+    return r;
+  }
+  if (auto r = reserve_map(); !r) {
+    return r;
+  }
+  clear_stale_readers();
+  return open_databases();
+}
+
+// Creates the directory if needed and registers it for this process, which
+// may open each directory once.
+Result<void> Store::Impl::claim_directory() {
   const std::string& path = options_.path;
   if (path.empty()) {
     return fail(Errc::invalid_argument, "cache: no directory given");
@@ -86,18 +102,21 @@ Result<void> Store::Impl::open() {
     return fail(Errc::io, "cache: " + path + " is not a directory");
   }
   pid_ = ::getpid();
-  {
-    std::lock_guard lock(g_open_mutex);
-    OpenKey key{st.st_dev, st.st_ino, pid_};
-    if (g_open.contains(key)) {
-      return fail(
-          Errc::invalid_argument,
-          "cache: " + path + " is already open in this process (LMDB forbids a second open)");
-    }
-    g_open.insert(key);
-    key_ = key;
+  std::lock_guard lock(g_open_mutex);
+  OpenKey key{st.st_dev, st.st_ino, pid_};
+  if (g_open.contains(key)) {
+    return fail(Errc::invalid_argument,
+                "cache: " + path + " is already open in this process (LMDB forbids a second open)");
   }
+  g_open.insert(key);
+  key_ = key;
+  return {};
+}
 
+// Creates and opens the LMDB environment with the configured limits and
+// durability, and makes its files private.
+Result<void> Store::Impl::open_env() {
+  const std::string& path = options_.path;
   int rc = mdb_env_create(&env_);
   if (rc != 0) {
     return fail(Errc::internal, "cache: mdb_env_create: " + mdb_error(rc));
@@ -127,72 +146,47 @@ Result<void> Store::Impl::open() {
       return fail(Errc::io, "cache: chmod " + f + ": " + std::strerror(errno));
     }
   }
-  // LMDB opened an existing file with a map of at least its data size. Leave
-  // room to grow now, while no reader runs: growing later takes the
-  // exclusive map lock, which is the one thing a reader can wait on.
-  {
-    MDB_envinfo info{};
-    MDB_stat es{};
-    mdb_env_info(env_, &info);
-    mdb_env_stat(env_, &es);
-    std::size_t used = (info.me_last_pgno + 1) * es.ms_psize;
-    std::size_t want = std::min(std::max(options_.map_size, 2 * used), options_.max_map_size);
-    if (want > info.me_mapsize) {
-      if (int e = mdb_env_set_mapsize(env_, want); e != 0) {
-        return fail(Errc::io, "cache: set map size: " + mdb_error(e));
-      }
+  return {};
+}
+
+// LMDB opened an existing file with a map of at least its data size. Leave
+// room to grow now, while no reader runs: growing later takes the
+// exclusive map lock, which is the one thing a reader can wait on.
+Result<void> Store::Impl::reserve_map() {
+  MDB_envinfo info{};
+  MDB_stat es{};
+  mdb_env_info(env_, &info);
+  mdb_env_stat(env_, &es);
+  std::size_t used = (info.me_last_pgno + 1) * es.ms_psize;
+  std::size_t want = std::min(std::max(options_.map_size, 2 * used), options_.max_map_size);
+  if (want > info.me_mapsize) {
+    if (int e = mdb_env_set_mapsize(env_, want); e != 0) {
+      return fail(Errc::io, "cache: set map size: " + mdb_error(e));
     }
   }
+  return {};
+}
+
+// Frees the reader slots of processes that died holding them.
+void Store::Impl::clear_stale_readers() {
   int dead = 0;
   mdb_reader_check(env_, &dead);
   if (dead > 0) {
     log::warning("cache: " + log::fields({{"event", "stale-readers-cleared"},
                                           {"count", std::to_string(dead)}}));
   }
-  // Named databases and the schema check, in one write transaction.
+}
+
+// Named databases and the schema check, in one write transaction.
+Result<void> Store::Impl::open_databases() {
+  const std::string& path = options_.path;
   std::uint32_t found_schema = 0;
   auto r = write_raw(
       [&](MDB_txn* txn, std::string& err) -> int {
-        for (auto [name, dbi] : {std::pair{"domains", &domains_},
-                                 {"addresses", &addresses_},
-                                 {"used", &used_},
-                                 {"expiry", &expiry_},
-                                 {"meta", &meta_}}) {
-          if (int e = mdb_dbi_open(txn, name, MDB_CREATE, dbi); e != 0) {
-            return e;
-          }
-        }
-        MDB_val k = val("schema"), v;
-        int e = mdb_get(txn, meta_, &k, &v);
-        if (e != 0 && e != MDB_NOTFOUND) {
+        if (int e = open_dbis(txn); e != 0) {
           return e;
         }
-        std::uint32_t schema = 0;
-        if (e == 0 && v.mv_size == 4) {
-          std::memcpy(&schema, v.mv_data, 4);
-        }
-        found_schema = schema;
-        if (schema == kSchemaVersion) {
-          return 0;
-        }
-        if (schema > kSchemaVersion) {
-          err = "cache at " + path + " has schema " + std::to_string(schema) +
-                ", newer than this program's " + std::to_string(kSchemaVersion) +
-                ": use a matching forcetls, or remove the directory";
-          return kRejected;
-        }
-        // Older (or no) schema: it is only a cache, start empty. (Upgrade
-        // with the daemon stopped: a running older daemon would keep
-        // writing its own format into the emptied databases.)
-        for (MDB_dbi dbi : {domains_, addresses_, used_, expiry_, meta_}) {
-          if (int d = mdb_drop(txn, dbi, 0); d != 0) {
-            return d;
-          }
-        }
-        std::uint32_t ours = kSchemaVersion;
-        MDB_val sv{4, &ours};
-        k = val("schema");
-        return mdb_put(txn, meta_, &k, &sv, 0);
+        return check_schema(txn, found_schema, err);
       },
       "open");
   if (!r) {
@@ -206,6 +200,56 @@ Result<void> Store::Impl::open() {
                                           {"new", std::to_string(kSchemaVersion)}}));
   }
   return {};
+}
+
+int Store::Impl::open_dbis(MDB_txn* txn) {
+  for (auto [name, dbi] : {std::pair{"domains", &domains_},
+                           {"addresses", &addresses_},
+                           {"used", &used_},
+                           {"expiry", &expiry_},
+                           {"meta", &meta_}}) {
+    if (int e = mdb_dbi_open(txn, name, MDB_CREATE, dbi); e != 0) {
+      return e;
+    }
+  }
+  return 0;
+}
+
+// Reads the stored schema into `found`. A newer one is refused (kRejected,
+// with `err` saying why); an older one, or none, empties the databases and
+// records ours.
+int Store::Impl::check_schema(MDB_txn* txn, std::uint32_t& found, std::string& err) {
+  MDB_val k = val("schema"), v;
+  int e = mdb_get(txn, meta_, &k, &v);
+  if (e != 0 && e != MDB_NOTFOUND) {
+    return e;
+  }
+  std::uint32_t schema = 0;
+  if (e == 0 && v.mv_size == 4) {
+    std::memcpy(&schema, v.mv_data, 4);
+  }
+  found = schema;
+  if (schema == kSchemaVersion) {
+    return 0;
+  }
+  if (schema > kSchemaVersion) {
+    err = "cache at " + options_.path + " has schema " + std::to_string(schema) +
+          ", newer than this program's " + std::to_string(kSchemaVersion) +
+          ": use a matching forcetls, or remove the directory";
+    return kRejected;
+  }
+  // Older (or no) schema: it is only a cache, start empty. (Upgrade
+  // with the daemon stopped: a running older daemon would keep
+  // writing its own format into the emptied databases.)
+  for (MDB_dbi dbi : {domains_, addresses_, used_, expiry_, meta_}) {
+    if (int d = mdb_drop(txn, dbi, 0); d != 0) {
+      return d;
+    }
+  }
+  std::uint32_t ours = kSchemaVersion;
+  MDB_val sv{4, &ours};
+  k = val("schema");
+  return mdb_put(txn, meta_, &k, &sv, 0);
 }
 
 void Store::Impl::close() {
@@ -618,28 +662,7 @@ Result<void> Store::Impl::flush() {
 Result<std::size_t> Store::Impl::evict() {
   // Least recently used (or, never used, least recently checked) first.
   std::vector<std::pair<std::int64_t, std::string>> scores;
-  int rc = read([&](MDB_txn* txn) -> int {
-    MDB_cursor* cur = nullptr;
-    if (int e = mdb_cursor_open(txn, domains_, &cur); e != 0) {
-      return e;
-    }
-    MDB_val k, v;
-    for (int e = mdb_cursor_get(cur, &k, &v, MDB_FIRST); e == 0;
-         e = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-      std::string domain(view(k));
-      std::int64_t score = std::numeric_limits<std::int64_t>::min();  // undecodable: first
-      if (auto d = decode_domain(view(v))) {
-        score = d->checked_at;
-      }
-      MDB_val uk = val(domain), uv;
-      if (mdb_get(txn, used_, &uk, &uv) == 0) {
-        score = std::max(score, decode_i64(view(uv)));
-      }
-      scores.emplace_back(score, std::move(domain));
-    }
-    mdb_cursor_close(cur);
-    return 0;
-  });
+  int rc = read([&](MDB_txn* txn) -> int { return use_scores(txn, scores); });
   if (rc != 0) {
     return fail(Errc::io, "cache: evict: " + mdb_error(rc));
   }
@@ -651,38 +674,8 @@ Result<std::size_t> Store::Impl::evict() {
     return std::unexpected(r.error());
   }
   // Address records no remaining domain uses.
-  std::unordered_set<std::string> referenced;
   std::vector<std::string> orphans;
-  rc = read([&](MDB_txn* txn) -> int {
-    MDB_cursor* cur = nullptr;
-    if (int e = mdb_cursor_open(txn, domains_, &cur); e != 0) {
-      return e;
-    }
-    MDB_val k, v;
-    for (int e = mdb_cursor_get(cur, &k, &v, MDB_FIRST); e == 0;
-         e = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-      if (auto d = decode_domain(view(v))) {
-        for (const MxEntry& m : d->mx) {
-          for (const AddressRef& a : m.addresses) {
-            referenced.insert(address_key(m.host, a.address, a.port));
-          }
-        }
-      }
-    }
-    mdb_cursor_close(cur);
-    if (int e = mdb_cursor_open(txn, addresses_, &cur); e != 0) {
-      return e;
-    }
-    for (int e = mdb_cursor_get(cur, &k, &v, MDB_FIRST); e == 0;
-         e = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-      std::string key(view(k));
-      if (!referenced.contains(key)) {
-        orphans.push_back(std::move(key));
-      }
-    }
-    mdb_cursor_close(cur);
-    return 0;
-  });
+  rc = read([&](MDB_txn* txn) -> int { return orphan_addresses(txn, orphans); });
   if (rc != 0) {
     return fail(Errc::io, "cache: evict: " + mdb_error(rc));
   }
@@ -700,6 +693,65 @@ Result<std::size_t> Store::Impl::evict() {
                                         {"addresses", std::to_string(orphans.size())},
                                         {"reason", "map full at max_map_size"}}));
   return n;
+}
+
+// Every domain with its last use, or when never used its check time;
+// undecodable records score lowest.
+int Store::Impl::use_scores(MDB_txn* txn,
+                            std::vector<std::pair<std::int64_t, std::string>>& scores) {
+  MDB_cursor* cur = nullptr;
+  if (int e = mdb_cursor_open(txn, domains_, &cur); e != 0) {
+    return e;
+  }
+  MDB_val k, v;
+  for (int e = mdb_cursor_get(cur, &k, &v, MDB_FIRST); e == 0;
+       e = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    std::string domain(view(k));
+    std::int64_t score = std::numeric_limits<std::int64_t>::min();  // undecodable: first
+    if (auto d = decode_domain(view(v))) {
+      score = d->checked_at;
+    }
+    MDB_val uk = val(domain), uv;
+    if (mdb_get(txn, used_, &uk, &uv) == 0) {
+      score = std::max(score, decode_i64(view(uv)));
+    }
+    scores.emplace_back(score, std::move(domain));
+  }
+  mdb_cursor_close(cur);
+  return 0;
+}
+
+// The keys of address records no domain record refers to.
+int Store::Impl::orphan_addresses(MDB_txn* txn, std::vector<std::string>& orphans) {
+  std::unordered_set<std::string> referenced;
+  MDB_cursor* cur = nullptr;
+  if (int e = mdb_cursor_open(txn, domains_, &cur); e != 0) {
+    return e;
+  }
+  MDB_val k, v;
+  for (int e = mdb_cursor_get(cur, &k, &v, MDB_FIRST); e == 0;
+       e = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    if (auto d = decode_domain(view(v))) {
+      for (const MxEntry& m : d->mx) {
+        for (const AddressRef& a : m.addresses) {
+          referenced.insert(address_key(m.host, a.address, a.port));
+        }
+      }
+    }
+  }
+  mdb_cursor_close(cur);
+  if (int e = mdb_cursor_open(txn, addresses_, &cur); e != 0) {
+    return e;
+  }
+  for (int e = mdb_cursor_get(cur, &k, &v, MDB_FIRST); e == 0;
+       e = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    std::string key(view(k));
+    if (!referenced.contains(key)) {
+      orphans.push_back(std::move(key));
+    }
+  }
+  mdb_cursor_close(cur);
+  return 0;
 }
 
 }  // namespace forcetls::cache

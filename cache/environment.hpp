@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "cache/record.hpp"
@@ -123,6 +124,19 @@ class Store::Impl {
   std::atomic<std::uint64_t> map_grows_{0};
 
  private:
+  // The steps of open().
+  Result<void> claim_directory();
+  Result<void> open_env();
+  Result<void> reserve_map();
+  void clear_stale_readers();
+  Result<void> open_databases();
+  int open_dbis(MDB_txn* txn);
+  int check_schema(MDB_txn* txn, std::uint32_t& found, std::string& err);
+
+  // The scans of evict().
+  int use_scores(MDB_txn* txn, std::vector<std::pair<std::int64_t, std::string>>& scores);
+  int orphan_addresses(MDB_txn* txn, std::vector<std::string>& orphans);
+
   int acquire(MDB_txn*& txn, bool& thread_local_txn);
   void release(MDB_txn* txn, bool thread_local_txn);
   void adopt_map_size();

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Store on LMDB: the public Store methods (store.hpp). The environment they
 // run in is Store::Impl (cache/environment.hpp), keys are spelled by
-// cache/keys.hpp and reports become records in cache/prepared.hpp.
+// cache/keys.hpp, reports become records in cache/prepared.hpp and a
+// domain's records are read and written by cache/record_io.hpp.
 // Layout (schema kSchemaVersion):
 //   domains    normalized domain                -> DomainRecord
 //   addresses  host NUL address NUL port(2, BE) -> AddressRecord
@@ -26,6 +27,7 @@
 #include "cache/environment.hpp"
 #include "cache/keys.hpp"
 #include "cache/prepared.hpp"
+#include "cache/record_io.hpp"
 #include "checker/report/domain_name.hpp"
 #include "common/log.hpp"
 #include "common/unix_time.hpp"
@@ -45,11 +47,12 @@ using detail::kDecodeFailures;
 using detail::kEvicted;
 using detail::kHits;
 using detail::kMisses;
-using detail::kRejected;
 using detail::kStaleHits;
 using detail::mdb_error;
 using detail::prepare;
 using detail::Prepared;
+using detail::put_records;
+using detail::read_records;
 using detail::val;
 using detail::view;
 
@@ -131,6 +134,44 @@ std::optional<checker::MtaStsReport> Store::mta_sts_policy(std::string_view doma
   return out;
 }
 
+namespace {
+
+// A lookup that found nothing usable: missing, with no partial report, and
+// counted when `count`.
+void settle_miss(Store::Impl& im, Lookup& out, bool count) {
+  out.state = Freshness::missing;
+  if (out.miss == Miss::corrupt) {
+    out.report = {};
+    if (count) {
+      im.count(kDecodeFailures);
+    }
+  } else if (out.miss == Miss::incomplete) {
+    out.report = {};
+  } else {
+    out.miss = Miss::absent;
+  }
+  if (count) {
+    im.count(kMisses);
+  }
+}
+
+// Fresh before expires_at, stale within the grace window after it, then
+// missing (expired).
+void settle_freshness(Lookup& out, std::int64_t now, std::int64_t grace) {
+  if (now < out.expires_at) {
+    out.state = Freshness::fresh;
+    out.miss = Miss::none;
+  } else if (now < out.expires_at + grace) {
+    out.state = Freshness::stale;
+    out.miss = Miss::none;
+  } else {
+    out.state = Freshness::missing;
+    out.miss = Miss::expired;
+  }
+}
+
+}  // namespace
+
 Lookup Store::read_domain(std::string_view domain, bool count) {
   Lookup out;
   Impl& im = *impl_;
@@ -143,103 +184,17 @@ Lookup Store::read_domain(std::string_view domain, bool count) {
   }
   const std::int64_t now = clock_();
   bool found = false;
-  AddressRecord scratch;
-  int rc = im.read([&](MDB_txn* txn) -> int {
-    MDB_val k = val(*key), v;
-    int e = mdb_get(txn, im.domains_, &k, &v);
-    if (e != 0) {
-      return e == MDB_NOTFOUND ? 0 : e;
-    }
-    auto d = decode_domain(view(v));
-    if (!d) {
-      out.miss = Miss::corrupt;
-      return 0;
-    }
-    DomainReport& r = out.report;
-    r.domain = std::move(d->domain);
-    r.checked_at = d->checked_at;
-    r.source = d->source;
-    r.dnssec = d->dnssec;
-    r.dns_error = std::move(d->dns_error);
-    r.dns_failure = d->dns_failure;
-    r.mta_sts_enforce = d->mta_sts_enforce;
-    r.dane = d->dane;
-    r.mta_sts = std::move(d->mta_sts);
-    r.tlsrpt = std::move(d->tlsrpt);
-    std::int64_t expires = d->expires_at;
-    r.mx.reserve(d->mx.size());
-    for (MxEntry& m : d->mx) {
-      checker::MxReport mx;
-      mx.host = m.host;
-      mx.priority = m.priority;
-      mx.dnssec = m.dnssec;
-      mx.dns_error = std::move(m.dns_error);
-      mx.dns_failure = m.dns_failure;
-      mx.dane = std::move(m.dane);
-      mx.addresses.reserve(m.addresses.size());
-      for (const AddressRef& a : m.addresses) {
-        std::string ak = address_key(m.host, a.address, a.port);
-        MDB_val akv = val(ak), av;
-        int ae = mdb_get(txn, im.addresses_, &akv, &av);
-        if (ae == MDB_NOTFOUND) {
-          out.miss = Miss::incomplete;
-          return 0;
-        }
-        if (ae != 0) {
-          return ae;
-        }
-        if (!decode_address_into(view(av), scratch)) {
-          out.miss = Miss::corrupt;
-          return 0;
-        }
-        expires = std::min(expires, scratch.expires_at);
-        mx.addresses.push_back(std::move(scratch.report));
-      }
-      r.mx.push_back(std::move(mx));
-    }
-    out.checked_at = d->checked_at;
-    out.stored_at = d->stored_at;
-    out.dns_ttl = d->dns_ttl;
-    out.expires_at = expires;
-    MDB_val uk = val(*key), uv;
-    if (mdb_get(txn, im.used_, &uk, &uv) == 0) {
-      out.last_used = decode_i64(view(uv));
-    }
-    found = true;
-    return 0;
-  });
+  int rc = im.read([&](MDB_txn* txn) -> int { return read_records(im, txn, *key, out, found); });
   if (rc != 0) {
     log::error("cache: " +
                log::fields({{"event", "read-failed"}, {"domain", *key}, {"error", mdb_error(rc)}}));
   }
   if (!found) {
-    out.state = Freshness::missing;
-    if (out.miss == Miss::corrupt) {
-      out.report = {};
-      if (count) {
-        im.count(kDecodeFailures);
-      }
-    } else if (out.miss == Miss::incomplete) {
-      out.report = {};
-    } else {
-      out.miss = Miss::absent;
-    }
-    if (count) {
-      im.count(kMisses);
-    }
+    settle_miss(im, out, count);
     return out;
   }
   checker::judge(out.report, options_.judge);
-  if (now < out.expires_at) {
-    out.state = Freshness::fresh;
-    out.miss = Miss::none;
-  } else if (now < out.expires_at + options_.ttls.grace) {
-    out.state = Freshness::stale;
-    out.miss = Miss::none;
-  } else {
-    out.state = Freshness::missing;
-    out.miss = Miss::expired;
-  }
+  settle_freshness(out, now, options_.ttls.grace);
   if (count) {
     im.count(out.state == Freshness::fresh   ? kHits
              : out.state == Freshness::stale ? kStaleHits
@@ -298,74 +253,8 @@ Result<void> Store::put_many(std::span<const PutItem> items) {
   return im.write(
       [&](MDB_txn* txn, std::string& why) -> int {
         for (std::size_t i = 0; i < prepared.size(); ++i) {
-          // Work on a copy: a retry after MDB_MAP_FULL starts from scratch.
-          DomainRecord d = prepared[i].domain;
-          for (const auto& [key, fresh] : prepared[i].addresses) {
-            MDB_val k = val(key), v;
-            std::int64_t expires = fresh.expires_at;
-            bool keep = false;
-            if (mdb_get(txn, im.addresses_, &k, &v) == 0) {
-              if (auto old = decode_address(view(v))) {
-                // A probe failure does not erase what another probe of the
-                // same address knows and still holds fresh; nor does an
-                // older observation (an import) replace a newer one.
-                bool known = old->report.starttls != checker::Tri::unknown;
-                bool failed = fresh.report.starttls == checker::Tri::unknown;
-                keep = (old->expires_at > now && known && failed) ||
-                       old->checked_at > fresh.checked_at;
-                if (keep) {
-                  expires = old->expires_at;
-                }
-              }
-            }
-            if (!keep) {
-              auto bytes = encode(fresh);
-              if (!bytes) {
-                why = bytes.error().message;
-                return kRejected;
-              }
-              MDB_val bv = val(*bytes);
-              k = val(key);
-              if (int rc = mdb_put(txn, im.addresses_, &k, &bv, 0); rc != 0) {
-                return rc;
-              }
-            }
-            d.expires_at = std::min(d.expires_at, expires);
-          }
-          // Replace the domain record and its expiry index entry.
-          MDB_val k = val(d.domain), v;
-          if (mdb_get(txn, im.domains_, &k, &v) == 0) {
-            if (auto old = decode_domain(view(v))) {
-              std::string ek = expiry_key(old->expires_at, d.domain);
-              MDB_val ekv = val(ek);
-              mdb_del(txn, im.expiry_, &ekv, nullptr);
-            }
-          }
-          auto bytes = encode(d);
-          if (!bytes) {
-            why = bytes.error().message;
-            return kRejected;
-          }
-          MDB_val bv = val(*bytes);
-          k = val(d.domain);
-          if (int rc = mdb_put(txn, im.domains_, &k, &bv, 0); rc != 0) {
+          if (int rc = put_records(im, txn, prepared[i], items[i].options, now, why); rc != 0) {
             return rc;
-          }
-          std::string ek = expiry_key(d.expires_at, d.domain);
-          MDB_val ekv = val(ek), empty{0, nullptr};
-          if (int rc = mdb_put(txn, im.expiry_, &ekv, &empty, 0); rc != 0) {
-            return rc;
-          }
-          const PutOptions& o = items[i].options;
-          k = val(d.domain);
-          bool has_used = mdb_get(txn, im.used_, &k, &v) == 0;
-          if (o.last_used || !has_used) {
-            std::string t = encode_i64(o.last_used ? *o.last_used : now);
-            MDB_val tv = val(t);
-            k = val(d.domain);
-            if (int rc = mdb_put(txn, im.used_, &k, &tv, 0); rc != 0) {
-              return rc;
-            }
           }
         }
         return 0;
@@ -463,90 +352,114 @@ unsigned Store::env_flags() const {
   return flags;
 }
 
-Result<std::size_t> Store::sweep() {
-  Impl& im = *impl_;
-  // Dead when expires_at + grace <= now, exactly when lookup says missing.
-  const std::int64_t dead_before = clock_() - options_.ttls.grace;
-  std::size_t removed = 0;
-  // Domains, in rounds, soonest-expired first.
-  for (;;) {
-    std::vector<std::string> victims;
-    int rc = im.read([&](MDB_txn* txn) -> int {
-      MDB_cursor* cur = nullptr;
-      if (int e = mdb_cursor_open(txn, im.expiry_, &cur); e != 0) {
+namespace {
+
+// The expiry index keys, soonest first and at most kChunk, of domains
+// expired at or before `dead_before`.
+int dead_domains(Store::Impl& im, MDB_txn* txn, std::int64_t dead_before,
+                 std::vector<std::string>& victims) {
+  MDB_cursor* cur = nullptr;
+  if (int e = mdb_cursor_open(txn, im.expiry_, &cur); e != 0) {
+    return e;
+  }
+  MDB_val k, v;
+  for (int e = mdb_cursor_get(cur, &k, &v, MDB_FIRST); e == 0 && victims.size() < kChunk;
+       e = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    if (expiry_of_key(view(k)) > dead_before) {
+      break;
+    }
+    victims.emplace_back(view(k));
+  }
+  mdb_cursor_close(cur);
+  return 0;
+}
+
+// Deletes the domains of those index keys, counting them in `removed`, and
+// the keys. A key its domain's record no longer matches (rewritten since, or
+// gone) is only dropped from the index.
+int delete_dead_domains(Store::Impl& im, MDB_txn* txn, const std::vector<std::string>& victims,
+                        std::size_t& removed) {
+  for (const std::string& ek : victims) {
+    std::string domain = ek.substr(8);
+    MDB_val k = val(domain), v;
+    bool stale_index = false;
+    if (mdb_get(txn, im.domains_, &k, &v) == 0) {
+      auto d = decode_domain(view(v));
+      stale_index = d && d->expires_at != expiry_of_key(ek);
+    } else {
+      stale_index = true;
+    }
+    if (!stale_index) {
+      int e = im.delete_domain(txn, domain);
+      if (e != 0 && e != MDB_NOTFOUND) {
         return e;
       }
-      MDB_val k, v;
-      for (int e = mdb_cursor_get(cur, &k, &v, MDB_FIRST); e == 0 && victims.size() < kChunk;
-           e = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (expiry_of_key(view(k)) > dead_before) {
-          break;
-        }
-        victims.emplace_back(view(k));
-      }
-      mdb_cursor_close(cur);
-      return 0;
-    });
+      ++removed;
+    }
+    MDB_val ekv = val(ek);
+    mdb_del(txn, im.expiry_, &ekv, nullptr);
+  }
+  return 0;
+}
+
+// Domains, in rounds, soonest-expired first; returns how many were removed.
+Result<std::size_t> sweep_domains(Store::Impl& im, std::int64_t dead_before) {
+  std::size_t removed = 0;
+  for (;;) {
+    std::vector<std::string> victims;
+    int rc =
+        im.read([&](MDB_txn* txn) -> int { return dead_domains(im, txn, dead_before, victims); });
     if (rc != 0) {
       return fail(Errc::io, "cache: sweep: " + mdb_error(rc));
     }
     if (victims.empty()) {
-      break;
+      return removed;
     }
     auto r = im.write(
         [&](MDB_txn* txn, std::string&) -> int {
-          for (const std::string& ek : victims) {
-            std::string domain = ek.substr(8);
-            MDB_val k = val(domain), v;
-            bool stale_index = false;
-            if (mdb_get(txn, im.domains_, &k, &v) == 0) {
-              auto d = decode_domain(view(v));
-              stale_index = d && d->expires_at != expiry_of_key(ek);
-            } else {
-              stale_index = true;
-            }
-            if (!stale_index) {
-              int e = im.delete_domain(txn, domain);
-              if (e != 0 && e != MDB_NOTFOUND) {
-                return e;
-              }
-              ++removed;
-            }
-            MDB_val ekv = val(ek);
-            mdb_del(txn, im.expiry_, &ekv, nullptr);
-          }
-          return 0;
+          return delete_dead_domains(im, txn, victims, removed);
         },
         "sweep");
     if (!r) {
       return std::unexpected(r.error());
     }
   }
-  // Address records past grace, or undecodable, in key-ordered chunks.
+}
+
+// One key-ordered chunk of address records from `from` (empty: the first):
+// the keys of those expired at or before `dead_before` or undecodable, the
+// last key seen, and whether more records follow.
+int dead_addresses(Store::Impl& im, MDB_txn* txn, const std::string& from, std::int64_t dead_before,
+                   std::vector<std::string>& victims, std::string& last, bool& more) {
+  MDB_cursor* cur = nullptr;
+  if (int e = mdb_cursor_open(txn, im.addresses_, &cur); e != 0) {
+    return e;
+  }
+  MDB_val k = val(from), v;
+  int e = from.empty() ? mdb_cursor_get(cur, &k, &v, MDB_FIRST)
+                       : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  std::size_t seen = 0;
+  for (; e == 0 && seen < 4 * kChunk; e = mdb_cursor_get(cur, &k, &v, MDB_NEXT), ++seen) {
+    last.assign(view(k));
+    auto a = decode_address(view(v));
+    if (!a || a->expires_at <= dead_before) {
+      victims.push_back(last);
+    }
+  }
+  more = e == 0;
+  mdb_cursor_close(cur);
+  return 0;
+}
+
+// Address records past grace, or undecodable, in key-ordered chunks.
+Result<void> sweep_addresses(Store::Impl& im, std::int64_t dead_before) {
   std::string from;
   for (;;) {
     std::vector<std::string> victims;
     std::string last;
     bool more = false;
     int rc = im.read([&](MDB_txn* txn) -> int {
-      MDB_cursor* cur = nullptr;
-      if (int e = mdb_cursor_open(txn, im.addresses_, &cur); e != 0) {
-        return e;
-      }
-      MDB_val k = val(from), v;
-      int e = from.empty() ? mdb_cursor_get(cur, &k, &v, MDB_FIRST)
-                           : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-      std::size_t seen = 0;
-      for (; e == 0 && seen < 4 * kChunk; e = mdb_cursor_get(cur, &k, &v, MDB_NEXT), ++seen) {
-        last.assign(view(k));
-        auto a = decode_address(view(v));
-        if (!a || a->expires_at <= dead_before) {
-          victims.push_back(last);
-        }
-      }
-      more = e == 0;
-      mdb_cursor_close(cur);
-      return 0;
+      return dead_addresses(im, txn, from, dead_before, victims, last, more);
     });
     if (rc != 0) {
       return fail(Errc::io, "cache: sweep: " + mdb_error(rc));
@@ -562,14 +475,29 @@ Result<std::size_t> Store::sweep() {
           },
           "sweep");
       if (!r) {
-        return std::unexpected(r.error());
+        return r;
       }
     }
     if (!more) {
-      break;
+      return {};
     }
     from = last;
     from.push_back('\0');  // the next key after `last`
+  }
+}
+
+}  // namespace
+
+Result<std::size_t> Store::sweep() {
+  Impl& im = *impl_;
+  // Dead when expires_at + grace <= now, exactly when lookup says missing.
+  const std::int64_t dead_before = clock_() - options_.ttls.grace;
+  auto removed = sweep_domains(im, dead_before);
+  if (!removed) {
+    return removed;
+  }
+  if (auto r = sweep_addresses(im, dead_before); !r) {
+    return std::unexpected(r.error());
   }
   return removed;
 }
