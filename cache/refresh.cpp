@@ -39,6 +39,13 @@ struct Flight {
 
 using FlightPtr = std::shared_ptr<Flight>;
 
+// Flushes the store's noted uses and counters, logging a failure.
+void flush_logged(Store& store) {
+  if (auto r = store.flush(); !r) {
+    log::error("cache: " + log::fields({{"event", "flush-failed"}, {"error", r.error().message}}));
+  }
+}
+
 }  // namespace
 
 struct RefreshEngine::Core {
@@ -174,9 +181,7 @@ void RefreshEngine::stop() {
   if (thread.joinable()) {
     thread.join();
   }
-  if (auto r = store_.flush(); !r) {
-    log::error("cache: " + log::fields({{"event", "flush-failed"}, {"error", r.error().message}}));
-  }
+  flush_logged(store_);
 }
 
 Lookup RefreshEngine::lookup(std::string_view domain) {
@@ -232,9 +237,7 @@ Result<checker::DomainReport> RefreshEngine::await_fresh(std::string_view domain
 }
 
 std::size_t RefreshEngine::scan_now() {
-  if (auto r = store_.flush(); !r) {
-    log::error("cache: " + log::fields({{"event", "flush-failed"}, {"error", r.error().message}}));
-  }
+  flush_logged(store_);
   const std::int64_t now = store_.now();
   const Ttls& t = store_.options().ttls;
   std::int64_t longest = std::max({t.good, t.ineligible, t.unknown});
@@ -271,13 +274,195 @@ EngineStats RefreshEngine::stats() const {
   return s;
 }
 
+namespace {
+
+using Core = RefreshEngine::Core;
+using Results = std::vector<std::pair<FlightPtr, Probed>>;
+
+// Runs the calling thread (the engine's) under SCHED_BATCH.
+void lower_priority() {
+  struct sched_param none {};
+  if (::sched_setscheduler(0, SCHED_BATCH, &none) != 0) {
+    log::warning("cache: " +
+                 log::fields({{"event", "sched-batch-failed"}, {"error", std::strerror(errno)}}));
+  }
+}
+
+// Waits on c.wake (c.mu held through `lock`) until there is work: a
+// completion, a queued flight and room to launch it, the next timer at
+// `deadline` or a running probe's timeout. False when the engine stops.
+bool wait_for_work(Core& c, std::unique_lock<std::mutex>& lock, SteadyClock::time_point deadline,
+                   const RefreshOptions& o) {
+  for (const auto& [id, f] : c.running_by_id) {
+    deadline = std::min(deadline, f->started + o.probe_timeout);
+  }
+  c.wake.wait_until(lock, deadline, [&] {
+    return c.stopping || !c.completions.empty() ||
+           (c.running < o.max_in_flight && (c.queued_waiting + c.queued_background) > 0);
+  });
+  return !c.stopping;
+}
+
+// The completions handed in since the last round, matched to their flights
+// (mu held); late or duplicate ones are dropped.
+Results take_results(Core& c) {
+  std::vector<std::pair<std::uint64_t, Probed>> completions;
+  completions.swap(c.completions);
+  Results matched;
+  for (auto& [id, probed] : completions) {
+    auto it = c.running_by_id.find(id);
+    if (it != c.running_by_id.end()) {
+      matched.emplace_back(it->second, std::move(probed));
+      c.running_by_id.erase(it);  // a second done for the same probe is ignored
+    }
+  }
+  return matched;
+}
+
+// Abandons probes past their timeout (mu held): their waiters wake without
+// a result and the domain's background refresh backs off.
+void abandon_overdue(Core& c, Store& store, const RefreshOptions& o) {
+  auto now = SteadyClock::now();
+  std::vector<FlightPtr> expired;
+  for (const auto& [id, f] : c.running_by_id) {
+    if (now >= f->started + o.probe_timeout) {
+      expired.push_back(f);
+    }
+  }
+  std::int64_t unix_now = store.now();
+  for (const FlightPtr& f : expired) {
+    ++c.stats.probes_abandoned;
+    c.backoff_until[f->domain] = unix_now + o.retry_backoff;
+    log::warning(
+        "cache: " +
+        log::fields({{"event", "probe-abandoned"}, {"domain", f->domain}, {"reason", "timeout"}}));
+    c.finish(f, false, {});
+  }
+}
+
+// Stores the items in one commit, or one by one when that fails (one bad
+// report must not lose the others); says which of them were stored.
+std::vector<bool> put_all(Store& store, const std::vector<PutItem>& items) {
+  std::vector<bool> stored(items.size(), true);
+  if (auto r = store.put_many(items); !r) {
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (auto one = store.put(items[i].report, items[i].options); !one) {
+        stored[i] = false;
+        log::error("cache: " + log::fields({{"event", "store-failed"},
+                                            {"domain", items[i].report.domain},
+                                            {"error", one.error().message}}));
+      }
+    }
+  }
+  return stored;
+}
+
+// What waiters get for each item: what the store now answers (address
+// records kept from fresher probes included), else the probe's own report.
+std::vector<checker::DomainReport> answers(Store& store, std::vector<PutItem>& items,
+                                           const std::vector<bool>& stored) {
+  std::vector<checker::DomainReport> results;
+  results.reserve(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    Lookup l = store.peek(items[i].report.domain);
+    results.push_back(stored[i] && l.state != Freshness::missing ? std::move(l.report)
+                                                                 : std::move(items[i].report));
+  }
+  return results;
+}
+
+// Judges and stores the results, then finishes their flights (taking c.mu
+// through `lock`, which is not held on entry or exit), so a result is in the
+// store before any waiter wakes.
+void store_results(Store& store, Core& c, std::unique_lock<std::mutex>& lock, Results& matched) {
+  std::vector<PutItem> items;
+  items.reserve(matched.size());
+  for (auto& [f, probed] : matched) {
+    probed.report.domain = f->domain;
+    checker::judge(probed.report, store.options().judge);
+    items.push_back({probed.report, PutOptions{.dns_ttl = probed.dns_ttl}});
+  }
+  std::vector<bool> stored = put_all(store, items);
+  std::vector<checker::DomainReport> results = answers(store, items, stored);
+  lock.lock();
+  for (std::size_t i = 0; i < matched.size(); ++i) {
+    ++c.stats.probes_done;
+    if (!stored[i]) {
+      ++c.stats.store_errors;
+    }
+    c.finish(matched[i].first, true, std::move(results[i]));
+  }
+  lock.unlock();
+}
+
+// Moves queued flights, waiting ones first, to running while fewer than
+// max_in_flight run (mu held); returns them for launching.
+std::vector<FlightPtr> take_launches(Core& c, std::size_t max_in_flight) {
+  std::vector<FlightPtr> launch;
+  while (c.running < max_in_flight) {
+    FlightPtr f = c.pop();
+    if (!f) {
+      break;
+    }
+    (f->priority == Priority::waiting ? c.queued_waiting : c.queued_background)--;
+    f->state = FlightState::running;
+    f->started = SteadyClock::now();
+    c.running_by_id.emplace(f->id, f);
+    ++c.running;
+    ++c.stats.probes_started;
+    launch.push_back(f);
+  }
+  return launch;
+}
+
+// Starts a probe per flight (mu not held). Its done callback holds the
+// engine's state weakly and queues the result for the engine thread; a probe
+// that throws is abandoned at once, its domain backing off.
+void launch_probes(Core& c, const std::weak_ptr<Core>& weak, const ProbeFn& probe, Store& store,
+                   std::int64_t retry_backoff, const std::vector<FlightPtr>& launch) {
+  for (const FlightPtr& f : launch) {
+    std::uint64_t id = f->id;
+    ProbeDone done = [weak, id](Probed result) {
+      if (auto core = weak.lock()) {
+        std::lock_guard lock(core->mu);
+        if (!core->stopping) {
+          core->completions.emplace_back(id, std::move(result));
+          core->wake.notify_one();
+        }
+      }
+    };
+    try {
+      probe(f->domain, std::move(done));
+    } catch (const std::exception& e) {
+      std::lock_guard lock(c.mu);
+      ++c.stats.probes_abandoned;
+      c.backoff_until[f->domain] = store.now() + retry_backoff;
+      log::error(
+          "cache: " +
+          log::fields({{"event", "probe-threw"}, {"domain", f->domain}, {"error", e.what()}}));
+      c.finish(f, false, {});
+    }
+  }
+}
+
+// Deletes the records dead past grace, and the backoff entries past their
+// time (dead weight).
+void sweep_store(Store& store, Core& c) {
+  if (auto r = store.sweep(); !r) {
+    log::error("cache: " + log::fields({{"event", "sweep-failed"}, {"error", r.error().message}}));
+  } else if (*r > 0) {
+    log::info("cache: " + log::fields({{"event", "swept"}, {"domains", std::to_string(*r)}}));
+  }
+  std::int64_t unix_now = store.now();
+  std::lock_guard lock(c.mu);
+  std::erase_if(c.backoff_until, [&](const auto& kv) { return kv.second <= unix_now; });
+}
+
+}  // namespace
+
 void RefreshEngine::run() {
   if (options_.batch_priority) {
-    struct sched_param none {};
-    if (::sched_setscheduler(0, SCHED_BATCH, &none) != 0) {
-      log::warning("cache: " +
-                   log::fields({{"event", "sched-batch-failed"}, {"error", std::strerror(errno)}}));
-    }
+    lower_priority();
   }
   Core& c = *core_;
   std::weak_ptr<Core> weak = core_;
@@ -285,132 +470,22 @@ void RefreshEngine::run() {
   auto next_scan = SteadyClock::now() + options_.scan_interval;
   auto next_sweep = SteadyClock::now() + options_.sweep_interval;
   for (;;) {
-    std::vector<std::pair<std::uint64_t, Probed>> completions;
     std::vector<FlightPtr> launch;
-    std::vector<FlightPtr> completed;
     {
       std::unique_lock lock(c.mu);
-      auto deadline = std::min({next_flush, next_scan, next_sweep});
-      for (const auto& [id, f] : c.running_by_id) {
-        deadline = std::min(deadline, f->started + options_.probe_timeout);
-      }
-      c.wake.wait_until(lock, deadline, [&] {
-        return c.stopping || !c.completions.empty() ||
-               (c.running < options_.max_in_flight && (c.queued_waiting + c.queued_background) > 0);
-      });
-      if (c.stopping) {
+      if (!wait_for_work(c, lock, std::min({next_flush, next_scan, next_sweep}), options_)) {
         break;
       }
-      completions.swap(c.completions);
-      // Match results to their flights; late or duplicate ones are dropped.
-      std::vector<std::pair<FlightPtr, Probed>> matched;
-      for (auto& [id, probed] : completions) {
-        auto it = c.running_by_id.find(id);
-        if (it != c.running_by_id.end()) {
-          matched.emplace_back(it->second, std::move(probed));
-          c.running_by_id.erase(it);  // a second done for the same probe is ignored
-        }
-      }
-      // Abandon probes past their timeout.
-      auto now = SteadyClock::now();
-      std::vector<FlightPtr> expired;
-      for (const auto& [id, f] : c.running_by_id) {
-        if (now >= f->started + options_.probe_timeout) {
-          expired.push_back(f);
-        }
-      }
-      std::int64_t unix_now = store_.now();
-      for (const FlightPtr& f : expired) {
-        ++c.stats.probes_abandoned;
-        c.backoff_until[f->domain] = unix_now + options_.retry_backoff;
-        log::warning("cache: " + log::fields({{"event", "probe-abandoned"},
-                                              {"domain", f->domain},
-                                              {"reason", "timeout"}}));
-        c.finish(f, false, {});
-      }
+      Results matched = take_results(c);
+      abandon_overdue(c, store_, options_);
       lock.unlock();
-
-      // Store results before anyone wakes.
       if (!matched.empty()) {
-        std::vector<PutItem> items;
-        items.reserve(matched.size());
-        for (auto& [f, probed] : matched) {
-          probed.report.domain = f->domain;
-          checker::judge(probed.report, store_.options().judge);
-          items.push_back({probed.report, PutOptions{.dns_ttl = probed.dns_ttl}});
-        }
-        std::vector<bool> stored(items.size(), true);
-        if (auto r = store_.put_many(items); !r) {
-          // One bad report must not lose the others: store them one by one.
-          for (std::size_t i = 0; i < items.size(); ++i) {
-            if (auto one = store_.put(items[i].report, items[i].options); !one) {
-              stored[i] = false;
-              log::error("cache: " + log::fields({{"event", "store-failed"},
-                                                  {"domain", items[i].report.domain},
-                                                  {"error", one.error().message}}));
-            }
-          }
-        }
-        std::vector<checker::DomainReport> results;
-        results.reserve(items.size());
-        for (std::size_t i = 0; i < items.size(); ++i) {
-          // Waiters get what the store now answers (address records kept
-          // from fresher probes included), else the probe's own report.
-          Lookup l = store_.peek(items[i].report.domain);
-          results.push_back(stored[i] && l.state != Freshness::missing
-                                ? std::move(l.report)
-                                : std::move(items[i].report));
-        }
-        lock.lock();
-        for (std::size_t i = 0; i < matched.size(); ++i) {
-          ++c.stats.probes_done;
-          if (!stored[i]) {
-            ++c.stats.store_errors;
-          }
-          c.finish(matched[i].first, true, std::move(results[i]));
-        }
-        lock.unlock();
+        store_results(store_, c, lock, matched);
       }
-
       lock.lock();
-      while (c.running < options_.max_in_flight) {
-        FlightPtr f = c.pop();
-        if (!f) {
-          break;
-        }
-        (f->priority == Priority::waiting ? c.queued_waiting : c.queued_background)--;
-        f->state = FlightState::running;
-        f->started = SteadyClock::now();
-        c.running_by_id.emplace(f->id, f);
-        ++c.running;
-        ++c.stats.probes_started;
-        launch.push_back(f);
-      }
+      launch = take_launches(c, options_.max_in_flight);
     }
-
-    for (const FlightPtr& f : launch) {
-      std::uint64_t id = f->id;
-      ProbeDone done = [weak, id](Probed result) {
-        if (auto core = weak.lock()) {
-          std::lock_guard lock(core->mu);
-          if (!core->stopping) {
-            core->completions.emplace_back(id, std::move(result));
-            core->wake.notify_one();
-          }
-        }
-      };
-      try {
-        probe_(f->domain, std::move(done));
-      } catch (const std::exception& e) {
-        std::lock_guard lock(c.mu);
-        ++c.stats.probes_abandoned;
-        c.backoff_until[f->domain] = store_.now() + options_.retry_backoff;
-        log::error(
-            "cache: " +
-            log::fields({{"event", "probe-threw"}, {"domain", f->domain}, {"error", e.what()}}));
-        c.finish(f, false, {});
-      }
-    }
+    launch_probes(c, weak, probe_, store_, options_.retry_backoff, launch);
 
     auto now = SteadyClock::now();
     if (now >= next_scan) {
@@ -419,23 +494,11 @@ void RefreshEngine::run() {
       next_flush = now + options_.flush_interval;
     }
     if (now >= next_flush) {
-      if (auto r = store_.flush(); !r) {
-        log::error("cache: " +
-                   log::fields({{"event", "flush-failed"}, {"error", r.error().message}}));
-      }
+      flush_logged(store_);
       next_flush = now + options_.flush_interval;
     }
     if (now >= next_sweep) {
-      if (auto r = store_.sweep(); !r) {
-        log::error("cache: " +
-                   log::fields({{"event", "sweep-failed"}, {"error", r.error().message}}));
-      } else if (*r > 0) {
-        log::info("cache: " + log::fields({{"event", "swept"}, {"domains", std::to_string(*r)}}));
-      }
-      // Backoff entries past their time are dead weight.
-      std::int64_t unix_now = store_.now();
-      std::lock_guard lock(c.mu);
-      std::erase_if(c.backoff_until, [&](const auto& kv) { return kv.second <= unix_now; });
+      sweep_store(store_, c);
       next_sweep = now + options_.sweep_interval;
     }
   }
