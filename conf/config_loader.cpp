@@ -145,70 +145,188 @@ Field socket_field(std::string key, SocketAddress& out, bool none_ok, YAML::Mark
       });
 }
 
-std::vector<Field> config_schema(Config& c, Marks& m) {
+Field on_miss_field(std::string key, MissBehaviour& out) {
+  return leaf(std::move(key), [&out](YamlReader& r, const YAML::Node& n, const Where& w) {
+    r.read_enum<MissBehaviour>(
+        n, w, out,
+        [](std::string_view s) -> std::optional<MissBehaviour> {
+          if (s == "wait") {
+            return MissBehaviour::wait;
+          }
+          if (s == "answer-now") {
+            return MissBehaviour::answer_now;
+          }
+          return std::nullopt;
+        },
+        "wait, answer-now");
+  });
+}
+
+Field miss_deadline_field(std::string key, Duration& out) {
+  return leaf(std::move(key), [&out](YamlReader& r, const YAML::Node& n, const Where& w) {
+    r.read_duration(n, w, out, 100ms, 10min);
+    // Postfix: milter_command_timeout = 30s by default (postconf(5)).
+    if (out >= 30s) {
+      r.warning(w.mark, w.path + ": " + duration_text(out) +
+                            " reaches Postfix's default "
+                            "milter_command_timeout (30s); Postfix may give "
+                            "up on the milter before it answers");
+    }
+  });
+}
+
+// The milter's action when it cannot decide: tempfail, accept or reject.
+Field on_error_field(std::string key, policy::Action& out) {
   using policy::Action;
+  return leaf(std::move(key), [&out](YamlReader& r, const YAML::Node& n, const Where& w) {
+    Action a = out;
+    r.read_enum<Action>(n, w, a, policy::action_from_string, "tempfail, accept, reject");
+    if (a != Action::tempfail && a != Action::accept && a != Action::reject) {
+      r.error(w.mark, w.path + ": '" + std::string(policy::to_string(a)) +
+                          "' cannot stand for a failure (allowed: tempfail, "
+                          "accept, reject)");
+      return;
+    }
+    out = a;
+  });
+}
+
+Field header_name_field(std::string key, std::string& out) {
+  return leaf(std::move(key), [&out](YamlReader& r, const YAML::Node& n, const Where& w) {
+    std::string v = out;
+    r.read_string(n, w, v);
+    // RFC 5322 §3.6.8: field-name = 1*ftext, printable ASCII but ':'.
+    bool ok = !v.empty() && v.size() <= 64;
+    for (unsigned char ch : v) {
+      ok = ok && ch >= 33 && ch <= 126 && ch != ':';
+    }
+    if (!ok) {
+      r.error(w.mark, w.path + ": '" + v +
+                          "' is not a header field name (1-64 printable "
+                          "characters, no ':' or space)");
+      return;
+    }
+    out = v;
+  });
+}
+
+// A string that is empty (the default) or what `parse` makes of it, whose
+// error message is reported under the key.
+template <typename Parse>
+Field optional_text_field(std::string key, std::string& out, Parse parse) {
+  return leaf(std::move(key), [&out, parse](YamlReader& r, const YAML::Node& n, const Where& w) {
+    std::string v = out;
+    r.read_string(n, w, v);
+    if (v.empty()) {
+      out.clear();
+      return;
+    }
+    auto parsed = parse(v);
+    if (!parsed) {
+      r.error(w.mark, w.path + ": " + parsed.error().message);
+      return;
+    }
+    out = *parsed;
+  });
+}
+
+Field address_families_field(std::string key, AddressFamilies& out) {
+  return leaf(std::move(key), [&out](YamlReader& r, const YAML::Node& n, const Where& w) {
+    r.read_enum<AddressFamilies>(
+        n, w, out,
+        [](std::string_view s) -> std::optional<AddressFamilies> {
+          for (auto f : {AddressFamilies::automatic, AddressFamilies::ipv4, AddressFamilies::ipv6,
+                         AddressFamilies::both}) {
+            if (to_string(f) == s) {
+              return f;
+            }
+          }
+          return std::nullopt;
+        },
+        "auto, ipv4, ipv6, both");
+  });
+}
+
+Field facility_field(std::string key, std::string& out) {
+  return leaf(std::move(key), [&out](YamlReader& r, const YAML::Node& n, const Where& w) {
+    auto s = r.scalar(n, w, "a syslog facility name");
+    if (!s) {
+      return;
+    }
+    const std::string v = YamlReader::lower(*s);
+    if (syslog_facility(v) < 0) {
+      r.error(w.mark, w.path + ": unknown facility '" + *s +
+                          "' (allowed: " + std::string(syslog_facility_names()) + ")");
+      return;
+    }
+    out = v;
+  });
+}
+
+Field level_field(std::string key, log::Level& out) {
+  return leaf(std::move(key), [&out](YamlReader& r, const YAML::Node& n, const Where& w) {
+    auto s = r.scalar(n, w, "a log level");
+    if (!s) {
+      return;
+    }
+    if (!log::parse_level(YamlReader::lower(*s), out)) {
+      r.error(w.mark, w.path + ": unknown level '" + *s +
+                          "' (allowed: debug, info, warning, error, fatal)");
+    }
+  });
+}
+
+Field milter_section(Config& c, Marks& m) {
+  return section("milter", {
+                               socket_field("socket", c.milter.socket, false, m.milter_socket),
+                               on_miss_field("on_miss", c.milter.on_miss),
+                               miss_deadline_field("miss_deadline", c.milter.miss_deadline),
+                               on_error_field("on_error", c.milter.on_error),
+                               bool_field("header", c.milter.header),
+                               header_name_field("header_name", c.milter.header_name),
+                           });
+}
+
+Field cache_section(Config& c) {
+  return section("cache",
+                 {
+                     path_field("path", c.cache.path, false, true),
+                     leaf("max_size",
+                          [&c](YamlReader& r, const YAML::Node& n, const Where& w) {
+                            r.read_size(n, w, c.cache.max_size, 1ULL << 20, 1ULL << 40);
+                          }),
+                     duration_field("ttl_eligible", c.cache.ttl_eligible, 1min, 24h * 30),
+                     duration_field("ttl_ineligible", c.cache.ttl_ineligible, 1min, 24h * 30),
+                     duration_field("ttl_unknown", c.cache.ttl_unknown, 10s, 24h),
+                     duration_field("grace", c.cache.grace, 0s, 24h * 30),
+                 });
+}
+
+Field checker_section(Config& c) {
+  return section(
+      "checker",
+      {
+          optional_text_field("ehlo_name", c.checker.ehlo_name,
+                              [](const std::string& v) { return checker::normalize_domain(v); }),
+          duration_field("connect_timeout", c.checker.connect_timeout, 1s, 5min),
+          duration_field("command_timeout", c.checker.command_timeout, 1s, 10min),
+          duration_field("probe_deadline", c.checker.probe_deadline, 1s, 1h),
+          int_field("concurrency", c.checker.concurrency, 1, 4096),
+          int_field("connections_per_address", c.checker.connections_per_address, 1, 16),
+          duration_field("pause", c.checker.pause, 0s, 1min),
+          int_field("max_addresses_per_mx", c.checker.max_addresses_per_mx, 1, 64),
+          optional_text_field("resolver", c.checker.resolver,
+                              [](const std::string& v) { return parse_resolver_address(v); }),
+          path_field("trust_anchor", c.checker.trust_anchor, false, false),
+          path_field("ca_file", c.checker.ca_file, true, false),
+          bool_field("allow_private", c.checker.allow_private),
+          address_families_field("address_families", c.checker.address_families),
+      });
+}
+
+std::vector<Field> config_schema(Config& c, Marks& m) {
   return {
-      section("milter",
-              {
-                  socket_field("socket", c.milter.socket, false, m.milter_socket),
-                  leaf("on_miss",
-                       [&c](YamlReader& r, const YAML::Node& n, const Where& w) {
-                         r.read_enum<MissBehaviour>(
-                             n, w, c.milter.on_miss,
-                             [](std::string_view s) -> std::optional<MissBehaviour> {
-                               if (s == "wait") {
-                                 return MissBehaviour::wait;
-                               }
-                               if (s == "answer-now") {
-                                 return MissBehaviour::answer_now;
-                               }
-                               return std::nullopt;
-                             },
-                             "wait, answer-now");
-                       }),
-                  leaf("miss_deadline",
-                       [&c](YamlReader& r, const YAML::Node& n, const Where& w) {
-                         r.read_duration(n, w, c.milter.miss_deadline, 100ms, 10min);
-                         // Postfix: milter_command_timeout = 30s by default (postconf(5)).
-                         if (c.milter.miss_deadline >= 30s) {
-                           r.warning(w.mark, w.path + ": " + duration_text(c.milter.miss_deadline) +
-                                                 " reaches Postfix's default "
-                                                 "milter_command_timeout (30s); Postfix may give "
-                                                 "up on the milter before it answers");
-                         }
-                       }),
-                  leaf("on_error",
-                       [&c](YamlReader& r, const YAML::Node& n, const Where& w) {
-                         Action a = c.milter.on_error;
-                         r.read_enum<Action>(n, w, a, policy::action_from_string,
-                                             "tempfail, accept, reject");
-                         if (a != Action::tempfail && a != Action::accept && a != Action::reject) {
-                           r.error(w.mark, w.path + ": '" + std::string(policy::to_string(a)) +
-                                               "' cannot stand for a failure (allowed: tempfail, "
-                                               "accept, reject)");
-                           return;
-                         }
-                         c.milter.on_error = a;
-                       }),
-                  bool_field("header", c.milter.header),
-                  leaf("header_name",
-                       [&c](YamlReader& r, const YAML::Node& n, const Where& w) {
-                         std::string v = c.milter.header_name;
-                         r.read_string(n, w, v);
-                         // RFC 5322 §3.6.8: field-name = 1*ftext, printable ASCII but ':'.
-                         bool ok = !v.empty() && v.size() <= 64;
-                         for (unsigned char ch : v) {
-                           ok = ok && ch >= 33 && ch <= 126 && ch != ':';
-                         }
-                         if (!ok) {
-                           r.error(w.mark, w.path + ": '" + v +
-                                               "' is not a header field name (1-64 printable "
-                                               "characters, no ':' or space)");
-                           return;
-                         }
-                         c.milter.header_name = v;
-                       }),
-              }),
+      milter_section(c, m),
       section("socketmap",
               {
                   socket_field("socket", c.socketmap.socket, true, m.socketmap_socket),
@@ -221,103 +339,12 @@ std::vector<Field> config_schema(Config& c, Marks& m) {
                   account_field("group", c.daemon.group),
                   path_field("pid_file", c.daemon.pid_file, true, true),
               }),
-      section("cache",
-              {
-                  path_field("path", c.cache.path, false, true),
-                  leaf("max_size",
-                       [&c](YamlReader& r, const YAML::Node& n, const Where& w) {
-                         r.read_size(n, w, c.cache.max_size, 1ULL << 20, 1ULL << 40);
-                       }),
-                  duration_field("ttl_eligible", c.cache.ttl_eligible, 1min, 24h * 30),
-                  duration_field("ttl_ineligible", c.cache.ttl_ineligible, 1min, 24h * 30),
-                  duration_field("ttl_unknown", c.cache.ttl_unknown, 10s, 24h),
-                  duration_field("grace", c.cache.grace, 0s, 24h * 30),
-              }),
-      section("checker",
-              {
-                  leaf("ehlo_name",
-                       [&c](YamlReader& r, const YAML::Node& n, const Where& w) {
-                         std::string v = c.checker.ehlo_name;
-                         r.read_string(n, w, v);
-                         if (v.empty()) {
-                           c.checker.ehlo_name.clear();
-                           return;
-                         }
-                         auto name = checker::normalize_domain(v);
-                         if (!name) {
-                           r.error(w.mark, w.path + ": " + name.error().message);
-                           return;
-                         }
-                         c.checker.ehlo_name = *name;
-                       }),
-                  duration_field("connect_timeout", c.checker.connect_timeout, 1s, 5min),
-                  duration_field("command_timeout", c.checker.command_timeout, 1s, 10min),
-                  duration_field("probe_deadline", c.checker.probe_deadline, 1s, 1h),
-                  int_field("concurrency", c.checker.concurrency, 1, 4096),
-                  int_field("connections_per_address", c.checker.connections_per_address, 1, 16),
-                  duration_field("pause", c.checker.pause, 0s, 1min),
-                  int_field("max_addresses_per_mx", c.checker.max_addresses_per_mx, 1, 64),
-                  leaf("resolver",
-                       [&c](YamlReader& r, const YAML::Node& n, const Where& w) {
-                         std::string v = c.checker.resolver;
-                         r.read_string(n, w, v);
-                         if (v.empty()) {
-                           c.checker.resolver.clear();
-                           return;
-                         }
-                         auto a = parse_resolver_address(v);
-                         if (!a) {
-                           r.error(w.mark, w.path + ": " + a.error().message);
-                           return;
-                         }
-                         c.checker.resolver = *a;
-                       }),
-                  path_field("trust_anchor", c.checker.trust_anchor, false, false),
-                  path_field("ca_file", c.checker.ca_file, true, false),
-                  bool_field("allow_private", c.checker.allow_private),
-                  leaf("address_families",
-                       [&c](YamlReader& r, const YAML::Node& n, const Where& w) {
-                         r.read_enum<AddressFamilies>(
-                             n, w, c.checker.address_families,
-                             [](std::string_view s) -> std::optional<AddressFamilies> {
-                               for (auto f : {AddressFamilies::automatic, AddressFamilies::ipv4,
-                                              AddressFamilies::ipv6, AddressFamilies::both}) {
-                                 if (to_string(f) == s) {
-                                   return f;
-                                 }
-                               }
-                               return std::nullopt;
-                             },
-                             "auto, ipv4, ipv6, both");
-                       }),
-              }),
+      cache_section(c),
+      checker_section(c),
       section("log",
               {
-                  leaf("facility",
-                       [&c](YamlReader& r, const YAML::Node& n, const Where& w) {
-                         auto s = r.scalar(n, w, "a syslog facility name");
-                         if (!s) {
-                           return;
-                         }
-                         const std::string v = YamlReader::lower(*s);
-                         if (syslog_facility(v) < 0) {
-                           r.error(w.mark, w.path + ": unknown facility '" + *s + "' (allowed: " +
-                                               std::string(syslog_facility_names()) + ")");
-                           return;
-                         }
-                         c.log.facility = v;
-                       }),
-                  leaf("level",
-                       [&c](YamlReader& r, const YAML::Node& n, const Where& w) {
-                         auto s = r.scalar(n, w, "a log level");
-                         if (!s) {
-                           return;
-                         }
-                         if (!log::parse_level(YamlReader::lower(*s), c.log.level)) {
-                           r.error(w.mark, w.path + ": unknown level '" + *s +
-                                               "' (allowed: debug, info, warning, error, fatal)");
-                         }
-                       }),
+                  facility_field("facility", c.log.facility),
+                  level_field("level", c.log.level),
               }),
       path_field("policy_file", c.policy_file, true, false),
   };

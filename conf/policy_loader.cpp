@@ -304,6 +304,96 @@ std::string signature(const policy::Rule& rule, const DomainPattern& p) {
   return sig;
 }
 
+// The scope must let some mail count as outbound, or nothing is ever checked.
+void check_scope(YamlReader& reader, const policy::Scope& scope) {
+  if (!scope.all_mail && scope.daemon_names.empty() && !scope.authenticated &&
+      !scope.local_submissions) {
+    reader.error(YAML::Mark::null_mark(),
+                 "scope: mail is 'outbound' but nothing marks mail as outbound (no "
+                 "daemon_names, authenticated and local_submissions false): nothing would "
+                 "ever be checked");
+  }
+}
+
+// The `rules:` list, read item by item; a rule is kept when it reads without
+// error and none of its domains clashes with an earlier rule's.
+class RulesReader {
+ public:
+  RulesReader(YamlReader& reader, const policy::Rule& def, std::string_view name)
+      : reader_(reader), def_(def), name_(name) {}
+
+  void read(const YAML::Node& rules_node, const YAML::Mark& rules_mark) {
+    std::size_t i = 0;
+    for (const YAML::Node& item : rules_node) {
+      const std::string path = "rules[" + std::to_string(i++) + "]";
+      read_item(item, path, YamlReader::mark_of(item, rules_mark));
+    }
+  }
+
+  std::vector<policy::Rule> take_rules() { return std::move(rules_); }
+
+ private:
+  void read_item(const YAML::Node& item, const std::string& path, const YAML::Mark& mark) {
+    if (!item.IsMap()) {
+      reader_.error(mark, path + ": expected a rule (a mapping with domains and options), got " +
+                              std::string(YamlReader::type_name(item)));
+      return;
+    }
+    policy::Rule rule;
+    rule.options = def_.options;  // inherit, then override
+    rule.origin = policy::Origin{std::string(name_), mark.line + 1, mark.column + 1};
+    RuleMarks marks;
+    const std::size_t errors_before = reader_.error_count();
+    reader_.read_map(item, Where{path, mark}, rule_fields(rule, marks));
+    if (!marks.has_domains) {
+      reader_.error(mark, path +
+                              ": every rule needs 'domains' (use the default section "
+                              "for all other domains)");
+      return;
+    }
+    check_redirect(reader_, rule.options, mark, path);
+    if (reader_.error_count() != errors_before) {
+      return;
+    }
+    if (claim_domains(rule, marks, path, mark)) {
+      rules_.push_back(std::move(rule));
+    }
+  }
+
+  // Records the rule's domains under its conditions; false (after reporting
+  // why) when one is '*' without conditions or an earlier rule has it.
+  bool claim_domains(const policy::Rule& rule, const RuleMarks& marks, const std::string& path,
+                     const YAML::Mark& mark) {
+    const bool conditional = !rule.senders.empty() || !rule.users.empty();
+    bool clash = false;
+    for (const DomainPattern& p : rule.recipients) {
+      if (p.kind == DomainPattern::Kind::any && !conditional) {
+        reader_.error(marks.domains, path +
+                                         ": '*' without senders or users is the default; put "
+                                         "these options under 'default:'");
+        clash = true;
+        continue;
+      }
+      auto [it, fresh] = taken_.emplace(signature(rule, p), mark.line + 1);
+      if (!fresh) {
+        reader_.error(marks.domains, path + ": " + p.text() +
+                                         " already has a rule with the same conditions "
+                                         "at line " +
+                                         std::to_string(it->second) +
+                                         "; this one could never apply");
+        clash = true;
+      }
+    }
+    return !clash;
+  }
+
+  YamlReader& reader_;
+  const policy::Rule& def_;
+  std::string_view name_;
+  std::map<std::string, int> taken_;  // signature -> line of the rule that has it
+  std::vector<policy::Rule> rules_;
+};
+
 }  // namespace
 
 Loaded<policy::Policy> parse_policy(std::string_view text, std::string_view name) {
@@ -328,69 +418,15 @@ Loaded<policy::Policy> parse_policy(std::string_view text, std::string_view name
           policy::Origin{std::string(name), default_mark.line + 1, default_mark.column + 1};
     }
     check_redirect(reader, def.options, default_mark, "default");
-    if (!scope.all_mail && scope.daemon_names.empty() && !scope.authenticated &&
-        !scope.local_submissions) {
-      reader.error(YAML::Mark::null_mark(),
-                   "scope: mail is 'outbound' but nothing marks mail as outbound (no "
-                   "daemon_names, authenticated and local_submissions false): nothing would "
-                   "ever be checked");
-    }
+    check_scope(reader, scope);
 
     if (rules_node.IsDefined() && !rules_node.IsNull() && !rules_node.IsSequence()) {
       reader.error(rules_mark, "rules: expected a list of rules, got " +
                                    std::string(YamlReader::type_name(rules_node)));
     } else if (rules_node.IsSequence()) {
-      std::map<std::string, int> taken;  // signature -> line of the rule that has it
-      std::size_t i = 0;
-      for (const YAML::Node& item : rules_node) {
-        const std::string path = "rules[" + std::to_string(i++) + "]";
-        const YAML::Mark mark = YamlReader::mark_of(item, rules_mark);
-        if (!item.IsMap()) {
-          reader.error(mark, path + ": expected a rule (a mapping with domains and options), got " +
-                                 std::string(YamlReader::type_name(item)));
-          continue;
-        }
-        policy::Rule rule;
-        rule.options = def.options;  // inherit, then override
-        rule.origin = policy::Origin{std::string(name), mark.line + 1, mark.column + 1};
-        RuleMarks marks;
-        const std::size_t errors_before = reader.error_count();
-        reader.read_map(item, Where{path, mark}, rule_fields(rule, marks));
-        if (!marks.has_domains) {
-          reader.error(mark, path +
-                                 ": every rule needs 'domains' (use the default section "
-                                 "for all other domains)");
-          continue;
-        }
-        check_redirect(reader, rule.options, mark, path);
-        if (reader.error_count() != errors_before) {
-          continue;
-        }
-        const bool conditional = !rule.senders.empty() || !rule.users.empty();
-        bool clash = false;
-        for (const DomainPattern& p : rule.recipients) {
-          if (p.kind == DomainPattern::Kind::any && !conditional) {
-            reader.error(marks.domains,
-                         path +
-                             ": '*' without senders or users is the default; put these "
-                             "options under 'default:'");
-            clash = true;
-            continue;
-          }
-          auto [it, fresh] = taken.emplace(signature(rule, p), mark.line + 1);
-          if (!fresh) {
-            reader.error(marks.domains, path + ": " + p.text() +
-                                            " already has a rule with the same conditions "
-                                            "at line " +
-                                            std::to_string(it->second) +
-                                            "; this one could never apply");
-            clash = true;
-          }
-        }
-        if (!clash) {
-          rules.push_back(std::move(rule));
-        }
-      }
+      RulesReader rules_reader(reader, def, name);
+      rules_reader.read(rules_node, rules_mark);
+      rules = rules_reader.take_rules();
     }
   }
   std::vector<std::string> keys;

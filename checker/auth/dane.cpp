@@ -181,56 +181,48 @@ DaneOutcome DaneVerifier::outcome(SSL* ssl, const Armed& armed) const {
 
 std::string DaneVerifier::key() const { return join(names_, ",") + "|" + join(usable_text_, ","); }
 
-DaneReport dane_report(const TlsaResult& tlsa, const std::vector<std::optional<DaneOutcome>>& at) {
-  DaneReport d;
-  for (const TlsaRecord& r : tlsa.records) {
-    d.tlsa.push_back(tlsa_presentation(r));
-  }
-  auto does_not_apply = [&d](std::string why) {
-    d.usable = Tri::no;
-    d.match = Tri::no;
-    d.error = std::move(why);
-  };
+namespace {
+
+void does_not_apply(DaneReport& d, std::string why) {
+  d.usable = Tri::no;
+  d.match = Tri::no;
+  d.error = std::move(why);
+}
+
+// The report of a TLSA lookup that found no records to match; false (and
+// `d` untouched) when records were found.
+bool report_without_records(const TlsaResult& tlsa, DaneReport& d) {
   switch (tlsa.state) {
     case TlsaState::not_looked_up:
       // An insecure MX or address answer: DANE does not apply (RFC 7672
       // §2.2). Anything else that stopped the lookup (bogus, lookups off)
       // leaves the question open.
       if (tlsa.stopped_by == DnssecStatus::insecure) {
-        does_not_apply("not looked up: " + tlsa.reason);
+        does_not_apply(d, "not looked up: " + tlsa.reason);
       } else {
         d.error = "not looked up: " + tlsa.reason;
       }
-      return d;
+      return true;
     case TlsaState::none:
-      does_not_apply("no TLSA records (" + tlsa.reason + ")");
-      return d;
+      does_not_apply(d, "no TLSA records (" + tlsa.reason + ")");
+      return true;
     case TlsaState::insecure:
-      does_not_apply("TLSA answer not DNSSEC-secure: " + tlsa.reason);
-      return d;
+      does_not_apply(d, "TLSA answer not DNSSEC-secure: " + tlsa.reason);
+      return true;
     case TlsaState::failure:
       // RFC 7672 §2.2: the MTA may not deliver to the host at all.
       d.error = tlsa.reason.empty() ? "TLSA lookup failed" : tlsa.reason;
-      return d;
+      return true;
     case TlsaState::found:
       break;
   }
-  std::vector<std::string> usable;
-  std::vector<std::string> why_not;
-  for (const TlsaRecord& r : tlsa.records) {
-    std::string why = tlsa_unusable_reason(r);
-    if (why.empty()) {
-      usable.push_back(tlsa_presentation(r));
-    } else {
-      why_not.push_back(tlsa_presentation(r) + ": " + why);
-    }
-  }
-  if (usable.empty()) {
-    does_not_apply("no usable TLSA records" +
-                   (why_not.empty() ? std::string() : " (" + join(why_not, "; ") + ")"));
-    return d;
-  }
-  d.usable = Tri::yes;
+  return false;
+}
+
+// d.match from the addresses' outcomes against the `usable` records: no when
+// any address mismatched, unknown when any is open or none was probed.
+void judge_outcomes(const std::vector<std::string>& usable,
+                    const std::vector<std::optional<DaneOutcome>>& at, DaneReport& d) {
   std::vector<std::string> mismatches;
   std::vector<std::string> open;
   std::size_t matched = 0;
@@ -261,6 +253,35 @@ DaneReport dane_report(const TlsaResult& tlsa, const std::vector<std::optional<D
   } else {
     d.match = Tri::yes;
   }
+}
+
+}  // namespace
+
+DaneReport dane_report(const TlsaResult& tlsa, const std::vector<std::optional<DaneOutcome>>& at) {
+  DaneReport d;
+  for (const TlsaRecord& r : tlsa.records) {
+    d.tlsa.push_back(tlsa_presentation(r));
+  }
+  if (report_without_records(tlsa, d)) {
+    return d;
+  }
+  std::vector<std::string> usable;
+  std::vector<std::string> why_not;
+  for (const TlsaRecord& r : tlsa.records) {
+    std::string why = tlsa_unusable_reason(r);
+    if (why.empty()) {
+      usable.push_back(tlsa_presentation(r));
+    } else {
+      why_not.push_back(tlsa_presentation(r) + ": " + why);
+    }
+  }
+  if (usable.empty()) {
+    does_not_apply(d, "no usable TLSA records" +
+                          (why_not.empty() ? std::string() : " (" + join(why_not, "; ") + ")"));
+    return d;
+  }
+  d.usable = Tri::yes;
+  judge_outcomes(usable, at, d);
   return d;
 }
 

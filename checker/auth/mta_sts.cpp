@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 
 namespace forcetls::checker {
 namespace {
@@ -131,6 +132,135 @@ std::string printable(std::string_view s) {
   return out;
 }
 
+// sts-policy-record = field *WSP *(term field *WSP) [term]: split on LF,
+// drop one CR before each LF, and allow one final terminator.
+std::vector<std::string_view> policy_lines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t lf = text.find('\n', start);
+    std::string_view line = text.substr(start, lf == std::string_view::npos ? lf : lf - start);
+    if (lf != std::string_view::npos && line.ends_with('\r')) {
+      line.remove_suffix(1);
+    }
+    lines.push_back(line);
+    if (lf == std::string_view::npos) {
+      break;
+    }
+    start = lf + 1;
+  }
+  return lines;
+}
+
+// What is wrong with one policy line (line_error() adds its number), or
+// nullopt when it is good.
+using LineProblem = std::optional<std::string>;
+
+LineProblem read_mode(std::string_view value, StsMode& mode) {
+  if (value == "enforce") {
+    mode = StsMode::enforce;
+  } else if (value == "testing") {
+    mode = StsMode::testing;
+  } else if (value == "none") {
+    mode = StsMode::none;
+  } else {
+    return "bad mode \"" + printable(value) + "\"";
+  }
+  return std::nullopt;
+}
+
+LineProblem read_max_age(std::string_view value, std::int64_t& max_age) {
+  // sts-policy-max-age-value = 1*10(DIGIT)
+  if (value.empty() || value.size() > 10 || !std::all_of(value.begin(), value.end(), is_digit)) {
+    return "bad max_age \"" + printable(value) + "\"";
+  }
+  std::int64_t age = 0;
+  std::from_chars(value.data(), value.data() + value.size(), age);
+  if (age > kStsMaxAge) {
+    return "max_age " + std::string(value) + " above " + std::to_string(kStsMaxAge);
+  }
+  max_age = age;
+  return std::nullopt;
+}
+
+LineProblem read_mx(std::string_view value, std::vector<std::string>& mx) {
+  // sts-policy-mx-value = ["*."] Domain
+  std::string_view domain = value.starts_with("*.") ? value.substr(2) : value;
+  if (!is_domain(domain)) {
+    return "bad mx pattern \"" + printable(value) + "\"";
+  }
+  mx.push_back(to_lower(value));
+  return std::nullopt;
+}
+
+// The policy read so far, line by line.
+struct PolicyReader {
+  StsPolicy policy;
+  bool have_mode = false;
+  bool have_max_age = false;
+
+  // Line i (from 0) of the policy.
+  LineProblem line(std::size_t i, std::string_view line) {
+    if (line.empty()) {
+      return "empty line";
+    }
+    for (char c : line) {
+      auto u = static_cast<unsigned char>(c);
+      if ((u < 0x20 && c != '\t') || u >= 0x7F) {
+        return "control or non-ASCII byte in \"" + printable(line) + "\"";
+      }
+    }
+    std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos) {
+      return "no \"key:\" in \"" + printable(line) + "\"";
+    }
+    std::string_view key = line.substr(0, colon);
+    // field-delim = ":" *WSP; the field may be followed by *WSP.
+    std::string_view value = trim_wsp(line.substr(colon + 1));
+    if (i == 0 && key != "version") {
+      return "the first field must be version, not \"" + printable(key) + "\"";
+    }
+    return field(i, key, value);
+  }
+
+  LineProblem field(std::size_t i, std::string_view key, std::string_view value) {
+    if (key == "version") {
+      if (i != 0) {
+        return "version repeated";
+      }
+      if (value != "STSv1") {
+        return "bad version \"" + printable(value) + "\"";
+      }
+      return std::nullopt;
+    }
+    if (key == "mode") {
+      if (have_mode) {
+        return "mode repeated";
+      }
+      have_mode = true;
+      return read_mode(value, policy.mode);
+    }
+    if (key == "max_age") {
+      if (have_max_age) {
+        return "max_age repeated";
+      }
+      have_max_age = true;
+      return read_max_age(value, policy.max_age);
+    }
+    if (key == "mx") {
+      return read_mx(value, policy.mx);
+    }
+    if (!is_ext_name(key)) {
+      return "bad key \"" + printable(key) + "\"";
+    }
+    if (value.empty()) {
+      return "empty value of " + std::string(key);
+    }
+    // Any other well-formed key is an extension: ignored (RFC 8461 §3.2).
+    return std::nullopt;
+  }
+};
+
 }  // namespace
 
 std::string_view to_string(StsMode m) {
@@ -153,106 +283,18 @@ Result<StsPolicy> parse_sts_policy(std::string_view text) {
   if (text.empty()) {
     return fail(Errc::protocol, line_error(1, "empty policy"));
   }
-  // sts-policy-record = field *WSP *(term field *WSP) [term]: split on LF,
-  // drop one CR before each LF, and allow one final terminator.
-  std::vector<std::string_view> lines;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t lf = text.find('\n', start);
-    std::string_view line = text.substr(start, lf == std::string_view::npos ? lf : lf - start);
-    if (lf != std::string_view::npos && line.ends_with('\r')) {
-      line.remove_suffix(1);
-    }
-    lines.push_back(line);
-    if (lf == std::string_view::npos) {
-      break;
-    }
-    start = lf + 1;
-  }
-
-  StsPolicy policy;
-  bool have_mode = false;
-  bool have_max_age = false;
+  const std::vector<std::string_view> lines = policy_lines(text);
+  PolicyReader reader;
   for (std::size_t i = 0; i < lines.size(); ++i) {
-    const std::size_t n = i + 1;
-    std::string_view line = lines[i];
-    if (line.empty()) {
-      return fail(Errc::protocol, line_error(n, "empty line"));
+    if (LineProblem problem = reader.line(i, lines[i])) {
+      return fail(Errc::protocol, line_error(i + 1, *problem));
     }
-    for (char c : line) {
-      auto u = static_cast<unsigned char>(c);
-      if ((u < 0x20 && c != '\t') || u >= 0x7F) {
-        return fail(Errc::protocol,
-                    line_error(n, "control or non-ASCII byte in \"" + printable(line) + "\""));
-      }
-    }
-    std::size_t colon = line.find(':');
-    if (colon == std::string_view::npos) {
-      return fail(Errc::protocol, line_error(n, "no \"key:\" in \"" + printable(line) + "\""));
-    }
-    std::string_view key = line.substr(0, colon);
-    // field-delim = ":" *WSP; the field may be followed by *WSP.
-    std::string_view value = trim_wsp(line.substr(colon + 1));
-    if (i == 0 && key != "version") {
-      return fail(Errc::protocol,
-                  line_error(n, "the first field must be version, not \"" + printable(key) + "\""));
-    }
-    if (key == "version") {
-      if (i != 0) {
-        return fail(Errc::protocol, line_error(n, "version repeated"));
-      }
-      if (value != "STSv1") {
-        return fail(Errc::protocol, line_error(n, "bad version \"" + printable(value) + "\""));
-      }
-    } else if (key == "mode") {
-      if (have_mode) {
-        return fail(Errc::protocol, line_error(n, "mode repeated"));
-      }
-      have_mode = true;
-      if (value == "enforce") {
-        policy.mode = StsMode::enforce;
-      } else if (value == "testing") {
-        policy.mode = StsMode::testing;
-      } else if (value == "none") {
-        policy.mode = StsMode::none;
-      } else {
-        return fail(Errc::protocol, line_error(n, "bad mode \"" + printable(value) + "\""));
-      }
-    } else if (key == "max_age") {
-      if (have_max_age) {
-        return fail(Errc::protocol, line_error(n, "max_age repeated"));
-      }
-      have_max_age = true;
-      // sts-policy-max-age-value = 1*10(DIGIT)
-      if (value.empty() || value.size() > 10 ||
-          !std::all_of(value.begin(), value.end(), is_digit)) {
-        return fail(Errc::protocol, line_error(n, "bad max_age \"" + printable(value) + "\""));
-      }
-      std::int64_t age = 0;
-      std::from_chars(value.data(), value.data() + value.size(), age);
-      if (age > kStsMaxAge) {
-        return fail(Errc::protocol, line_error(n, "max_age " + std::string(value) + " above " +
-                                                      std::to_string(kStsMaxAge)));
-      }
-      policy.max_age = age;
-    } else if (key == "mx") {
-      // sts-policy-mx-value = ["*."] Domain
-      std::string_view domain = value.starts_with("*.") ? value.substr(2) : value;
-      if (!is_domain(domain)) {
-        return fail(Errc::protocol, line_error(n, "bad mx pattern \"" + printable(value) + "\""));
-      }
-      policy.mx.push_back(to_lower(value));
-    } else if (!is_ext_name(key)) {
-      return fail(Errc::protocol, line_error(n, "bad key \"" + printable(key) + "\""));
-    } else if (value.empty()) {
-      return fail(Errc::protocol, line_error(n, "empty value of " + std::string(key)));
-    }
-    // Any other well-formed key is an extension: ignored (RFC 8461 §3.2).
   }
-  if (!have_mode) {
+  const StsPolicy& policy = reader.policy;
+  if (!reader.have_mode) {
     return fail(Errc::protocol, line_error(lines.size(), "no mode"));
   }
-  if (!have_max_age) {
+  if (!reader.have_max_age) {
     return fail(Errc::protocol, line_error(lines.size(), "no max_age"));
   }
   if (policy.mx.empty() && policy.mode != StsMode::none) {

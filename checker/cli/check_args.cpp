@@ -17,6 +17,103 @@ bool parse_number(std::string_view text, T& out) {
   return ec == std::errc() && ptr == text.data() + text.size();
 }
 
+// An option without a value: sets its flag.
+struct FlagOption {
+  std::string_view name;
+  bool CheckArgs::*field;
+};
+constexpr FlagOption kFlagOptions[] = {
+    {"--json", &CheckArgs::json},
+    {"--quick", &CheckArgs::quick},
+    {"--allow-private", &CheckArgs::allow_private},
+    {"--tls13-counts", &CheckArgs::tls13_counts},
+    {"--help", &CheckArgs::help},
+    {"-h", &CheckArgs::help},
+    {"--version", &CheckArgs::version},
+};
+
+// An option with a value (the next argument): `set` checks and stores it;
+// an error names the option.
+struct ValueOption {
+  std::string_view name;
+  Result<void> (*set)(CheckArgs& out, const std::string& option, const std::string& value);
+};
+
+template <std::string CheckArgs::*field>
+Result<void> set_text(CheckArgs& out, const std::string& /*option*/, const std::string& value) {
+  out.*field = value;
+  return {};
+}
+
+Result<void> set_mx(CheckArgs& out, const std::string& /*option*/, const std::string& value) {
+  out.mx.push_back(value);
+  return {};
+}
+
+Result<void> set_families(CheckArgs& out, const std::string& /*option*/, const std::string& value) {
+  out.families = value;
+  if (out.families != "auto" && out.families != "ipv4" && out.families != "ipv6" &&
+      out.families != "both") {
+    return fail(Errc::invalid_argument,
+                "--families must be auto, ipv4, ipv6 or both, not \"" + out.families + "\"");
+  }
+  return {};
+}
+
+// --port and --per-address-connections.
+Result<void> set_count(CheckArgs& out, const std::string& option, const std::string& value) {
+  unsigned n = 0;
+  unsigned max = option == "--port" ? 65535 : 16;
+  if (!parse_number(std::string_view(value), n) || n == 0 || n > max) {
+    return fail(Errc::invalid_argument, option + " needs a number from 1 to " +
+                                            std::to_string(max) + ", not \"" + value + "\"");
+  }
+  if (option == "--port") {
+    out.port = static_cast<std::uint16_t>(n);
+  } else {
+    out.per_address_connections = static_cast<int>(n);
+  }
+  return {};
+}
+
+// --timeout and --pause.
+Result<void> set_duration(CheckArgs& out, const std::string& option, const std::string& value) {
+  auto d = parse_duration_arg(value);
+  if (!d) {
+    return fail(Errc::invalid_argument, option + ": " + d.error().message);
+  }
+  if (option == "--timeout" && *d < std::chrono::milliseconds(100)) {
+    return fail(Errc::invalid_argument, "--timeout must be at least 100ms");
+  }
+  (option == "--timeout" ? out.timeout : out.pause) = *d;
+  return {};
+}
+
+constexpr ValueOption kValueOptions[] = {
+    {"--mx", set_mx},
+    {"--file", set_text<&CheckArgs::list_file>},
+    {"--resolver", set_text<&CheckArgs::resolver>},
+    {"--trust-anchor", set_text<&CheckArgs::trust_anchor>},
+    {"--ca-file", set_text<&CheckArgs::ca_file>},
+    {"--previous", set_text<&CheckArgs::previous>},
+    {"--ehlo", set_text<&CheckArgs::ehlo>},
+    {"--families", set_families},
+    {"--port", set_count},
+    {"--per-address-connections", set_count},
+    {"--timeout", set_duration},
+    {"--pause", set_duration},
+};
+
+template <typename Option, std::size_t N>
+const Option* find_option(const Option (&options)[N], std::string_view name) {
+  for (const Option& option : options) {
+    if (option.name == name) {
+      return &option;
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 std::string_view check_usage() {
@@ -112,92 +209,15 @@ Result<CheckArgs> parse_check_args(const std::vector<std::string>& args) {
   CheckArgs out;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    auto value = [&](std::string& dest) -> Result<void> {
+    if (const FlagOption* flag = find_option(kFlagOptions, a)) {
+      out.*(flag->field) = true;
+    } else if (const ValueOption* option = find_option(kValueOptions, a)) {
       if (i + 1 >= args.size()) {
         return fail(Errc::invalid_argument, a + " needs a value");
       }
-      dest = args[++i];
-      return {};
-    };
-    std::string v;
-    Result<void> got;
-    if (a == "--json") {
-      out.json = true;
-    } else if (a == "--quick") {
-      out.quick = true;
-    } else if (a == "--allow-private") {
-      out.allow_private = true;
-    } else if (a == "--tls13-counts") {
-      out.tls13_counts = true;
-    } else if (a == "--help" || a == "-h") {
-      out.help = true;
-    } else if (a == "--version") {
-      out.version = true;
-    } else if (a == "--mx") {
-      if (!(got = value(v))) {
-        return std::unexpected(got.error());
+      if (auto set = option->set(out, a, args[++i]); !set) {
+        return std::unexpected(set.error());
       }
-      out.mx.push_back(v);
-    } else if (a == "--file") {
-      if (!(got = value(out.list_file))) {
-        return std::unexpected(got.error());
-      }
-    } else if (a == "--resolver") {
-      if (!(got = value(out.resolver))) {
-        return std::unexpected(got.error());
-      }
-    } else if (a == "--trust-anchor") {
-      if (!(got = value(out.trust_anchor))) {
-        return std::unexpected(got.error());
-      }
-    } else if (a == "--ca-file") {
-      if (!(got = value(out.ca_file))) {
-        return std::unexpected(got.error());
-      }
-    } else if (a == "--previous") {
-      if (!(got = value(out.previous))) {
-        return std::unexpected(got.error());
-      }
-    } else if (a == "--ehlo") {
-      if (!(got = value(out.ehlo))) {
-        return std::unexpected(got.error());
-      }
-    } else if (a == "--families") {
-      if (!(got = value(out.families))) {
-        return std::unexpected(got.error());
-      }
-      if (out.families != "auto" && out.families != "ipv4" && out.families != "ipv6" &&
-          out.families != "both") {
-        return fail(Errc::invalid_argument,
-                    "--families must be auto, ipv4, ipv6 or both, not \"" + out.families + "\"");
-      }
-    } else if (a == "--port" || a == "--per-address-connections") {
-      if (!(got = value(v))) {
-        return std::unexpected(got.error());
-      }
-      unsigned n = 0;
-      unsigned max = a == "--port" ? 65535 : 16;
-      if (!parse_number(std::string_view(v), n) || n == 0 || n > max) {
-        return fail(Errc::invalid_argument,
-                    a + " needs a number from 1 to " + std::to_string(max) + ", not \"" + v + "\"");
-      }
-      if (a == "--port") {
-        out.port = static_cast<std::uint16_t>(n);
-      } else {
-        out.per_address_connections = static_cast<int>(n);
-      }
-    } else if (a == "--timeout" || a == "--pause") {
-      if (!(got = value(v))) {
-        return std::unexpected(got.error());
-      }
-      auto d = parse_duration_arg(v);
-      if (!d) {
-        return fail(Errc::invalid_argument, a + ": " + d.error().message);
-      }
-      if (a == "--timeout" && *d < std::chrono::milliseconds(100)) {
-        return fail(Errc::invalid_argument, "--timeout must be at least 100ms");
-      }
-      (a == "--timeout" ? out.timeout : out.pause) = *d;
     } else if (a.starts_with("-") && a.size() > 1) {
       return fail(Errc::invalid_argument, "unknown option " + a);
     } else {

@@ -104,6 +104,157 @@ Result<std::map<std::string, MtaStsReport>> read_previous(const std::string& pat
   return out;
 }
 
+// The previous run's mta_sts reports, by domain (empty without --previous).
+using PreviousReports = std::map<std::string, MtaStsReport>;
+
+// What the arguments ask to check, before anything is resolved or probed.
+struct CheckPlan {
+  std::vector<Job> jobs;
+  std::shared_ptr<PreviousReports> previous = std::make_shared<PreviousReports>();
+  FamilyChoice families = FamilyChoice::automatic;
+};
+
+// The domain jobs: the named domains, then those of --list, normalised.
+Result<std::vector<Job>> domain_jobs(const CheckArgs& a, const std::vector<std::string>& names) {
+  std::vector<Job> jobs;
+  for (const std::string& name : names) {
+    auto domain = normalize_domain(name);
+    if (!domain) {
+      return fail(domain.error().code, name + ": " + domain.error().message);
+    }
+    jobs.push_back({*domain, a.port, false});
+  }
+  return jobs;
+}
+
+// One --mx HOST[:PORT] job: an address as given, a name normalised.
+Result<Job> server_job(const CheckArgs& a, const std::string& mx) {
+  auto hp = parse_host_port(mx, a.port);
+  if (!hp) {
+    return std::unexpected(hp.error());
+  }
+  asio::error_code ec;
+  (void)asio::ip::make_address(hp->host, ec);
+  std::string host = hp->host;
+  if (ec) {
+    auto name = normalize_domain(hp->host);
+    if (!name) {
+      return fail(name.error().code, hp->host + ": " + name.error().message);
+    }
+    host = *name;
+  }
+  return Job{host, hp->port, true};
+}
+
+// Reads --list and --previous and makes the jobs; an error's message follows
+// "forcetls-check: ".
+Result<CheckPlan> plan_check(const CheckArgs& a) {
+  CheckPlan plan;
+  std::vector<std::string> names = a.domains;
+  if (!a.list_file.empty()) {
+    auto list = read_list(a.list_file);
+    if (!list) {
+      return std::unexpected(list.error());
+    }
+    names.insert(names.end(), list->begin(), list->end());
+  }
+  if (!a.previous.empty()) {
+    auto read = read_previous(a.previous);
+    if (!read) {
+      return fail(read.error().code, "--previous: " + read.error().message);
+    }
+    *plan.previous = std::move(*read);
+  }
+  auto jobs = domain_jobs(a, names);
+  if (!jobs) {
+    return std::unexpected(jobs.error());
+  }
+  plan.jobs = std::move(*jobs);
+  for (const std::string& mx : a.mx) {
+    auto job = server_job(a, mx);
+    if (!job) {
+      return std::unexpected(job.error());
+    }
+    plan.jobs.push_back(std::move(*job));
+  }
+  auto choice = parse_family_choice(a.families);
+  if (!choice) {
+    return std::unexpected(choice.error());
+  }
+  plan.families = *choice;
+  return plan;
+}
+
+Result<std::unique_ptr<UnboundResolver>> make_resolver(asio::io_context& io, const CheckArgs& a) {
+  ResolverOptions resolver_options;
+  resolver_options.forwarder = a.resolver;
+  if (!a.trust_anchor.empty()) {
+    resolver_options.trust_anchor_file = a.trust_anchor;
+  }
+  resolver_options.timeout = std::max(a.timeout, std::chrono::milliseconds(5000));
+  return UnboundResolver::create(io.get_executor(), resolver_options);
+}
+
+ProberOptions prober_options(const CheckArgs& a, const CheckPlan& plan) {
+  ProberOptions options;
+  options.smtp.ehlo_name = a.ehlo.empty() ? this_host_name() : a.ehlo;
+  options.set_timeouts(a.timeout, a.timeout);
+  options.port = a.port;
+  options.per_address_connections = a.per_address_connections;
+  options.pause = a.pause;
+  options.mx.families = select_families(plan.families);
+  options.mx.address_policy.allow_private = a.allow_private;
+  options.tls.ca_file = a.ca_file;
+  if (!plan.previous->empty()) {
+    options.previous_mta_sts = [previous = plan.previous](const std::string& domain) {
+      auto it = previous->find(domain);
+      return it == previous->end() ? std::nullopt : std::optional<MtaStsReport>(it->second);
+    };
+  }
+  options.quick = a.quick;
+  options.judge.tls13_counts = a.tls13_counts;
+  return options;
+}
+
+// Runs the jobs, kConcurrentDomains at a time, until all are done.
+void run_jobs(asio::io_context& io, Run& run, std::ostream& err) {
+  for (std::size_t i = 0; i < std::min(kConcurrentDomains, run.jobs.size()); ++i) {
+    asio::co_spawn(io, worker(&run), [&err](std::exception_ptr e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          err << "forcetls-check: internal error: " << ex.what() << "\n";
+        }
+      }
+    });
+  }
+  io.run();
+  if (run.progress) {
+    err << "\n";
+  }
+}
+
+// Prints the reports in input order; the exit status they make.
+int print_reports(const Run& run, bool json, std::ostream& out) {
+  bool any_no = false;
+  bool any_unknown = false;
+  for (std::size_t i = 0; i < run.reports.size(); ++i) {
+    if (!run.reports[i]) {
+      return exit_failure;
+    }
+    const DomainReport& r = *run.reports[i];
+    if (json) {
+      out << to_json_text(r) << "\n";
+    } else {
+      out << (i > 0 ? "\n" : "") << to_text(r);
+    }
+    any_no = any_no || r.eligible == Eligibility::ineligible;
+    any_unknown = any_unknown || r.eligible == Eligibility::unknown;
+  }
+  return any_no ? exit_ineligible : any_unknown ? exit_unknown : exit_eligible;
+}
+
 }  // namespace
 
 int run_check_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -121,57 +272,9 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
     out << "forcetls-check " << FORCETLS_VERSION << "\n";
     return exit_eligible;
   }
-
-  std::vector<Job> jobs;
-  std::vector<std::string> names = a.domains;
-  if (!a.list_file.empty()) {
-    auto list = read_list(a.list_file);
-    if (!list) {
-      err << "forcetls-check: " << list.error().message << "\n";
-      return exit_usage;
-    }
-    names.insert(names.end(), list->begin(), list->end());
-  }
-  auto previous = std::make_shared<std::map<std::string, MtaStsReport>>();
-  if (!a.previous.empty()) {
-    auto read = read_previous(a.previous);
-    if (!read) {
-      err << "forcetls-check: --previous: " << read.error().message << "\n";
-      return exit_usage;
-    }
-    *previous = std::move(*read);
-  }
-  for (const std::string& name : names) {
-    auto domain = normalize_domain(name);
-    if (!domain) {
-      err << "forcetls-check: " << name << ": " << domain.error().message << "\n";
-      return exit_usage;
-    }
-    jobs.push_back({*domain, a.port, false});
-  }
-  for (const std::string& mx : a.mx) {
-    auto hp = parse_host_port(mx, a.port);
-    if (!hp) {
-      err << "forcetls-check: " << hp.error().message << "\n";
-      return exit_usage;
-    }
-    asio::error_code ec;
-    (void)asio::ip::make_address(hp->host, ec);
-    std::string host = hp->host;
-    if (ec) {
-      auto name = normalize_domain(hp->host);
-      if (!name) {
-        err << "forcetls-check: " << hp->host << ": " << name.error().message << "\n";
-        return exit_usage;
-      }
-      host = *name;
-    }
-    jobs.push_back({host, hp->port, true});
-  }
-
-  auto choice = parse_family_choice(a.families);
-  if (!choice) {
-    err << "forcetls-check: " << choice.error().message << "\n";
+  auto plan = plan_check(a);
+  if (!plan) {
+    err << "forcetls-check: " << plan.error().message << "\n";
     return exit_usage;
   }
 
@@ -181,36 +284,12 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
                          .level = log::Level::warning});
 
   asio::io_context io;
-  ResolverOptions resolver_options;
-  resolver_options.forwarder = a.resolver;
-  if (!a.trust_anchor.empty()) {
-    resolver_options.trust_anchor_file = a.trust_anchor;
-  }
-  resolver_options.timeout = std::max(a.timeout, std::chrono::milliseconds(5000));
-  auto resolver = UnboundResolver::create(io.get_executor(), resolver_options);
+  auto resolver = make_resolver(io, a);
   if (!resolver) {
     err << "forcetls-check: resolver: " << resolver.error().message << "\n";
     return exit_usage;
   }
-
-  ProberOptions options;
-  options.smtp.ehlo_name = a.ehlo.empty() ? this_host_name() : a.ehlo;
-  options.set_timeouts(a.timeout, a.timeout);
-  options.port = a.port;
-  options.per_address_connections = a.per_address_connections;
-  options.pause = a.pause;
-  options.mx.families = select_families(*choice);
-  options.mx.address_policy.allow_private = a.allow_private;
-  options.tls.ca_file = a.ca_file;
-  if (!previous->empty()) {
-    options.previous_mta_sts = [previous](const std::string& domain) {
-      auto it = previous->find(domain);
-      return it == previous->end() ? std::nullopt : std::optional<MtaStsReport>(it->second);
-    };
-  }
-  options.quick = a.quick;
-  options.judge.tls13_counts = a.tls13_counts;
-  auto prober = Prober::create(**resolver, options);
+  auto prober = Prober::create(**resolver, prober_options(a, *plan));
   if (!prober) {
     err << "forcetls-check: " << prober.error().message << "\n";
     return exit_usage;
@@ -218,42 +297,12 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
 
   Run run;
   run.prober = prober->get();
-  run.jobs = std::move(jobs);
+  run.jobs = std::move(plan->jobs);
   run.reports.resize(run.jobs.size());
   run.progress = run.jobs.size() > 1 && isatty(STDERR_FILENO) == 1 && !a.json;
   run.err = &err;
-  for (std::size_t i = 0; i < std::min(kConcurrentDomains, run.jobs.size()); ++i) {
-    asio::co_spawn(io, worker(&run), [&err](std::exception_ptr e) {
-      if (e) {
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-          err << "forcetls-check: internal error: " << ex.what() << "\n";
-        }
-      }
-    });
-  }
-  io.run();
-  if (run.progress) {
-    err << "\n";
-  }
-
-  bool any_no = false;
-  bool any_unknown = false;
-  for (std::size_t i = 0; i < run.reports.size(); ++i) {
-    if (!run.reports[i]) {
-      return exit_failure;
-    }
-    const DomainReport& r = *run.reports[i];
-    if (a.json) {
-      out << to_json_text(r) << "\n";
-    } else {
-      out << (i > 0 ? "\n" : "") << to_text(r);
-    }
-    any_no = any_no || r.eligible == Eligibility::ineligible;
-    any_unknown = any_unknown || r.eligible == Eligibility::unknown;
-  }
-  return any_no ? exit_ineligible : any_unknown ? exit_unknown : exit_eligible;
+  run_jobs(io, run, err);
+  return print_reports(run, a.json, out);
 }
 
 }  // namespace forcetls::checker

@@ -187,14 +187,37 @@ void on_answer(void* arg, int err, ub_result* result) {
   p->timer.cancel();
 }
 
-DnsAnswer to_answer(const ub_result& r, const std::string& name, DnsType type, bool validate) {
-  DnsAnswer a;
-  a.qname = name;
-  a.qtype = type;
-  a.rcode = r.rcode;
-  a.havedata = r.havedata != 0;
-  a.nxdomain = r.nxdomain != 0;
-  a.ttl = r.ttl > 0 ? static_cast<std::uint32_t>(r.ttl) : 0;
+// Appends a parsed record to `out`; false when the rdata did not parse.
+template <typename T, typename Parsed>
+bool append_parsed(std::vector<T>& out, Parsed parsed) {
+  if (!parsed) {
+    return false;
+  }
+  out.emplace_back(std::move(*parsed));
+  return true;
+}
+
+// Adds one record of the asked type to `a`; false when it is malformed.
+bool add_rdata(DnsAnswer& a, DnsType type, std::span<const std::uint8_t> rdata) {
+  switch (type) {
+    case DnsType::mx:
+      return append_parsed(a.mx, parse_mx_rdata(rdata));
+    case DnsType::a:
+      return append_parsed(a.addresses, parse_a_rdata(rdata));
+    case DnsType::aaaa:
+      return append_parsed(a.addresses, parse_aaaa_rdata(rdata));
+    case DnsType::tlsa:
+      return append_parsed(a.tlsa, parse_tlsa_rdata(rdata));
+    case DnsType::txt:
+      return append_parsed(a.txt, parse_txt_rdata(rdata));
+    case DnsType::cname:
+      return append_parsed(a.cname, parse_cname_rdata(rdata));
+  }
+  return true;
+}
+
+// The DNSSEC state of an answer (with why it is bogus, when it is).
+void set_dnssec(DnsAnswer& a, const ub_result& r, bool validate) {
   if (r.bogus != 0) {
     a.dnssec = DnssecStatus::bogus;
     a.why_bogus = r.why_bogus != nullptr ? r.why_bogus : "validation failed (no reason given)";
@@ -205,6 +228,17 @@ DnsAnswer to_answer(const ub_result& r, const std::string& name, DnsType type, b
   } else {
     a.dnssec = DnssecStatus::indeterminate;
   }
+}
+
+DnsAnswer to_answer(const ub_result& r, const std::string& name, DnsType type, bool validate) {
+  DnsAnswer a;
+  a.qname = name;
+  a.qtype = type;
+  a.rcode = r.rcode;
+  a.havedata = r.havedata != 0;
+  a.nxdomain = r.nxdomain != 0;
+  a.ttl = r.ttl > 0 ? static_cast<std::uint32_t>(r.ttl) : 0;
+  set_dnssec(a, r, validate);
   a.canonname = r.canonname != nullptr ? plain_name(r.canonname) : plain_name(name.c_str());
   if (r.answer_packet != nullptr && r.answer_len > 0) {
     const std::span<const std::uint8_t> packet(static_cast<const std::uint8_t*>(r.answer_packet),
@@ -220,52 +254,7 @@ DnsAnswer to_answer(const ub_result& r, const std::string& name, DnsType type, b
   for (int i = 0; r.havedata != 0 && r.data != nullptr && r.data[i] != nullptr; ++i) {
     const std::span<const std::uint8_t> rdata(reinterpret_cast<const std::uint8_t*>(r.data[i]),
                                               static_cast<std::size_t>(std::max(r.len[i], 0)));
-    bool ok = true;
-    switch (type) {
-      case DnsType::mx:
-        if (auto v = parse_mx_rdata(rdata)) {
-          a.mx.push_back(std::move(*v));
-        } else {
-          ok = false;
-        }
-        break;
-      case DnsType::a:
-        if (auto v = parse_a_rdata(rdata)) {
-          a.addresses.emplace_back(*v);
-        } else {
-          ok = false;
-        }
-        break;
-      case DnsType::aaaa:
-        if (auto v = parse_aaaa_rdata(rdata)) {
-          a.addresses.emplace_back(*v);
-        } else {
-          ok = false;
-        }
-        break;
-      case DnsType::tlsa:
-        if (auto v = parse_tlsa_rdata(rdata)) {
-          a.tlsa.push_back(std::move(*v));
-        } else {
-          ok = false;
-        }
-        break;
-      case DnsType::txt:
-        if (auto v = parse_txt_rdata(rdata)) {
-          a.txt.push_back(std::move(*v));
-        } else {
-          ok = false;
-        }
-        break;
-      case DnsType::cname:
-        if (auto v = parse_cname_rdata(rdata)) {
-          a.cname.push_back(std::move(*v));
-        } else {
-          ok = false;
-        }
-        break;
-    }
-    if (!ok) {
+    if (!add_rdata(a, type, rdata)) {
       ++a.malformed;
     }
   }

@@ -221,6 +221,92 @@ std::string tlsa_name(std::uint16_t port, const std::string& host) {
   return "_" + std::to_string(port) + "._tcp." + host;
 }
 
+// The families' addresses, up to options.max_addresses_per_host, each with
+// its answer's DNSSEC state and the address policy's refusal.
+void add_addresses(MxHost& host, const std::vector<std::optional<FamilyResult>>& families,
+                   const MxOptions& options) {
+  for (const auto* fam : {&*families[0], &*families[1]}) {
+    for (const auto& address : fam->addresses) {
+      if (host.addresses.size() >= options.max_addresses_per_host) {
+        ++host.addresses_dropped;
+        continue;
+      }
+      MxAddress a;
+      a.address = address;
+      a.dnssec = fam->lookup.dnssec;
+      if (auto why = options.address_policy.refusal(address)) {
+        a.refused = std::move(*why);
+      }
+      host.addresses.push_back(std::move(a));
+    }
+  }
+}
+
+void set_host_status(MxHost& host) {
+  std::string failures;
+  for (const Lookup* l : {&host.a, &host.aaaa}) {
+    if (l->failed()) {
+      if (!failures.empty()) {
+        failures += "; ";
+      }
+      failures += type_name(l->qtype) + " lookup for " + host.name + " failed: " + l->error;
+    }
+  }
+  if (!failures.empty()) {
+    host.status = HostStatus::dns_failure;
+    host.problem = failures;
+  } else if (host.addresses.empty()) {
+    host.status = HostStatus::no_addresses;
+    host.problem = "MX host " + host.name + " has no address records";
+  } else {
+    host.status = HostStatus::ok;
+  }
+}
+
+// The names to ask for the host's TLSA records; nullopt, with the reason in
+// host.tlsa, when they are not looked up (off, or an answer on the way is
+// not DNSSEC-secure).
+std::optional<std::vector<std::string>> tlsa_names(MxHost& host, DnssecStatus mx_dnssec,
+                                                   const MxOptions& options) {
+  if (!options.lookup_tlsa) {
+    host.tlsa.reason = "TLSA lookups disabled";
+    return std::nullopt;
+  }
+  if (mx_dnssec != DnssecStatus::secure) {
+    host.tlsa.reason =
+        "the MX answer is " + std::string(to_string(mx_dnssec)) + ", not DNSSEC-secure";
+    host.tlsa.stopped_by = mx_dnssec;
+    return std::nullopt;
+  }
+  std::vector<const Lookup*> with_data;
+  for (const Lookup* l : {&host.a, &host.aaaa}) {
+    if (l->outcome == LookupOutcome::data) {
+      with_data.push_back(l);
+    }
+  }
+  if (with_data.empty()) {
+    host.tlsa.reason = "no address records";
+    return std::nullopt;
+  }
+  for (const Lookup* l : with_data) {
+    if (!l->secure()) {
+      host.tlsa.reason = "the " + type_name(l->qtype) + " answer for " + host.name + " is " +
+                         std::string(to_string(l->dnssec)) + ", not DNSSEC-secure";
+      host.tlsa.stopped_by = l->dnssec;
+      return std::nullopt;
+    }
+  }
+  // RFC 7672 §2.2.2: a securely aliased host is asked at its final target
+  // first, then at the name the MX record gave.
+  std::vector<std::string> names;
+  const std::string& canon = with_data.front()->canonname;
+  if (!canon.empty() && canon != host.name) {
+    names.push_back(tlsa_name(options.port, canon));
+  }
+  names.push_back(tlsa_name(options.port, host.name));
+  return names;
+}
+
 asio::awaitable<MxHost> resolve_host(Resolver& resolver, MxHost host, DnssecStatus mx_dnssec,
                                      MxOptions options) {
   std::vector<asio::awaitable<FamilyResult>> tasks;
@@ -240,79 +326,12 @@ asio::awaitable<MxHost> resolve_host(Resolver& resolver, MxHost host, DnssecStat
   }
   host.a = std::move(families[0]->lookup);
   host.aaaa = std::move(families[1]->lookup);
+  add_addresses(host, families, options);
+  set_host_status(host);
 
-  for (const auto* fam : {&*families[0], &*families[1]}) {
-    for (const auto& address : fam->addresses) {
-      if (host.addresses.size() >= options.max_addresses_per_host) {
-        ++host.addresses_dropped;
-        continue;
-      }
-      MxAddress a;
-      a.address = address;
-      a.dnssec = fam->lookup.dnssec;
-      if (auto why = options.address_policy.refusal(address)) {
-        a.refused = std::move(*why);
-      }
-      host.addresses.push_back(std::move(a));
-    }
+  if (std::optional<std::vector<std::string>> names = tlsa_names(host, mx_dnssec, options)) {
+    host.tlsa = co_await lookup_tlsa(resolver, std::move(*names), options.max_cname_links);
   }
-
-  std::string failures;
-  for (const Lookup* l : {&host.a, &host.aaaa}) {
-    if (l->failed()) {
-      if (!failures.empty()) {
-        failures += "; ";
-      }
-      failures += type_name(l->qtype) + " lookup for " + host.name + " failed: " + l->error;
-    }
-  }
-  if (!failures.empty()) {
-    host.status = HostStatus::dns_failure;
-    host.problem = failures;
-  } else if (host.addresses.empty()) {
-    host.status = HostStatus::no_addresses;
-    host.problem = "MX host " + host.name + " has no address records";
-  } else {
-    host.status = HostStatus::ok;
-  }
-
-  if (!options.lookup_tlsa) {
-    host.tlsa.reason = "TLSA lookups disabled";
-    co_return host;
-  }
-  if (mx_dnssec != DnssecStatus::secure) {
-    host.tlsa.reason =
-        "the MX answer is " + std::string(to_string(mx_dnssec)) + ", not DNSSEC-secure";
-    host.tlsa.stopped_by = mx_dnssec;
-    co_return host;
-  }
-  std::vector<const Lookup*> with_data;
-  for (const Lookup* l : {&host.a, &host.aaaa}) {
-    if (l->outcome == LookupOutcome::data) {
-      with_data.push_back(l);
-    }
-  }
-  if (with_data.empty()) {
-    host.tlsa.reason = "no address records";
-    co_return host;
-  }
-  for (const Lookup* l : with_data) {
-    if (!l->secure()) {
-      host.tlsa.reason = "the " + type_name(l->qtype) + " answer for " + host.name + " is " +
-                         std::string(to_string(l->dnssec)) + ", not DNSSEC-secure";
-      host.tlsa.stopped_by = l->dnssec;
-      co_return host;
-    }
-  }
-  // RFC 7672 §2.2.2: a securely aliased host is asked at its final target
-  // first, then at the name the MX record gave.
-  std::vector<std::string> names;
-  const std::string& canon = with_data.front()->canonname;
-  if (!canon.empty() && canon != host.name) {
-    names.push_back(tlsa_name(options.port, canon));
-  }
-  names.push_back(tlsa_name(options.port, host.name));
-  host.tlsa = co_await lookup_tlsa(resolver, std::move(names), options.max_cname_links);
   co_return host;
 }
 
@@ -321,6 +340,75 @@ void add_note(std::string& reason, const std::string& note) {
     reason += "; ";
   }
   reason += note;
+}
+
+// The hosts of an MX answer, by preference: null MX records, duplicates and
+// hosts beyond options.max_mx_hosts left out, and noted in result.reason.
+// nullopt (result says why) when the domain has only a null MX.
+std::optional<std::vector<MxHost>> listed_hosts(const DnsAnswer& answer, const std::string& domain,
+                                                const MxOptions& options, MxResult& result) {
+  std::vector<MxRecord> records = answer.mx;
+  const auto nulls =
+      std::count_if(records.begin(), records.end(), [](const MxRecord& r) { return r.is_null(); });
+  if (nulls > 0 && static_cast<std::size_t>(nulls) == records.size()) {
+    result.status = MxStatus::null_mx;
+    result.reason = "null MX (RFC 7505): " + domain + " accepts no mail";
+    return std::nullopt;
+  }
+  if (nulls > 0) {
+    // RFC 7505 §3 forbids mixing; the real records are what senders use.
+    add_note(result.reason, "null MX mixed with other MX records (RFC 7505 §3); ignored");
+    std::erase_if(records, [](const MxRecord& r) { return r.is_null(); });
+  }
+  if (answer.malformed > 0) {
+    add_note(result.reason, std::to_string(answer.malformed) + " malformed MX record(s) skipped");
+  }
+  std::stable_sort(records.begin(), records.end(), [](const MxRecord& x, const MxRecord& y) {
+    return x.preference < y.preference;
+  });
+  std::vector<MxHost> hosts;
+  std::set<std::string> seen;
+  for (auto& r : records) {
+    if (!seen.insert(r.exchange).second) {
+      add_note(result.reason, "duplicate MX host " + r.exchange + " listed once");
+      continue;
+    }
+    if (hosts.size() >= options.max_mx_hosts) {
+      ++result.hosts_dropped;
+      continue;
+    }
+    MxHost h;
+    h.name = std::move(r.exchange);
+    h.preference = r.preference;
+    hosts.push_back(std::move(h));
+  }
+  if (result.hosts_dropped > 0) {
+    add_note(result.reason, std::to_string(result.hosts_dropped) +
+                                " MX host(s) beyond the limit of " +
+                                std::to_string(options.max_mx_hosts) + " not checked");
+  }
+  return hosts;
+}
+
+// Resolves the hosts concurrently into result.hosts, in their order; a host
+// whose lookup failed outright is kept as a DNS failure.
+asio::awaitable<void> resolve_hosts(Resolver& resolver, std::vector<MxHost> hosts,
+                                    const MxOptions& options, MxResult& result) {
+  std::vector<asio::awaitable<MxHost>> tasks;
+  for (auto& h : hosts) {
+    tasks.push_back(resolve_host(resolver, h, result.mx.dnssec, options));
+  }
+  auto resolved = co_await gather(std::move(tasks));
+  for (std::size_t i = 0; i < hosts.size(); ++i) {
+    if (resolved[i]) {
+      result.hosts.push_back(std::move(*resolved[i]));
+    } else {
+      MxHost h = std::move(hosts[i]);
+      h.status = HostStatus::dns_failure;
+      h.problem = "internal error while resolving " + h.name;
+      result.hosts.push_back(std::move(h));
+    }
+  }
 }
 
 }  // namespace
@@ -430,65 +518,16 @@ asio::awaitable<MxResult> resolve_mx(Resolver& resolver, std::string domain, MxO
       break;
     }
     case LookupOutcome::data: {
-      std::vector<MxRecord> records = f.answer.mx;
-      const auto nulls = std::count_if(records.begin(), records.end(),
-                                       [](const MxRecord& r) { return r.is_null(); });
-      if (nulls > 0 && static_cast<std::size_t>(nulls) == records.size()) {
-        result.status = MxStatus::null_mx;
-        result.reason = "null MX (RFC 7505): " + domain + " accepts no mail";
+      std::optional<std::vector<MxHost>> listed = listed_hosts(f.answer, domain, options, result);
+      if (!listed) {
         co_return result;
       }
-      if (nulls > 0) {
-        // RFC 7505 §3 forbids mixing; the real records are what senders use.
-        add_note(result.reason, "null MX mixed with other MX records (RFC 7505 §3); ignored");
-        std::erase_if(records, [](const MxRecord& r) { return r.is_null(); });
-      }
-      if (f.answer.malformed > 0) {
-        add_note(result.reason,
-                 std::to_string(f.answer.malformed) + " malformed MX record(s) skipped");
-      }
-      std::stable_sort(records.begin(), records.end(), [](const MxRecord& x, const MxRecord& y) {
-        return x.preference < y.preference;
-      });
-      std::set<std::string> seen;
-      for (auto& r : records) {
-        if (!seen.insert(r.exchange).second) {
-          add_note(result.reason, "duplicate MX host " + r.exchange + " listed once");
-          continue;
-        }
-        if (hosts.size() >= options.max_mx_hosts) {
-          ++result.hosts_dropped;
-          continue;
-        }
-        MxHost h;
-        h.name = std::move(r.exchange);
-        h.preference = r.preference;
-        hosts.push_back(std::move(h));
-      }
-      if (result.hosts_dropped > 0) {
-        add_note(result.reason, std::to_string(result.hosts_dropped) +
-                                    " MX host(s) beyond the limit of " +
-                                    std::to_string(options.max_mx_hosts) + " not checked");
-      }
+      hosts = std::move(*listed);
       break;
     }
   }
 
-  std::vector<asio::awaitable<MxHost>> tasks;
-  for (auto& h : hosts) {
-    tasks.push_back(resolve_host(resolver, h, result.mx.dnssec, options));
-  }
-  auto resolved = co_await gather(std::move(tasks));
-  for (std::size_t i = 0; i < hosts.size(); ++i) {
-    if (resolved[i]) {
-      result.hosts.push_back(std::move(*resolved[i]));
-    } else {
-      MxHost h = std::move(hosts[i]);
-      h.status = HostStatus::dns_failure;
-      h.problem = "internal error while resolving " + h.name;
-      result.hosts.push_back(std::move(h));
-    }
-  }
+  co_await resolve_hosts(resolver, std::move(hosts), options, result);
   result.status = MxStatus::ok;
   co_return result;
 }

@@ -214,6 +214,160 @@ struct Politeness {
   }
 };
 
+// One address being probed: its connections share the address's gate and
+// pause, and are counted in `connections` as they are opened.
+struct AddressProbe {
+  const std::string& host;
+  Endpoint endpoint;
+  AsyncGate& gate;
+  std::chrono::milliseconds& pause;
+  const ProberOptions& options;
+  int& connections;
+};
+
+// One OpenSSL handshake probe under the gate, then the pause.
+asio::awaitable<HandshakeProbeResult> handshake_once(const AddressProbe& at,
+                                                     const TlsClientContext& context,
+                                                     const HandshakeProbeOptions& hs_options) {
+  GateSlot slot = co_await GateSlot::take(at.gate);
+  HandshakeProbeResult hs = co_await probe_handshake(at.endpoint, at.host, context, hs_options);
+  at.connections += hs.connections;
+  Politeness::after(at.pause, hs.smtp, at.options);
+  co_await sleep_for(at.pause);
+  co_return hs;
+}
+
+// The full handshake, retried once when the connection learnt nothing
+// (refused, 421, timeout, ...). `dane` is cleared before each attempt.
+asio::awaitable<HandshakeProbeResult> handshake_with_retry(const AddressProbe& at,
+                                                           const TlsClientContext& context,
+                                                           const HandshakeProbeOptions& hs_options,
+                                                           DaneSlot& dane) {
+  HandshakeProbeResult hs;
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    dane.outcome.reset();
+    hs = co_await handshake_once(at, context, hs_options);
+    bool tls_timeout = hs.smtp.ok() && hs.tls && hs.tls->status == HandshakeStatus::timeout;
+    if (!transient(hs.smtp) && !tls_timeout) {
+      break;
+    }
+  }
+  co_return hs;
+}
+
+// Fills `r` from the quick handshake when it proves eligibility by itself
+// (TLS 1.2 or 1.0 with an r1 suite); false when the full probe must follow.
+bool take_quick_answer(const HandshakeProbeResult& quick, AddressReport& r) {
+  if (!(quick.ok() &&
+        (quick.tls->protocol_version == 0x0303 || quick.tls->protocol_version == 0x0301) &&
+        is_nist_r1(quick.tls->cipher_id))) {
+    return false;
+  }
+  r.starttls = Tri::yes;
+  (quick.tls->protocol_version == 0x0303 ? r.tls1_2 : r.tls1_0) = Tri::yes;
+  r.nist_r1 = Tri::yes;
+  if (is_nist_r2(quick.tls->cipher_id)) {
+    r.nist_r2 = Tri::yes;
+  }
+  copy_certificate(*quick.tls, r);
+  r.notes.push_back("quick check: eligibility proven by one handshake; other answers not probed");
+  return true;
+}
+
+// What a failed SMTP dialogue says: no TLS when it was definite, else
+// everything stays unknown.
+void note_smtp_failure(const SmtpResult& smtp, AddressReport& r) {
+  if (smtp.status == SmtpStatus::no_starttls || !transient(smtp)) {
+    set_no_tls(r);
+  }
+  r.error = smtp.summary();
+}
+
+// What the full handshake (after STARTTLS was accepted) says, in `r` and
+// in `plan`.
+void note_handshake(const HandshakeProbeResult& hs, AddressReport& r, ProbePlan& plan) {
+  if (hs.smtp.discarded_after_starttls > 0) {
+    r.notes.push_back("server sent " + std::to_string(hs.smtp.discarded_after_starttls) +
+                      " bytes after its 220 to STARTTLS (discarded: possible plaintext injection)");
+  }
+  if (hs.tls && hs.tls->ok()) {
+    r.starttls = Tri::yes;
+    copy_certificate(*hs.tls, r);
+    if (auto v = version_of(hs.tls->protocol_version)) {
+      plan.note_handshake(*v, hs.tls->cipher_id, TlsVersion::tls1_3);
+    }
+  } else {
+    std::string why = hs.tls ? hs.tls->detail : std::string("no handshake");
+    // STARTTLS was accepted but no TLS session could be set up: "SMTP TLS
+    // enabled" needs a completed handshake (doc/checks.md). A timeout is unknown.
+    r.starttls = (hs.tls && hs.tls->status == HandshakeStatus::timeout) ? Tri::unknown : Tri::no;
+    r.error = "TLS handshake: " + why;
+    plan.note_handshake_failed(why);
+  }
+}
+
+// Sends `hello` on a socket after STARTTLS and classifies the ServerHello
+// (or the silence) that comes back. Closes the socket.
+asio::awaitable<ProbeResult> exchange_hello(Socket& socket, const ClientHelloOptions& offered,
+                                            const std::vector<std::uint8_t>& hello,
+                                            std::chrono::milliseconds timeout) {
+  ServerHelloParser parser;
+  RawEnough enough = [&parser](std::span<const std::uint8_t> all) {
+    return parser.feed_cumulative(all).index() != 0;
+  };
+  RawExchangeResult raw =
+      co_await exchange_raw(socket, hello, timeout, ServerHelloParser::kMaxBytes, enough);
+  close_quietly(socket);
+  ProbeResult result;
+  switch (raw.end) {
+    case RawEnd::enough:
+      result = classify(parser.reply(), offered);
+      break;
+    case RawEnd::eof:
+      result = classify(parser, offered, StreamEnd::closed);
+      break;
+    case RawEnd::reset:
+      result = classify(parser, offered, StreamEnd::reset);
+      break;
+    case RawEnd::timeout:
+      result = classify(parser, offered, StreamEnd::timeout);
+      break;
+    default:
+      result.acceptance = Acceptance::unknown;
+      result.reason = std::string(to_string(raw.end)) + ": " + raw.detail;
+      break;
+  }
+  co_return result;
+}
+
+// One of the plan's hand-built ClientHello questions, on a connection of its
+// own under the gate, then the pause.
+asio::awaitable<ProbeResult> ask_hello(const AddressProbe& at, const Probe& probe,
+                                       const RandomSource& random) {
+  ProbeResult result;
+  GateSlot slot = co_await GateSlot::take(at.gate);
+  Socket socket(co_await asio::this_coro::executor);
+  SmtpResult smtp = co_await smtp_connect_starttls(socket, at.endpoint, at.options.smtp);
+  ++at.connections;
+  if (!smtp.ok()) {
+    result.acceptance = Acceptance::unknown;
+    result.reason = smtp.summary();
+  } else {
+    ClientHelloOptions offered = probe.hello(at.host);
+    auto hello = build_client_hello(offered, random);
+    if (!hello) {
+      result.acceptance = Acceptance::unknown;
+      result.reason = "cannot build hello: " + hello.error().message;
+      close_quietly(socket);
+    } else {
+      result = co_await exchange_hello(socket, offered, *hello, at.options.raw_timeout);
+    }
+  }
+  Politeness::after(at.pause, smtp, at.options);
+  co_await sleep_for(at.pause);
+  co_return result;
+}
+
 }  // namespace
 
 asio::awaitable<Prober::Probed> Prober::probe_address(std::string host, asio::ip::address address,
@@ -267,25 +421,14 @@ asio::awaitable<Prober::Probed> Prober::probe_address(std::string host, asio::ip
 asio::awaitable<DaneOutcome> Prober::probe_dane_now(std::string host, asio::ip::address address,
                                                     std::uint16_t port, DanePtr dane) {
   AddressState& state = state_for(address, port);
-  const Endpoint endpoint = make_endpoint(address, port);
+  const AddressProbe at{
+      host, make_endpoint(address, port), state.gate, state.pause, options_, connections_};
   HandshakeProbeOptions hs_options;
   hs_options.smtp = options_.smtp;
   hs_options.tls.handshake_timeout = options_.tls_timeout;
   auto slot = std::make_shared<DaneSlot>();
   attach_dane(hs_options.tls, dane, slot);
-  HandshakeProbeResult hs;
-  for (int attempt = 1; attempt <= 2; ++attempt) {
-    slot->outcome.reset();
-    GateSlot gate = co_await GateSlot::take(state.gate);
-    hs = co_await probe_handshake(endpoint, host, wide_, hs_options);
-    connections_ += hs.connections;
-    Politeness::after(state.pause, hs.smtp, options_);
-    co_await sleep_for(state.pause);
-    bool tls_timeout = hs.smtp.ok() && hs.tls && hs.tls->status == HandshakeStatus::timeout;
-    if (!transient(hs.smtp) && !tls_timeout) {
-      break;
-    }
-  }
+  HandshakeProbeResult hs = co_await handshake_with_retry(at, wide_, hs_options, *slot);
   co_return dane_outcome_of(hs, *slot, address.to_string());
 }
 
@@ -297,8 +440,13 @@ asio::awaitable<Prober::Probed> Prober::probe_address_now(std::string host,
   r.address = address.to_string();
   r.port = port;
   AddressState& state = state_for(address, port);
-  const Endpoint endpoint = make_endpoint(address, port);
   int connections = 0;
+  const AddressProbe at{host,       make_endpoint(address, port), state.gate, state.pause, options_,
+                        connections};
+  auto count_connections = [&]() {
+    r.connections = connections;
+    connections_ += connections;
+  };
 
   HandshakeProbeOptions hs_options;
   hs_options.smtp = options_.smtp;
@@ -318,144 +466,44 @@ asio::awaitable<Prober::Probed> Prober::probe_address_now(std::string host,
   // 1. The fast answer (quick mode only).
   std::optional<SmtpResult> quick_smtp;
   if (options_.quick) {
-    GateSlot slot = co_await GateSlot::take(state.gate);
-    HandshakeProbeResult quick = co_await probe_handshake(endpoint, host, quick_, hs_options);
-    connections += quick.connections;
+    HandshakeProbeResult quick = co_await handshake_once(at, quick_, hs_options);
     quick_smtp = quick.smtp;
-    Politeness::after(state.pause, quick.smtp, options_);
-    co_await sleep_for(state.pause);
-    if (quick.ok() &&
-        (quick.tls->protocol_version == 0x0303 || quick.tls->protocol_version == 0x0301) &&
-        is_nist_r1(quick.tls->cipher_id)) {
-      r.starttls = Tri::yes;
-      (quick.tls->protocol_version == 0x0303 ? r.tls1_2 : r.tls1_0) = Tri::yes;
-      r.nist_r1 = Tri::yes;
-      if (is_nist_r2(quick.tls->cipher_id)) {
-        r.nist_r2 = Tri::yes;
-      }
-      copy_certificate(*quick.tls, r);
-      r.connections = connections;
-      r.notes.push_back(
-          "quick check: eligibility proven by one handshake; other answers not probed");
-      connections_ += connections;
+    if (take_quick_answer(quick, r)) {
+      count_connections();
       take_dane(quick);
       co_return probed;
     }
   }
 
   // 2. The full OpenSSL handshake with the widest offer, retried once when
-  //    the connection learnt nothing (refused, 421, timeout, ...). A quick
-  //    probe that already found no STARTTLS needs no second look.
+  //    the connection learnt nothing. A quick probe that already found no
+  //    STARTTLS needs no second look.
   ProbePlan plan(options_.plan);
   HandshakeProbeResult hs;
-  bool settled = false;
   if (options_.quick && quick_smtp && !quick_smtp->ok() && !transient(*quick_smtp)) {
     hs.smtp = *quick_smtp;
-    settled = true;
-  }
-  for (int attempt = 1; attempt <= 2 && !settled; ++attempt) {
-    dane_slot->outcome.reset();
-    GateSlot slot = co_await GateSlot::take(state.gate);
-    hs = co_await probe_handshake(endpoint, host, wide_, hs_options);
-    connections += hs.connections;
-    Politeness::after(state.pause, hs.smtp, options_);
-    co_await sleep_for(state.pause);
-    bool tls_timeout = hs.smtp.ok() && hs.tls && hs.tls->status == HandshakeStatus::timeout;
-    if (!transient(hs.smtp) && !tls_timeout) {
-      break;
-    }
-  }
-
-  if (!hs.smtp.ok()) {
-    if (hs.smtp.status == SmtpStatus::no_starttls || !transient(hs.smtp)) {
-      set_no_tls(r);
-      r.error = hs.smtp.summary();
-    } else {
-      r.error = hs.smtp.summary();  // everything stays unknown
-    }
-    r.connections = connections;
-    connections_ += connections;
-    take_dane(hs);
-    co_return probed;
+  } else {
+    hs = co_await handshake_with_retry(at, wide_, hs_options, *dane_slot);
   }
   take_dane(hs);
-  if (hs.smtp.discarded_after_starttls > 0) {
-    r.notes.push_back("server sent " + std::to_string(hs.smtp.discarded_after_starttls) +
-                      " bytes after its 220 to STARTTLS (discarded: possible plaintext injection)");
+  if (!hs.smtp.ok()) {
+    note_smtp_failure(hs.smtp, r);
+    count_connections();
+    co_return probed;
   }
-  if (hs.tls && hs.tls->ok()) {
-    r.starttls = Tri::yes;
-    copy_certificate(*hs.tls, r);
-    if (auto v = version_of(hs.tls->protocol_version)) {
-      plan.note_handshake(*v, hs.tls->cipher_id, TlsVersion::tls1_3);
-    }
-  } else {
-    std::string why = hs.tls ? hs.tls->detail : std::string("no handshake");
-    // STARTTLS was accepted but no TLS session could be set up: "SMTP TLS
-    // enabled" needs a completed handshake (doc/checks.md). A timeout is unknown.
-    r.starttls = (hs.tls && hs.tls->status == HandshakeStatus::timeout) ? Tri::unknown : Tri::no;
-    r.error = "TLS handshake: " + why;
-    plan.note_handshake_failed(why);
-  }
+  note_handshake(hs, r, plan);
 
   // 3. The plan's hand-built ClientHello questions, one per connection.
   RandomSource random = system_random();
   while (std::optional<Probe> probe = plan.next()) {
-    ProbeResult result;
-    {
-      GateSlot slot = co_await GateSlot::take(state.gate);
-      Socket socket(co_await asio::this_coro::executor);
-      SmtpResult smtp = co_await smtp_connect_starttls(socket, endpoint, options_.smtp);
-      ++connections;
-      if (!smtp.ok()) {
-        result.acceptance = Acceptance::unknown;
-        result.reason = smtp.summary();
-      } else {
-        ClientHelloOptions offered = probe->hello(host);
-        auto hello = build_client_hello(offered, random);
-        if (!hello) {
-          result.acceptance = Acceptance::unknown;
-          result.reason = "cannot build hello: " + hello.error().message;
-          close_quietly(socket);
-        } else {
-          ServerHelloParser parser;
-          RawEnough enough = [&parser](std::span<const std::uint8_t> all) {
-            return parser.feed_cumulative(all).index() != 0;
-          };
-          RawExchangeResult raw = co_await exchange_raw(socket, *hello, options_.raw_timeout,
-                                                        ServerHelloParser::kMaxBytes, enough);
-          close_quietly(socket);
-          switch (raw.end) {
-            case RawEnd::enough:
-              result = classify(parser.reply(), offered);
-              break;
-            case RawEnd::eof:
-              result = classify(parser, offered, StreamEnd::closed);
-              break;
-            case RawEnd::reset:
-              result = classify(parser, offered, StreamEnd::reset);
-              break;
-            case RawEnd::timeout:
-              result = classify(parser, offered, StreamEnd::timeout);
-              break;
-            default:
-              result.acceptance = Acceptance::unknown;
-              result.reason = std::string(to_string(raw.end)) + ": " + raw.detail;
-              break;
-          }
-        }
-      }
-      Politeness::after(state.pause, smtp, options_);
-      co_await sleep_for(state.pause);
-    }
+    ProbeResult result = co_await ask_hello(at, *probe, random);
     plan.record(*probe, result);
   }
   copy_answers(plan.answers(), r);
   if (r.starttls == Tri::no && hs.tls && !hs.tls->ok()) {
     r.notes.push_back("the server answers hand-built ClientHellos, but no TLS handshake completes");
   }
-  r.connections = connections;
-  connections_ += connections;
+  count_connections();
   co_return probed;
 }
 

@@ -257,39 +257,60 @@ Result<std::string> normalize_host(std::string_view input) {
   return name;
 }
 
-Result<std::string_view> domain_of_address(std::string_view address) {
-  auto bad = [&](std::string_view why) {
-    return fail(Errc::invalid_argument,
-                "invalid address " + shown(address) + ": " + std::string(why));
-  };
-  std::string_view s = address;
+namespace {
+
+// Why an address has no domain, for domain_of_address()'s error message.
+template <typename T>
+using Parsed = std::expected<T, std::string_view>;
+
+std::string_view trim_blanks(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
     s.remove_prefix(1);
   }
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
     s.remove_suffix(1);
   }
+  return s;
+}
 
-  // Find where the path ends: the '>' that closes '<', or (bare form) the
-  // first space, ignoring both inside quoted strings and address literals.
+// Steps over quoted strings: true when s[k] belongs to one (its quotes
+// included; a backslash inside one also takes the character after it).
+bool in_quotes(std::string_view s, std::size_t& k, bool& quoted) {
+  if (quoted) {
+    if (s[k] == '\\') {
+      ++k;  // the escaped character, whatever it is
+    } else if (s[k] == '"') {
+      quoted = false;
+    }
+    return true;
+  }
+  if (s[k] == '"') {
+    quoted = true;
+    return true;
+  }
+  return false;
+}
+
+// The path of a trimmed address, and whether its address literals' brackets
+// were balanced.
+struct MailPath {
+  std::string_view path;
+  bool brackets_balanced = true;
+};
+
+// Finds where the path ends: the '>' that closes '<', or (bare form) the
+// first space, ignoring both inside quoted strings and address literals.
+Parsed<MailPath> mail_path(std::string_view s) {
   const bool angle = !s.empty() && s.front() == '<';
-  std::size_t i = angle ? 1 : 0;
   bool quoted = false;
   int brackets = 0;
   std::size_t end = std::string_view::npos;
-  for (; i < s.size(); ++i) {
-    const char c = s[i];
-    if (quoted) {
-      if (c == '\\') {
-        ++i;  // the escaped character, whatever it is
-      } else if (c == '"') {
-        quoted = false;
-      }
+  for (std::size_t i = angle ? 1 : 0; i < s.size(); ++i) {
+    if (in_quotes(s, i, quoted)) {
       continue;
     }
-    if (c == '"') {
-      quoted = true;
-    } else if (c == '[') {
+    const char c = s[i];
+    if (c == '[') {
       ++brackets;
     } else if (c == ']') {
       --brackets;
@@ -299,77 +320,92 @@ Result<std::string_view> domain_of_address(std::string_view address) {
     }
   }
   if (quoted) {
-    return bad("unbalanced quote");
+    return std::unexpected("unbalanced quote");
   }
   if (angle && end == std::string_view::npos) {
-    return bad("missing closing '>'");
+    return std::unexpected("missing closing '>'");
   }
-  std::string_view path;
+  MailPath out;
+  out.brackets_balanced = brackets == 0;
   if (angle) {
-    path = s.substr(1, end - 1);
+    out.path = s.substr(1, end - 1);
     const std::string_view after = s.substr(end + 1);
     if (!after.empty() && after.front() != ' ' && after.front() != '\t') {
-      return bad("unexpected text after '>'");
+      return std::unexpected("unexpected text after '>'");
     }
   } else {
-    path = s.substr(0, end);
+    out.path = s.substr(0, end);
   }
-  if (path.empty()) {
-    return bad("the null address has no domain");
+  if (out.path.empty()) {
+    return std::unexpected("the null address has no domain");
   }
+  return out;
+}
 
-  // Source route "@a.example,@b.example:mailbox": only the mailbox counts.
-  if (path.front() == '@') {
-    std::size_t colon = std::string_view::npos;
-    int depth = 0;
-    for (std::size_t k = 0; k < path.size(); ++k) {
-      if (path[k] == '[') {
-        ++depth;
-      } else if (path[k] == ']') {
-        --depth;
-      } else if (path[k] == ':' && depth == 0) {
-        colon = k;
-        break;
-      }
-    }
-    if (colon == std::string_view::npos) {
-      return bad("source route without ':'");
-    }
-    path.remove_prefix(colon + 1);
+// Source route "@a.example,@b.example:mailbox": only the mailbox counts.
+Parsed<std::string_view> without_source_route(std::string_view path) {
+  if (path.front() != '@') {
+    return path;
   }
-
-  // The last '@' outside a quoted string separates local part and domain.
-  std::size_t at = std::string_view::npos;
-  quoted = false;
+  int depth = 0;
   for (std::size_t k = 0; k < path.size(); ++k) {
-    const char c = path[k];
-    if (quoted) {
-      if (c == '\\') {
-        ++k;
-      } else if (c == '"') {
-        quoted = false;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == '@') {
+    if (path[k] == '[') {
+      ++depth;
+    } else if (path[k] == ']') {
+      --depth;
+    } else if (path[k] == ':' && depth == 0) {
+      return path.substr(k + 1);
+    }
+  }
+  return std::unexpected("source route without ':'");
+}
+
+// The last '@' outside a quoted string: it separates local part and domain.
+Parsed<std::size_t> domain_at(std::string_view mailbox) {
+  std::size_t at = std::string_view::npos;
+  bool quoted = false;
+  for (std::size_t k = 0; k < mailbox.size(); ++k) {
+    if (!in_quotes(mailbox, k, quoted) && mailbox[k] == '@') {
       at = k;
     }
   }
   if (quoted) {
-    return bad("unbalanced quote");
+    return std::unexpected("unbalanced quote");
   }
   if (at == std::string_view::npos) {
-    return bad("no domain (no '@')");
+    return std::unexpected("no domain (no '@')");
   }
-  if (at == 0) {
+  return at;
+}
+
+}  // namespace
+
+Result<std::string_view> domain_of_address(std::string_view address) {
+  auto bad = [&](std::string_view why) {
+    return fail(Errc::invalid_argument,
+                "invalid address " + shown(address) + ": " + std::string(why));
+  };
+  auto path = mail_path(trim_blanks(address));
+  if (!path) {
+    return bad(path.error());
+  }
+  auto mailbox = without_source_route(path->path);
+  if (!mailbox) {
+    return bad(mailbox.error());
+  }
+  auto at = domain_at(*mailbox);
+  if (!at) {
+    return bad(at.error());
+  }
+  if (*at == 0) {
     return bad("empty local part");
   }
-  const std::string_view domain = path.substr(at + 1);
+  const std::string_view domain = mailbox->substr(*at + 1);
   if (domain.empty()) {
     return bad("empty domain");
   }
-  if (brackets != 0 || std::count(domain.begin(), domain.end(), '[') !=
-                           std::count(domain.begin(), domain.end(), ']')) {
+  if (!path->brackets_balanced || std::count(domain.begin(), domain.end(), '[') !=
+                                      std::count(domain.begin(), domain.end(), ']')) {
     return bad("unbalanced brackets");
   }
   return domain;

@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <expected>
 #include <fstream>
 #include <iostream>
+#include <string_view>
 
 #include "cache/admin.hpp"
 #include "checker/report/domain_name.hpp"
@@ -38,6 +40,213 @@ int cache_usage(CtlEnv& env, std::string_view why) {
 }
 
 Result<std::string> domain_arg(const std::string& text) { return checker::normalize_domain(text); }
+
+/// Prints "forcetls-ctl: MESSAGE" and returns kExitProblem.
+int problem(CtlEnv& env, const Error& error) {
+  env.err << "forcetls-ctl: " << error.message << "\n";
+  return kExitProblem;
+}
+
+/// Prints "forcetls-ctl: SUBJECT: MESSAGE" and returns kExitProblem.
+int problem(CtlEnv& env, std::string_view subject, const Error& error) {
+  env.err << "forcetls-ctl: " << subject << ": " << error.message << "\n";
+  return kExitProblem;
+}
+
+/// One `cache` subcommand's inputs: the opened store and the arguments after
+/// the subcommand's name.
+struct CacheCall {
+  const conf::Config& config;
+  cache::Store& store;
+  std::vector<std::string> rest;
+  CtlEnv& env;
+};
+
+int cache_list(const CacheCall& call) {
+  const std::vector<std::string>& rest = call.rest;
+  cache::ListFilter filter = cache::ListFilter::all;
+  if (rest.size() == 1 && rest[0] == "--stale") {
+    filter = cache::ListFilter::stale;
+  } else if (rest.size() == 1 && rest[0] == "--ineligible") {
+    filter = cache::ListFilter::ineligible;
+  } else if (!rest.empty()) {
+    return cache_usage(call.env, "list takes --stale or --ineligible");
+  }
+  auto entries = cache::list(call.store, filter);
+  if (!entries) {
+    return problem(call.env, entries.error());
+  }
+  call.env.out << cache::format_list(*entries, unix_now());
+  return kExitOk;
+}
+
+/// The arguments of `show DOMAIN` and `refresh [--now] DOMAIN`.
+struct DomainArgs {
+  std::string domain;
+  bool now = false;  ///< --now, accepted by refresh only
+};
+/// Parses `sub`'s arguments; on a usage or domain error, prints why and
+/// returns the exit status instead.
+std::expected<DomainArgs, int> domain_args(const CacheCall& call, const std::string& sub) {
+  DomainArgs parsed;
+  std::vector<std::string> names;
+  for (const std::string& a : call.rest) {
+    if (sub == "refresh" && a == "--now") {
+      parsed.now = true;
+    } else if (a.starts_with("-")) {
+      return std::unexpected(cache_usage(call.env, "unknown option " + a));
+    } else {
+      names.push_back(a);
+    }
+  }
+  if (names.size() != 1) {
+    return std::unexpected(cache_usage(call.env, sub + " takes one DOMAIN"));
+  }
+  auto domain = domain_arg(names[0]);
+  if (!domain) {
+    return std::unexpected(problem(call.env, names[0], domain.error()));
+  }
+  parsed.domain = std::move(*domain);
+  return parsed;
+}
+
+int cache_show(const CacheCall& call) {
+  auto args = domain_args(call, "show");
+  if (!args) {
+    return args.error();
+  }
+  auto text = cache::show(call.store, args->domain);
+  if (!text) {
+    return problem(call.env, args->domain, text.error());
+  }
+  call.env.out << *text;
+  return kExitOk;
+}
+
+/// `refresh DOMAIN`: marks a cached domain stale for the daemon's next scan.
+int mark_stale(const CacheCall& call, const std::string& domain) {
+  auto marked = cache::refresh(call.store, domain);
+  if (!marked) {
+    return problem(call.env, marked.error());
+  }
+  if (!*marked) {
+    call.env.err << "forcetls-ctl: " << domain
+                 << " is not cached (use --now to probe it from here)\n";
+    return kExitProblem;
+  }
+  call.env.out << domain << ": marked stale; the daemon re-probes it at its next scan\n";
+  return kExitOk;
+}
+
+/// `refresh --now DOMAIN`: probes the domain from this host and stores the report.
+int probe_now(const CacheCall& call, const std::string& domain) {
+  const conf::Config& config = call.config;
+  auto service =
+      ProbeService::start(resolver_options(config), prober_options(config, this_host_name()),
+                          &call.store, config.checker.probe_deadline);
+  if (!service) {
+    return problem(call.env, service.error());
+  }
+  ProbeService* raw = service->get();
+  auto report = cache::refresh_now(call.store, domain,
+                                   [raw](const std::string& d) { return raw->probe_sync(d); });
+  if (!report) {
+    return problem(call.env, domain, report.error());
+  }
+  call.env.out << checker::to_text(*report);
+  return kExitOk;
+}
+
+int cache_refresh(const CacheCall& call) {
+  auto args = domain_args(call, "refresh");
+  if (!args) {
+    return args.error();
+  }
+  return args->now ? probe_now(call, args->domain) : mark_stale(call, args->domain);
+}
+
+int cache_purge(const CacheCall& call) {
+  const std::vector<std::string>& rest = call.rest;
+  if (rest.size() != 1) {
+    return cache_usage(call.env, "purge takes one DOMAIN or --all");
+  }
+  if (rest[0] == "--all") {
+    auto n = cache::purge_all(call.store);
+    if (!n) {
+      return problem(call.env, n.error());
+    }
+    call.env.out << "purged " << *n << " domains\n";
+    return kExitOk;
+  }
+  auto domain = domain_arg(rest[0]);
+  if (!domain) {
+    return problem(call.env, rest[0], domain.error());
+  }
+  auto removed = cache::purge(call.store, *domain);
+  if (!removed) {
+    return problem(call.env, removed.error());
+  }
+  call.env.out << *domain << (*removed ? ": purged\n" : ": was not cached\n");
+  return *removed ? kExitOk : kExitProblem;
+}
+
+int cache_stats(const CacheCall& call) {
+  if (!call.rest.empty()) {
+    return cache_usage(call.env, "stats takes no arguments");
+  }
+  call.env.out << cache::format_stats(call.store.stats());
+  return kExitOk;
+}
+
+int cache_export(const CacheCall& call) {
+  const std::vector<std::string>& rest = call.rest;
+  if (!(rest.empty() || (rest.size() == 1 && rest[0] == "--json"))) {
+    return cache_usage(call.env, "export writes JSON lines: export [--json]");
+  }
+  auto exported = cache::export_jsonl(call.store, call.env.out);
+  if (!exported) {
+    return problem(call.env, exported.error());
+  }
+  call.env.err << "exported " << exported->written << " domains"
+               << (exported->skipped > 0
+                       ? ", skipped " + std::to_string(exported->skipped) + " unreadable"
+                       : "")
+               << "\n";
+  return kExitOk;
+}
+
+int cache_import(const CacheCall& call) {
+  const std::vector<std::string>& rest = call.rest;
+  if (rest.size() > 1) {
+    return cache_usage(call.env, "import takes at most one FILE");
+  }
+  cache::ImportResult result;
+  if (rest.empty() || rest[0] == "-") {
+    result = cache::import_jsonl(call.store, std::cin);
+  } else {
+    std::ifstream in(rest[0]);
+    if (!in) {
+      call.env.err << "forcetls-ctl: cannot read " << rest[0] << "\n";
+      return kExitProblem;
+    }
+    result = cache::import_jsonl(call.store, in);
+  }
+  for (const std::string& e : result.errors) {
+    call.env.err << "forcetls-ctl: import: " << e << "\n";
+  }
+  call.env.out << "imported " << result.imported << " domains\n";
+  return result.errors.empty() ? kExitOk : kExitProblem;
+}
+
+struct CacheSubcommand {
+  std::string_view name;
+  int (*run)(const CacheCall&);
+};
+constexpr CacheSubcommand kCacheSubcommands[] = {
+    {"list", cache_list},     {"show", cache_show},   {"refresh", cache_refresh},
+    {"purge", cache_purge},   {"stats", cache_stats}, {"export", cache_export},
+    {"import", cache_import},
+};
 
 }  // namespace
 
@@ -72,160 +281,17 @@ int cache_command(const conf::Config& config, const std::vector<std::string>& ar
     return cache_usage(env, "a subcommand is needed");
   }
   const std::string& sub = args[0];
-  std::vector<std::string> rest(args.begin() + 1, args.end());
   const bool writes = sub == "refresh" || sub == "purge" || sub == "import";
   std::unique_ptr<cache::Store> opened = open_ctl_store(config, !writes, env);
   if (!opened) {
     return kExitProblem;
   }
-  cache::Store& store = *opened;
-
-  if (sub == "list") {
-    cache::ListFilter filter = cache::ListFilter::all;
-    if (rest.size() == 1 && rest[0] == "--stale") {
-      filter = cache::ListFilter::stale;
-    } else if (rest.size() == 1 && rest[0] == "--ineligible") {
-      filter = cache::ListFilter::ineligible;
-    } else if (!rest.empty()) {
-      return cache_usage(env, "list takes --stale or --ineligible");
+  const CacheCall call{config, *opened, std::vector<std::string>(args.begin() + 1, args.end()),
+                       env};
+  for (const CacheSubcommand& entry : kCacheSubcommands) {
+    if (entry.name == sub) {
+      return entry.run(call);
     }
-    auto entries = cache::list(store, filter);
-    if (!entries) {
-      env.err << "forcetls-ctl: " << entries.error().message << "\n";
-      return kExitProblem;
-    }
-    env.out << cache::format_list(*entries, unix_now());
-    return kExitOk;
-  }
-  if (sub == "show" || sub == "refresh") {
-    bool now = false;
-    std::vector<std::string> names;
-    for (const std::string& a : rest) {
-      if (sub == "refresh" && a == "--now") {
-        now = true;
-      } else if (a.starts_with("-")) {
-        return cache_usage(env, "unknown option " + a);
-      } else {
-        names.push_back(a);
-      }
-    }
-    if (names.size() != 1) {
-      return cache_usage(env, sub + " takes one DOMAIN");
-    }
-    auto domain = domain_arg(names[0]);
-    if (!domain) {
-      env.err << "forcetls-ctl: " << names[0] << ": " << domain.error().message << "\n";
-      return kExitProblem;
-    }
-    if (sub == "show") {
-      auto text = cache::show(store, *domain);
-      if (!text) {
-        env.err << "forcetls-ctl: " << *domain << ": " << text.error().message << "\n";
-        return kExitProblem;
-      }
-      env.out << *text;
-      return kExitOk;
-    }
-    if (!now) {
-      auto marked = cache::refresh(store, *domain);
-      if (!marked) {
-        env.err << "forcetls-ctl: " << marked.error().message << "\n";
-        return kExitProblem;
-      }
-      if (!*marked) {
-        env.err << "forcetls-ctl: " << *domain
-                << " is not cached (use --now to probe it from here)\n";
-        return kExitProblem;
-      }
-      env.out << *domain << ": marked stale; the daemon re-probes it at its next scan\n";
-      return kExitOk;
-    }
-    auto service =
-        ProbeService::start(resolver_options(config), prober_options(config, this_host_name()),
-                            &store, config.checker.probe_deadline);
-    if (!service) {
-      env.err << "forcetls-ctl: " << service.error().message << "\n";
-      return kExitProblem;
-    }
-    ProbeService* raw = service->get();
-    auto report = cache::refresh_now(store, *domain,
-                                     [raw](const std::string& d) { return raw->probe_sync(d); });
-    if (!report) {
-      env.err << "forcetls-ctl: " << *domain << ": " << report.error().message << "\n";
-      return kExitProblem;
-    }
-    env.out << checker::to_text(*report);
-    return kExitOk;
-  }
-  if (sub == "purge") {
-    if (rest.size() != 1) {
-      return cache_usage(env, "purge takes one DOMAIN or --all");
-    }
-    if (rest[0] == "--all") {
-      auto n = cache::purge_all(store);
-      if (!n) {
-        env.err << "forcetls-ctl: " << n.error().message << "\n";
-        return kExitProblem;
-      }
-      env.out << "purged " << *n << " domains\n";
-      return kExitOk;
-    }
-    auto domain = domain_arg(rest[0]);
-    if (!domain) {
-      env.err << "forcetls-ctl: " << rest[0] << ": " << domain.error().message << "\n";
-      return kExitProblem;
-    }
-    auto removed = cache::purge(store, *domain);
-    if (!removed) {
-      env.err << "forcetls-ctl: " << removed.error().message << "\n";
-      return kExitProblem;
-    }
-    env.out << *domain << (*removed ? ": purged\n" : ": was not cached\n");
-    return *removed ? kExitOk : kExitProblem;
-  }
-  if (sub == "stats") {
-    if (!rest.empty()) {
-      return cache_usage(env, "stats takes no arguments");
-    }
-    env.out << cache::format_stats(store.stats());
-    return kExitOk;
-  }
-  if (sub == "export") {
-    if (!(rest.empty() || (rest.size() == 1 && rest[0] == "--json"))) {
-      return cache_usage(env, "export writes JSON lines: export [--json]");
-    }
-    auto exported = cache::export_jsonl(store, env.out);
-    if (!exported) {
-      env.err << "forcetls-ctl: " << exported.error().message << "\n";
-      return kExitProblem;
-    }
-    env.err << "exported " << exported->written << " domains"
-            << (exported->skipped > 0
-                    ? ", skipped " + std::to_string(exported->skipped) + " unreadable"
-                    : "")
-            << "\n";
-    return kExitOk;
-  }
-  if (sub == "import") {
-    if (rest.size() > 1) {
-      return cache_usage(env, "import takes at most one FILE");
-    }
-    cache::ImportResult result;
-    if (rest.empty() || rest[0] == "-") {
-      result = cache::import_jsonl(store, std::cin);
-    } else {
-      std::ifstream in(rest[0]);
-      if (!in) {
-        env.err << "forcetls-ctl: cannot read " << rest[0] << "\n";
-        return kExitProblem;
-      }
-      result = cache::import_jsonl(store, in);
-    }
-    for (const std::string& e : result.errors) {
-      env.err << "forcetls-ctl: import: " << e << "\n";
-    }
-    env.out << "imported " << result.imported << " domains\n";
-    return result.errors.empty() ? kExitOk : kExitProblem;
   }
   return cache_usage(env, "unknown subcommand '" + sub + "'");
 }
