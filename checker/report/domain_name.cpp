@@ -126,6 +126,24 @@ Result<void> check_label(std::string_view input, std::string_view label, bool ma
   return {};
 }
 
+/// `body` (the input without its trailing dot, if it had one) in lower-case
+/// ASCII: UTF-8 converted to A-labels. UTS #46 maps the ideographic full
+/// stops to '.', so a trailing one shows up only after the conversion.
+Result<std::string> ascii_form(std::string_view input, std::string_view body, bool stripped_dot) {
+  if (is_ascii(body)) {
+    return lower_ascii(body);
+  }
+  auto converted = idna_to_ascii(body);
+  if (!converted) {
+    return invalid(input, "not a valid internationalised name (" + converted.error().message + ")");
+  }
+  std::string name = std::move(*converted);
+  if (!stripped_dot && !name.empty() && name.back() == '.') {
+    name.pop_back();
+  }
+  return name;
+}
+
 bool all_digits(std::string_view label) {
   return !label.empty() &&
          std::all_of(label.begin(), label.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -168,22 +186,11 @@ Result<std::string> normalize_domain(std::string_view input) {
     return invalid(input, "an IP address is not a domain name");
   }
 
-  std::string name;
-  if (is_ascii(body)) {
-    name = lower_ascii(body);
-  } else {
-    auto converted = idna_to_ascii(body);
-    if (!converted) {
-      return invalid(input,
-                     "not a valid internationalised name (" + converted.error().message + ")");
-    }
-    name = std::move(*converted);
-    // UTS #46 maps the ideographic full stops to '.', so a trailing one
-    // shows up only now.
-    if (!stripped_dot && !name.empty() && name.back() == '.') {
-      name.pop_back();
-    }
+  auto ascii = ascii_form(input, body, stripped_dot);
+  if (!ascii) {
+    return std::unexpected(ascii.error());
   }
+  std::string name = std::move(*ascii);
 
   if (name.size() > kMaxDomainLength) {
     return invalid(input, "longer than 253 characters");
@@ -220,26 +227,18 @@ Result<std::string> normalize_host(std::string_view input) {
     return invalid(input, "longer than 253 characters");
   }
   std::string_view body = input;
-  if (!body.empty() && body.back() == '.') {
+  const bool stripped_dot = !body.empty() && body.back() == '.';
+  if (stripped_dot) {
     body.remove_suffix(1);
   }
   if (body.empty()) {
     return invalid(input, "empty name");
   }
-  std::string name;
-  if (is_ascii(body)) {
-    name = lower_ascii(body);
-  } else {
-    auto converted = idna_to_ascii(body);
-    if (!converted) {
-      return invalid(input,
-                     "not a valid internationalised name (" + converted.error().message + ")");
-    }
-    name = std::move(*converted);
-    if (!name.empty() && name.back() == '.') {
-      name.pop_back();
-    }
+  auto ascii = ascii_form(input, body, stripped_dot);
+  if (!ascii) {
+    return std::unexpected(ascii.error());
   }
+  std::string name = std::move(*ascii);
   if (name.empty() || name.size() > kMaxDomainLength) {
     return invalid(input, name.empty() ? "empty name" : "longer than 253 characters");
   }
