@@ -126,6 +126,145 @@ Result<std::string> sni_name(std::string name) {
   return name;
 }
 
+// The offer must be non-empty, fit one hello with the SCSV, and list each
+// suite once (the SCSV is added by the hello itself).
+Result<void> check_suites(const std::vector<std::uint16_t>& suites) {
+  if (suites.empty()) {
+    return fail(Errc::invalid_argument, "no cipher suites to offer");
+  }
+  if (suites.size() + 1 > kMaxHelloSuites) {
+    return fail(Errc::invalid_argument, "more than 126 cipher suites in one hello");
+  }
+  std::vector<std::uint16_t> sorted = suites;
+  std::sort(sorted.begin(), sorted.end());
+  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end() ||
+      std::binary_search(sorted.begin(), sorted.end(), kRenegotiationInfoScsv)) {
+    return fail(Errc::invalid_argument, "duplicate cipher suite (or the SCSV) in the offer");
+  }
+  return {};
+}
+
+// The ClientHello body (after the 4-byte handshake header) up to the
+// extensions: version, random, session id, cipher suites, compression.
+Bytes hello_fields(TlsVersion top, const std::vector<std::uint16_t>& suites,
+                   const RandomSource& random) {
+  const bool tls13 = top == TlsVersion::tls1_3;
+  Bytes body;
+  put16(body, tls13 ? wire(TlsVersion::tls1_2) : wire(top));
+  std::array<std::uint8_t, 32> client_random{};
+  random(client_random);
+  put_bytes(body, client_random);
+  if (tls13) {
+    std::array<std::uint8_t, 32> session_id{};
+    random(session_id);
+    put8(body, session_id.size());
+    put_bytes(body, session_id);
+  } else {
+    put8(body, 0);
+  }
+  Block list(body, 2);
+  for (std::uint16_t s : suites) {
+    put16(body, s);
+  }
+  // RFC 5746 §3.3: signal secure renegotiation with the SCSV, which SSL 3.0
+  // hellos (no extensions) can carry too.
+  put16(body, kRenegotiationInfoScsv);
+  list.close();
+  put8(body, 1);  // compression methods: null only
+  put8(body, 0);
+  return body;
+}
+
+// server_name body: a ServerNameList with one host_name entry.
+Bytes server_name_body(const std::string& host) {
+  Bytes b;
+  Block list(b, 2);
+  put8(b, 0);  // host_name
+  Block name(b, 2);
+  put_bytes(b, std::span(reinterpret_cast<const std::uint8_t*>(host.data()), host.size()));
+  name.close();
+  list.close();
+  return b;
+}
+
+// supported_versions body: `top` down to `lowest` (never below SSL 3.0).
+Bytes supported_versions_body(TlsVersion top, TlsVersion lowest) {
+  Bytes versions;
+  for (unsigned v = wire(top); v >= wire(lowest) && v >= wire(TlsVersion::ssl3); --v) {
+    put16(versions, v);
+  }
+  Bytes b;
+  put8(b, versions.size());
+  put_bytes(b, versions);
+  return b;
+}
+
+// key_share body: fixed x25519 and secp256r1 shares.
+Bytes key_share_body() {
+  Bytes shares;
+  Block list(shares, 2);
+  put16(shares, 0x001D);
+  put16(shares, sizeof kX25519Public);
+  put_bytes(shares, kX25519Public);
+  put16(shares, 0x0017);
+  put16(shares, sizeof kP256Generator);
+  put_bytes(shares, kP256Generator);
+  list.close();
+  return shares;
+}
+
+// Every extension but padding, in wire order.
+Bytes hello_extensions(const ClientHelloOptions& options, const std::string& host) {
+  const TlsVersion top = options.version;
+  const bool tls13 = top == TlsVersion::tls1_3;
+  const TlsVersion lowest = tls13 && options.lowest_version ? *options.lowest_version : top;
+  // signature_algorithms only when TLS 1.2 (or 1.3) is on offer.
+  const bool offers_tls12_plus = wire(top) >= wire(TlsVersion::tls1_2);
+  const bool ecc = tls13 || std::any_of(options.suites.begin(), options.suites.end(), needs_ecc);
+  Bytes exts;
+  if (!host.empty()) {
+    put_extension(exts, hello_ext::server_name, server_name_body(host));
+  }
+  if (ecc) {
+    put_extension(exts, hello_ext::supported_groups, u16_list(offered_groups(top), 2));
+    put_extension(exts, hello_ext::ec_point_formats, Bytes{1, 0});  // uncompressed
+  }
+  if (offers_tls12_plus) {
+    put_extension(exts, hello_ext::signature_algorithms, u16_list(kSignatureSchemes, 2));
+  }
+  if (tls13) {
+    put_extension(exts, hello_ext::supported_versions, supported_versions_body(top, lowest));
+    put_extension(exts, hello_ext::psk_key_exchange_modes, Bytes{1, 1});  // psk_dhe_ke
+    put_extension(exts, hello_ext::key_share, key_share_body());
+  }
+  return exts;
+}
+
+// RFC 7685 §4: hellos of 256..511 bytes make some servers hang; pad the body
+// to 512 when it (or the message with its 4-byte header) would land there.
+void pad_extensions(Bytes& exts, std::size_t fields_size, bool padding) {
+  std::size_t len = fields_size + 2 + exts.size();
+  if (padding && len + 4 >= 256 && len < 512) {
+    std::size_t pad = 512 - len;
+    pad = pad >= 4 ? pad - 4 : 0;
+    put_extension(exts, hello_ext::padding, Bytes(pad, 0));
+  }
+}
+
+// The body as a client_hello handshake message in one handshake record.
+Bytes handshake_record(const Bytes& body, TlsVersion top) {
+  Bytes record;
+  put8(record, 22);  // handshake
+  put16(record, top == TlsVersion::ssl3 ? wire(TlsVersion::ssl3) : wire(TlsVersion::tls1_0));
+  Block rec(record, 2);
+  put8(record, 1);  // client_hello
+  Block msg(record, 3);
+  put_bytes(record, body);
+  msg.close();
+  rec.close();
+  return record;
+}
+
 }  // namespace
 
 RandomSource system_random() {
@@ -149,119 +288,21 @@ std::span<const std::uint16_t> offered_groups(TlsVersion version) {
 
 Result<std::vector<std::uint8_t>> build_client_hello(const ClientHelloOptions& options,
                                                      const RandomSource& random) {
-  const std::vector<std::uint16_t>& suites = options.suites;
-  if (suites.empty()) {
-    return fail(Errc::invalid_argument, "no cipher suites to offer");
-  }
-  if (suites.size() + 1 > kMaxHelloSuites) {
-    return fail(Errc::invalid_argument, "more than 126 cipher suites in one hello");
-  }
-  std::vector<std::uint16_t> sorted = suites;
-  std::sort(sorted.begin(), sorted.end());
-  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end() ||
-      std::binary_search(sorted.begin(), sorted.end(), kRenegotiationInfoScsv)) {
-    return fail(Errc::invalid_argument, "duplicate cipher suite (or the SCSV) in the offer");
+  if (auto checked = check_suites(options.suites); !checked) {
+    return std::unexpected(checked.error());
   }
   auto host = sni_name(options.server_name);
   if (!host) {
     return std::unexpected(host.error());
   }
-
-  const TlsVersion top = options.version;
-  const bool tls13 = top == TlsVersion::tls1_3;
-  const bool ssl3 = top == TlsVersion::ssl3;
-  const TlsVersion lowest = tls13 && options.lowest_version ? *options.lowest_version : top;
-  // signature_algorithms only when TLS 1.2 (or 1.3) is on offer.
-  const bool offers_tls12_plus = wire(top) >= wire(TlsVersion::tls1_2);
-  const bool ecc = tls13 || std::any_of(suites.begin(), suites.end(), needs_ecc);
-
-  Bytes body;  // the ClientHello body (after the 4-byte handshake header)
-  put16(body, tls13 ? wire(TlsVersion::tls1_2) : wire(top));
-  std::array<std::uint8_t, 32> client_random{};
-  random(client_random);
-  put_bytes(body, client_random);
-  if (tls13) {
-    std::array<std::uint8_t, 32> session_id{};
-    random(session_id);
-    put8(body, session_id.size());
-    put_bytes(body, session_id);
-  } else {
-    put8(body, 0);
-  }
-  {
-    Block list(body, 2);
-    for (std::uint16_t s : suites) {
-      put16(body, s);
-    }
-    // RFC 5746 §3.3: signal secure renegotiation with the SCSV, which SSL 3.0
-    // hellos (no extensions) can carry too.
-    put16(body, kRenegotiationInfoScsv);
-    list.close();
-  }
-  put8(body, 1);  // compression methods: null only
-  put8(body, 0);
-
-  if (!ssl3) {
-    Bytes exts;
-    if (!host->empty()) {
-      Bytes b;
-      Block list(b, 2);
-      put8(b, 0);  // host_name
-      Block name(b, 2);
-      put_bytes(b, std::span(reinterpret_cast<const std::uint8_t*>(host->data()), host->size()));
-      name.close();
-      list.close();
-      put_extension(exts, hello_ext::server_name, b);
-    }
-    if (ecc) {
-      put_extension(exts, hello_ext::supported_groups, u16_list(offered_groups(top), 2));
-      put_extension(exts, hello_ext::ec_point_formats, Bytes{1, 0});  // uncompressed
-    }
-    if (offers_tls12_plus) {
-      put_extension(exts, hello_ext::signature_algorithms, u16_list(kSignatureSchemes, 2));
-    }
-    if (tls13) {
-      Bytes versions;
-      for (unsigned v = wire(top); v >= wire(lowest) && v >= wire(TlsVersion::ssl3); --v) {
-        put16(versions, v);
-      }
-      Bytes b;
-      put8(b, versions.size());
-      put_bytes(b, versions);
-      put_extension(exts, hello_ext::supported_versions, b);
-      put_extension(exts, hello_ext::psk_key_exchange_modes, Bytes{1, 1});  // psk_dhe_ke
-      Bytes shares;
-      Block list(shares, 2);
-      put16(shares, 0x001D);
-      put16(shares, sizeof kX25519Public);
-      put_bytes(shares, kX25519Public);
-      put16(shares, 0x0017);
-      put16(shares, sizeof kP256Generator);
-      put_bytes(shares, kP256Generator);
-      list.close();
-      put_extension(exts, hello_ext::key_share, shares);
-    }
-    // RFC 7685 §4: hellos of 256..511 bytes make some servers hang; pad the body
-    // to 512 when it (or the message with its 4-byte header) would land there.
-    std::size_t len = body.size() + 2 + exts.size();
-    if (options.padding && len + 4 >= 256 && len < 512) {
-      std::size_t pad = 512 - len;
-      pad = pad >= 4 ? pad - 4 : 0;
-      put_extension(exts, hello_ext::padding, Bytes(pad, 0));
-    }
+  Bytes body = hello_fields(options.version, options.suites, random);
+  if (options.version != TlsVersion::ssl3) {
+    Bytes exts = hello_extensions(options, *host);
+    pad_extensions(exts, body.size(), options.padding);
     put16(body, exts.size());
     put_bytes(body, exts);
   }
-
-  Bytes record;
-  put8(record, 22);  // handshake
-  put16(record, ssl3 ? wire(TlsVersion::ssl3) : wire(TlsVersion::tls1_0));
-  Block rec(record, 2);
-  put8(record, 1);  // client_hello
-  Block msg(record, 3);
-  put_bytes(record, body);
-  msg.close();
-  rec.close();
+  Bytes record = handshake_record(body, options.version);
   if (record.size() - 5 > 16384) {
     return fail(Errc::invalid_argument, "ClientHello larger than one record");
   }
