@@ -19,6 +19,87 @@ bool is_ip_literal(const std::string& name) {
   return !ec;
 }
 
+// A client SSL for `host_name` (no trailing dot), with SNI unless the name is
+// empty or an address literal. Null, with result.detail saying why, on failure.
+SslHandle new_client_ssl(const TlsClientContext& context, const std::string& host_name,
+                         TlsHandshakeResult& result) {
+  ERR_clear_error();
+  SslHandle ssl{SSL_new(context.native())};
+  if (!ssl) {
+    result.detail = "SSL_new: " + drain_openssl_errors();
+    return ssl;
+  }
+  SSL_set_connect_state(ssl.get());
+  if (!host_name.empty() && !is_ip_literal(host_name)) {
+    // RFC 6066 §3: SNI carries a host name, never an address literal.
+    if (SSL_set_tlsext_host_name(ssl.get(), host_name.c_str()) != 1) {
+      result.detail = "SNI: " + drain_openssl_errors();
+      return SslHandle{};
+    }
+    result.sni = host_name;
+  }
+  return ssl;
+}
+
+// The handshake's outcome as a HandshakeStatus and its detail.
+void set_handshake_status(const TlsIoResult& hs, std::chrono::milliseconds timeout,
+                          TlsHandshakeResult& result) {
+  switch (hs.status) {
+    case TlsIoStatus::ok:
+      result.status = HandshakeStatus::completed;
+      break;
+    case TlsIoStatus::timeout:
+      result.status = HandshakeStatus::timeout;
+      result.detail = describe_timeout(timeout);
+      break;
+    case TlsIoStatus::closed:
+    case TlsIoStatus::shutdown:
+      result.status = HandshakeStatus::closed;
+      result.detail = hs.detail;
+      break;
+    case TlsIoStatus::tls_error:
+      result.status = HandshakeStatus::failed;
+      result.detail = hs.detail;
+      break;
+  }
+}
+
+// Reads until one complete SMTP reply (nullopt if the channel or the parser
+// fails first).
+asio::awaitable<std::optional<SmtpReply>> read_reply(TlsChannel& channel, Deadline deadline) {
+  SmtpReplyParser parser;
+  std::vector<std::uint8_t> plain;
+  for (;;) {
+    auto reply = parser.next();
+    if (!reply || *reply) {
+      co_return reply ? std::move(*reply) : std::nullopt;
+    }
+    plain.clear();
+    TlsIoResult r = co_await channel.read_some(plain, deadline);
+    if (!r.ok()) {
+      co_return std::nullopt;
+    }
+    parser.feed(std::span<const std::uint8_t>(plain));
+  }
+}
+
+// Leave politely: QUIT inside TLS (RFC 5321 §4.1.1.10), read the 221 if it
+// comes quickly, then close_notify. None of this changes the result; the
+// reply to QUIT, if one came, is returned.
+asio::awaitable<std::optional<SmtpReply>> quit_politely(TlsChannel& channel,
+                                                        std::chrono::milliseconds timeout) {
+  Deadline deadline = SteadyClock::now() + timeout;
+  static constexpr std::string_view kQuit = "QUIT\r\n";
+  TlsIoResult w = co_await channel.write(
+      std::span(reinterpret_cast<const std::uint8_t*>(kQuit.data()), kQuit.size()), deadline);
+  if (!w.ok()) {
+    co_return std::nullopt;
+  }
+  std::optional<SmtpReply> reply = co_await read_reply(channel, deadline);
+  co_await channel.shutdown(deadline);
+  co_return reply;
+}
+
 }  // namespace
 
 namespace {
@@ -115,22 +196,10 @@ asio::awaitable<TlsHandshakeResult> tls_handshake(Socket& socket, const TlsClien
     host_name.pop_back();
   }
 
-  ERR_clear_error();
-  SslHandle ssl{SSL_new(context.native())};
+  SslHandle ssl = new_client_ssl(context, host_name, result);
   if (!ssl) {
-    result.detail = "SSL_new: " + drain_openssl_errors();
     close_quietly(socket);
     co_return result;
-  }
-  SSL_set_connect_state(ssl.get());
-  if (!host_name.empty() && !is_ip_literal(host_name)) {
-    // RFC 6066 §3: SNI carries a host name, never an address literal.
-    if (SSL_set_tlsext_host_name(ssl.get(), host_name.c_str()) != 1) {
-      result.detail = "SNI: " + drain_openssl_errors();
-      close_quietly(socket);
-      co_return result;
-    }
-    result.sni = host_name;
   }
   if (options.before_handshake) {
     options.before_handshake(ssl.get());
@@ -142,24 +211,7 @@ asio::awaitable<TlsHandshakeResult> tls_handshake(Socket& socket, const TlsClien
   result.alert_received = channel.alert_received();
   result.alert_sent = channel.alert_sent();
   result.state = channel.state();
-  switch (hs.status) {
-    case TlsIoStatus::ok:
-      result.status = HandshakeStatus::completed;
-      break;
-    case TlsIoStatus::timeout:
-      result.status = HandshakeStatus::timeout;
-      result.detail = describe_timeout(options.handshake_timeout);
-      break;
-    case TlsIoStatus::closed:
-    case TlsIoStatus::shutdown:
-      result.status = HandshakeStatus::closed;
-      result.detail = hs.detail;
-      break;
-    case TlsIoStatus::tls_error:
-      result.status = HandshakeStatus::failed;
-      result.detail = hs.detail;
-      break;
-  }
+  set_handshake_status(hs, options.handshake_timeout, result);
   if (!result.ok()) {
     close_quietly(socket);
     co_return result;
@@ -172,32 +224,7 @@ asio::awaitable<TlsHandshakeResult> tls_handshake(Socket& socket, const TlsClien
   }
 
   if (options.quit) {
-    // Leave politely: QUIT inside TLS (RFC 5321 §4.1.1.10), read the 221 if
-    // it comes quickly, then close_notify. None of this changes the result.
-    Deadline deadline = SteadyClock::now() + options.quit_timeout;
-    static constexpr std::string_view kQuit = "QUIT\r\n";
-    TlsIoResult w = co_await channel.write(
-        std::span(reinterpret_cast<const std::uint8_t*>(kQuit.data()), kQuit.size()), deadline);
-    if (w.ok()) {
-      SmtpReplyParser parser;
-      std::vector<std::uint8_t> plain;
-      for (;;) {
-        auto reply = parser.next();
-        if (!reply || *reply) {
-          if (reply) {
-            result.quit_reply = std::move(**reply);
-          }
-          break;
-        }
-        plain.clear();
-        TlsIoResult r = co_await channel.read_some(plain, deadline);
-        if (!r.ok()) {
-          break;
-        }
-        parser.feed(std::span<const std::uint8_t>(plain));
-      }
-      co_await channel.shutdown(deadline);
-    }
+    result.quit_reply = co_await quit_politely(channel, options.quit_timeout);
   }
   close_quietly(socket);
   co_return result;
