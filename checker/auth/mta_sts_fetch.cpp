@@ -81,6 +81,70 @@ curl_socket_t on_open_socket(void* user, curlsocktype purpose, curl_sockaddr* sa
   return ::socket(sa->family, sa->socktype, sa->protocol);
 }
 
+// The transfer's rules: HTTPS only, no redirects, no proxy, a verified
+// certificate, TLS 1.2 or later, the size limit and the timeouts; bodies
+// and sockets go through `transfer`.
+void set_transfer_options(CURL* c, const StsFetchOptions& options, Transfer& transfer,
+                          char* errbuf) {
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);  // RFC 8461 §3.3: no redirects
+  curl_easy_setopt(c, CURLOPT_PROXY, "");           // never a proxy from the environment
+  curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(c, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+  if (!options.ca_file.empty()) {
+    curl_easy_setopt(c, CURLOPT_CAINFO, options.ca_file.c_str());
+  }
+  if (!options.ca_path.empty()) {
+    curl_easy_setopt(c, CURLOPT_CAPATH, options.ca_path.c_str());
+  }
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(options.connect_timeout.count()));
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options.total_timeout.count()));
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(kStsMaxPolicyBytes));
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &transfer);
+  curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+  curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &transfer);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "forcetls-check (MTA-STS)");
+}
+
+// The named failure of a finished transfer (HttpsResult::error), empty when
+// a complete response came. `why` is curl's own description.
+std::string transfer_error(CURLcode rc, const Transfer& transfer, const std::string& why) {
+  if (!transfer.refused.empty()) {
+    return "connect-failed(refused to connect to " + transfer.refused + ")";
+  }
+  switch (rc) {
+    case CURLE_OK:
+      return {};
+    case CURLE_OPERATION_TIMEDOUT:
+      return "timeout";
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+      return "connect-failed(" + why + ")";
+    case CURLE_PEER_FAILED_VERIFICATION:
+      return "https-cert(" + why + ")";
+    case CURLE_SSL_CONNECT_ERROR:
+      return "tls-failed(" + why + ")";
+    case CURLE_FILESIZE_EXCEEDED:
+      return "too-large";
+    case CURLE_WRITE_ERROR:
+      if (transfer.too_large) {
+        return "too-large";
+      }
+      [[fallthrough]];
+    default:
+      return "https-error(" + why + ")";
+  }
+}
+
 std::string host_port_addresses(const std::string& host, std::uint16_t port,
                                 const std::vector<asio::ip::address>& addresses) {
   std::string entry = host + ":" + std::to_string(port) + ":";
@@ -167,68 +231,13 @@ HttpsResult https_get_policy(const std::string& host,
   CURL* c = curl.get();
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_RESOLVE, resolve.get());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);  // RFC 8461 §3.3: no redirects
-  curl_easy_setopt(c, CURLOPT_PROXY, "");           // never a proxy from the environment
-  curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt(c, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
-  if (!options.ca_file.empty()) {
-    curl_easy_setopt(c, CURLOPT_CAINFO, options.ca_file.c_str());
-  }
-  if (!options.ca_path.empty()) {
-    curl_easy_setopt(c, CURLOPT_CAPATH, options.ca_path.c_str());
-  }
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(options.connect_timeout.count()));
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options.total_timeout.count()));
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(kStsMaxPolicyBytes));
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &transfer);
-  curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
-  curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &transfer);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "forcetls-check (MTA-STS)");
+  set_transfer_options(c, options, transfer, errbuf);
 
   CURLcode rc = curl_easy_perform(c);
   std::string why = errbuf[0] != '\0' ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
-  if (!transfer.refused.empty()) {
-    out.error = "connect-failed(refused to connect to " + transfer.refused + ")";
+  out.error = transfer_error(rc, transfer, why);
+  if (!out.error.empty()) {
     return out;
-  }
-  switch (rc) {
-    case CURLE_OK:
-      break;
-    case CURLE_OPERATION_TIMEDOUT:
-      out.error = "timeout";
-      return out;
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-      out.error = "connect-failed(" + why + ")";
-      return out;
-    case CURLE_PEER_FAILED_VERIFICATION:
-      out.error = "https-cert(" + why + ")";
-      return out;
-    case CURLE_SSL_CONNECT_ERROR:
-      out.error = "tls-failed(" + why + ")";
-      return out;
-    case CURLE_FILESIZE_EXCEEDED:
-      out.error = "too-large";
-      return out;
-    case CURLE_WRITE_ERROR:
-      if (transfer.too_large) {
-        out.error = "too-large";
-        return out;
-      }
-      [[fallthrough]];
-    default:
-      out.error = "https-error(" + why + ")";
-      return out;
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out.status);
   char* type = nullptr;
