@@ -194,6 +194,67 @@ std::string dns_error(const std::string& name, const Result<DnsAnswer>& answer) 
   return {};
 }
 
+// The policy host's addresses that the address policy allows, or, when there
+// are none, why not.
+struct PolicyHost {
+  std::vector<asio::ip::address> addresses;
+  std::string error;  // set when `addresses` is empty
+};
+
+asio::awaitable<PolicyHost> resolve_policy_host(Resolver& resolver, const StsFetchOptions& options,
+                                                const std::string& host) {
+  PolicyHost out;
+  std::string refused;
+  std::string dns_problem;
+  bool nxdomain = false;
+  for (DnsType type : {DnsType::a, DnsType::aaaa}) {
+    if ((type == DnsType::a && !options.families.ipv4) ||
+        (type == DnsType::aaaa && !options.families.ipv6)) {
+      continue;
+    }
+    Result<DnsAnswer> answer = co_await resolver.query(host, type);
+    if (std::string e = dns_error(host, answer); !e.empty()) {
+      dns_problem = e;
+      continue;
+    }
+    nxdomain = nxdomain || answer->nxdomain;
+    for (const asio::ip::address& a : answer->addresses) {
+      if (auto why = options.address_policy.refusal(a)) {
+        refused = *why;
+      } else {
+        out.addresses.push_back(a);
+      }
+    }
+  }
+  if (out.addresses.empty()) {
+    out.error = !dns_problem.empty() ? dns_problem
+                : !refused.empty()
+                    ? "address-refused(" + refused + ")"
+                    : "no-policy-host(" + host + (nxdomain ? ": NXDOMAIN)" : ": no address)");
+  }
+  co_return out;
+}
+
+// Fills `r` from the HTTPS response: the policy's mode, MX patterns and
+// max_age, or r.error. True when a policy was taken.
+bool take_policy(const HttpsResult& got, MtaStsReport& r) {
+  if (!got.error.empty()) {
+    r.error = got.error;
+  } else if (got.status != 200) {
+    r.error = "http-status(" + std::to_string(got.status) + ")";
+  } else if (!is_text_plain(got.content_type)) {
+    r.error = "bad-content-type(" + (got.content_type.empty() ? "none" : got.content_type) + ")";
+  } else if (auto policy = parse_sts_policy(got.body); !policy) {
+    r.error = "bad-policy(" + policy.error().message + ")";
+  } else {
+    r.mode = std::string(to_string(policy->mode));
+    r.mx_patterns = policy->mx;
+    r.max_age = policy->max_age;
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 bool is_text_plain(std::string_view content_type) {
@@ -306,34 +367,9 @@ asio::awaitable<MtaStsReport> StsFetcher::fetch(std::string domain,
 
   // 2. The policy host's addresses, from our resolver and our address policy.
   const std::string host = "mta-sts." + domain;
-  std::vector<asio::ip::address> addresses;
-  std::string refused;
-  std::string dns_problem;
-  bool nxdomain = false;
-  for (DnsType type : {DnsType::a, DnsType::aaaa}) {
-    if ((type == DnsType::a && !options_.families.ipv4) ||
-        (type == DnsType::aaaa && !options_.families.ipv6)) {
-      continue;
-    }
-    Result<DnsAnswer> answer = co_await resolver_.query(host, type);
-    if (std::string e = dns_error(host, answer); !e.empty()) {
-      dns_problem = e;
-      continue;
-    }
-    nxdomain = nxdomain || answer->nxdomain;
-    for (const asio::ip::address& a : answer->addresses) {
-      if (auto why = options_.address_policy.refusal(a)) {
-        refused = *why;
-      } else {
-        addresses.push_back(a);
-      }
-    }
-  }
-  if (addresses.empty()) {
-    r.error = !dns_problem.empty() ? dns_problem
-              : !refused.empty()
-                  ? "address-refused(" + refused + ")"
-                  : "no-policy-host(" + host + (nxdomain ? ": NXDOMAIN)" : ": no address)");
+  PolicyHost policy_host = co_await resolve_policy_host(resolver_, options_, host);
+  if (policy_host.addresses.empty()) {
+    r.error = policy_host.error;
     co_return sts_keep_cached(prev, std::move(r), started);
   }
 
@@ -341,22 +377,10 @@ asio::awaitable<MtaStsReport> StsFetcher::fetch(std::string domain,
   ++https_fetches_;
   auto job = std::make_shared<HttpsJob>();
   job->host = host;
-  job->addresses = addresses;
+  job->addresses = policy_host.addresses;
   job->options = options_;
   co_await run_on_pool(pool_, job);
-  const HttpsResult& got = job->result;
-  if (!got.error.empty()) {
-    r.error = got.error;
-  } else if (got.status != 200) {
-    r.error = "http-status(" + std::to_string(got.status) + ")";
-  } else if (!is_text_plain(got.content_type)) {
-    r.error = "bad-content-type(" + (got.content_type.empty() ? "none" : got.content_type) + ")";
-  } else if (auto policy = parse_sts_policy(got.body); !policy) {
-    r.error = "bad-policy(" + policy.error().message + ")";
-  } else {
-    r.mode = std::string(to_string(policy->mode));
-    r.mx_patterns = policy->mx;
-    r.max_age = policy->max_age;
+  if (take_policy(job->result, r)) {
     r.fetched_at = now();
   }
   co_return sts_keep_cached(prev, std::move(r), started);
