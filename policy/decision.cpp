@@ -294,7 +294,7 @@ Evaluation evaluate(const RuleOptions& options, const DomainReport& report) {
   Check base;
   UnknownCause base_cause = report.unknown_cause;
   if (options.tls13_counts) {
-    checker::Verdict v = checker::eligibility(report, {.tls13_counts = true});
+    checker::EligibilityResult v = checker::eligibility(report, {.tls13_counts = true});
     base.result = tri_of(v.eligible);
     base.reasons = std::move(v.reasons);
     base_cause = v.unknown_cause;

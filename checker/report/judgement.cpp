@@ -100,8 +100,8 @@ void add_reason(std::vector<Reason>& reasons, Reason r) {
 
 }  // namespace
 
-Verdict eligibility(const DomainReport& report, const JudgeOptions& options) {
-  Verdict v;
+EligibilityResult eligibility(const DomainReport& report, const JudgeOptions& options) {
+  EligibilityResult v;
   if (report.dns_failure != UnknownCause::none) {
     v.eligible = Eligibility::unknown;
     v.unknown_cause = report.dns_failure;
@@ -357,7 +357,7 @@ void judge(DomainReport& report, const JudgeOptions& options) {
     report.grade.letter = a_plus(report.grade, report.mta_sts_enforce, report.dane) ? "A+" : "A";
   }
 
-  Verdict v = eligibility(report, options);
+  EligibilityResult v = eligibility(report, options);
   report.eligible = v.eligible;
   report.unknown_cause = v.unknown_cause;
   report.reasons = std::move(v.reasons);

@@ -16,14 +16,14 @@ struct JudgeOptions {
 };
 
 /// The eligibility verdict alone, with its reasons.
-struct Verdict {
+struct EligibilityResult {
   Eligibility eligible = Eligibility::unknown;
   UnknownCause unknown_cause = UnknownCause::none;
   std::vector<Reason> reasons;
 };
 
 /// Applies the eligibility rule to the observations (ignores stored verdicts).
-Verdict eligibility(const DomainReport& report, const JudgeOptions& options = {});
+EligibilityResult eligibility(const DomainReport& report, const JudgeOptions& options = {});
 
 /// Grades one address (points, deductions, provisional mark).
 Grade grade_address(const AddressReport& address, std::string_view host);

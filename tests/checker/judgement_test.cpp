@@ -185,7 +185,7 @@ TEST_CASE("eligibility: the Forced-TLS rule on constructed reports", "[checker]"
   AddressReport a = perfect();
   c.mutate(a);
   DomainReport r = domain_with({{a}});
-  Verdict v = eligibility(r, JudgeOptions{.tls13_counts = c.tls13_counts});
+  EligibilityResult v = eligibility(r, JudgeOptions{.tls13_counts = c.tls13_counts});
   CHECK(v.eligible == c.want);
   if (c.want_reason.empty()) {
     CHECK(v.reasons.empty());
@@ -202,21 +202,21 @@ TEST_CASE("eligibility: every MX and every address counts", "[checker]") {
   unknown.starttls = Tri::unknown;
 
   SECTION("one bad MX of two") {
-    Verdict v = eligibility(domain_with({{perfect()}, {bad}}));
+    EligibilityResult v = eligibility(domain_with({{perfect()}, {bad}}));
     CHECK(v.eligible == Eligibility::ineligible);
     REQUIRE(v.reasons.size() == 1);
     CHECK(format_reason(v.reasons[0]) == "no-starttls(mx2.example.test)");
   }
   SECTION("one bad address of a multi-address MX") {
-    Verdict v = eligibility(domain_with({{perfect(), bad}}));
+    EligibilityResult v = eligibility(domain_with({{perfect(), bad}}));
     CHECK(v.eligible == Eligibility::ineligible);
   }
   SECTION("a definite no beats an unknown") {
-    Verdict v = eligibility(domain_with({{unknown}, {bad}}));
+    EligibilityResult v = eligibility(domain_with({{unknown}, {bad}}));
     CHECK(v.eligible == Eligibility::ineligible);
   }
   SECTION("unknown makes the domain unknown, cause probe") {
-    Verdict v = eligibility(domain_with({{perfect()}, {unknown}}));
+    EligibilityResult v = eligibility(domain_with({{perfect()}, {unknown}}));
     CHECK(v.eligible == Eligibility::unknown);
     CHECK(v.unknown_cause == UnknownCause::probe_failure);
   }
@@ -226,7 +226,7 @@ TEST_CASE("eligibility: DNS outcomes", "[checker]") {
   SECTION("null MX accepts no mail") {
     DomainReport r = domain_with({});
     r.source = MxSource::null_mx;
-    Verdict v = eligibility(r);
+    EligibilityResult v = eligibility(r);
     CHECK(v.eligible == Eligibility::ineligible);
     REQUIRE(v.reasons.size() == 1);
     CHECK(v.reasons[0].code == "null-mx");
@@ -235,7 +235,7 @@ TEST_CASE("eligibility: DNS outcomes", "[checker]") {
     DomainReport r = domain_with({});
     r.dns_failure = UnknownCause::dnssec_bogus;
     r.dns_error = "signature expired";
-    Verdict v = eligibility(r);
+    EligibilityResult v = eligibility(r);
     CHECK(v.eligible == Eligibility::unknown);
     CHECK(v.unknown_cause == UnknownCause::dnssec_bogus);
     CHECK(v.reasons.at(0).code == "dnssec-bogus");
