@@ -17,9 +17,9 @@
 #include <string_view>
 #include <vector>
 
-#include "checker/tls/certificate_check.hpp"
 #include "checker/smtp/smtp_reply.hpp"
 #include "checker/smtp/socket_io.hpp"
+#include "checker/tls/certificate_check.hpp"
 #include "checker/tls/tls_channel.hpp"
 #include "common/error.hpp"
 

@@ -62,8 +62,8 @@
 #include <vector>
 
 #include "checker/report/cipher_suites.hpp"
-#include "checker/wire/client_hello.hpp"
 #include "checker/report/report.hpp"
+#include "checker/wire/client_hello.hpp"
 #include "checker/wire/server_hello.hpp"
 
 namespace forcetls::checker {

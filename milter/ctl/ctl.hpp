@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "conf/config.hpp"
 #include "cache/reports.hpp"
+#include "conf/config.hpp"
 #include "policy/policy.hpp"
 
 namespace forcetls::milter {

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "cache/reports.hpp"
 #include "cache/store.hpp"
 #include "conf/config.hpp"
 #include "milter/ctl/ctl.hpp"
-#include "cache/reports.hpp"
 
 namespace forcetls::milter {
 

@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "milter/daemon/daemon_args.hpp"
 #include "milter/daemon/daemon.hpp"
+#include "milter/daemon/daemon_args.hpp"
 
 int main(int argc, char** argv) {
   using namespace forcetls::milter;

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "checker/tls/handshake_probe.hpp"
 #include "checker/smtp/raw_exchange.hpp"
+#include "checker/tls/handshake_probe.hpp"
 #include "tests/checker/rate_limit.hpp"
 #include "tests/lab/lab_env.hpp"
 

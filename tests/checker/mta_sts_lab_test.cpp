@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "checker/cli/check_command.hpp"
 #include "checker/auth/mta_sts.hpp"
 #include "checker/auth/mta_sts_fetch.hpp"
+#include "checker/cli/check_command.hpp"
 #include "checker/probe/prober.hpp"
 #include "checker/report/report_json.hpp"
 #include "checker/report/report_text.hpp"

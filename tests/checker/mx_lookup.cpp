@@ -16,8 +16,8 @@
 
 #include "checker/dns/address_policy.hpp"
 #include "checker/dns/dns.hpp"
-#include "checker/report/domain_name.hpp"
 #include "checker/dns/mx_resolver.hpp"
+#include "checker/report/domain_name.hpp"
 
 using namespace forcetls::checker;
 

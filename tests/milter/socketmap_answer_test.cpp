@@ -327,8 +327,12 @@ TEST_CASE("parse_socketmap_key", "[milter]") {
       {"..", K::other, ""},
       // The recipient normaliser's rules (checker::normalize_domain): IDN
       // to A-label, dotless and numeric names are not next-hop domains.
-      {"b\xC3\xBC" "cher.example", K::domain, "xn--bcher-kva.example"},
-      {".B\xC3\xBC" "cher.example", K::parent, "xn--bcher-kva.example"},
+      {"b\xC3\xBC"
+       "cher.example",
+       K::domain, "xn--bcher-kva.example"},
+      {".B\xC3\xBC"
+       "cher.example",
+       K::parent, "xn--bcher-kva.example"},
       {"localhost", K::other, ""},
       {"192.0.2.1", K::other, ""},
   }));
