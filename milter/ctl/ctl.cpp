@@ -111,6 +111,22 @@ struct Global {
   std::optional<std::string> policy;
 };
 
+/// The configuration and policy the command works on; nullopt after printing
+/// every problem and `why_not` to env.err.
+std::optional<conf::Setup> load_or_explain(const Global& g, CtlEnv& env, std::string_view why_not) {
+  conf::SetupOptions options;
+  options.config_file = g.config;
+  options.policy_file = g.policy;
+  options.default_config_path = env.default_config_path;
+  conf::Loaded<conf::Setup> setup = conf::load_setup(options);
+  if (!setup.ok()) {
+    print_problems(setup.problems, env.err);
+    env.err << "forcetls-ctl: " << why_not << "\n";
+    return std::nullopt;
+  }
+  return std::move(setup.value);
+}
+
 int config_check(const Global& g, const std::vector<std::string>& rest, CtlEnv& env) {
   if (rest.size() > 1) {
     return usage(env, "config check takes at most one FILE");
@@ -190,17 +206,12 @@ int explain_command(const Global& g, const std::vector<std::string>& rest, CtlEn
   }
   in.address = *address;
 
-  conf::SetupOptions options;
-  options.config_file = g.config;
-  options.policy_file = g.policy;
-  options.default_config_path = env.default_config_path;
-  conf::Loaded<conf::Setup> setup = conf::load_setup(options);
-  if (!setup.ok()) {
-    print_problems(setup.problems, env.err);
-    env.err << "forcetls-ctl: the configuration is invalid; nothing to explain\n";
+  std::optional<conf::Setup> setup =
+      load_or_explain(g, env, "the configuration is invalid; nothing to explain");
+  if (!setup) {
     return kExitProblem;
   }
-  const conf::Setup& s = setup.value;
+  const conf::Setup& s = *setup;
   in.on_miss = s.config.milter.on_miss;
   in.miss_deadline = s.config.milter.miss_deadline;
   in.header_name = s.config.milter.header_name;
@@ -364,30 +375,18 @@ int run_ctl(const std::vector<std::string>& args, CtlEnv& env) {
     return explain_command(g, rest, env);
   }
   if (command == "cache") {
-    conf::SetupOptions options;
-    options.config_file = g.config;
-    options.policy_file = g.policy;
-    options.default_config_path = env.default_config_path;
-    conf::Loaded<conf::Setup> setup = conf::load_setup(options);
-    if (!setup.ok()) {
-      print_problems(setup.problems, env.err);
-      env.err << "forcetls-ctl: the configuration is invalid\n";
+    std::optional<conf::Setup> setup = load_or_explain(g, env, "the configuration is invalid");
+    if (!setup) {
       return kExitProblem;
     }
-    return cache_command(setup.value.config, rest, env);
+    return cache_command(setup->config, rest, env);
   }
   if (command == "export") {
-    conf::SetupOptions options;
-    options.config_file = g.config;
-    options.policy_file = g.policy;
-    options.default_config_path = env.default_config_path;
-    conf::Loaded<conf::Setup> setup = conf::load_setup(options);
-    if (!setup.ok()) {
-      print_problems(setup.problems, env.err);
-      env.err << "forcetls-ctl: the configuration is invalid\n";
+    std::optional<conf::Setup> setup = load_or_explain(g, env, "the configuration is invalid");
+    if (!setup) {
       return kExitProblem;
     }
-    return export_command(setup.value.config, *setup.value.policy, rest, env);
+    return export_command(setup->config, *setup->policy, rest, env);
   }
   return usage(env, "unknown command '" + command + "'");
 }
