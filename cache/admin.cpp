@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
-#include "checker/report/domain_name.hpp"
+#include "checker/report/next_hop.hpp"
 #include "checker/report/report_json.hpp"
 #include "checker/report/report_text.hpp"
 #include "common/duration_text.hpp"
@@ -118,7 +118,7 @@ std::string format_list(const std::vector<ListEntry>& entries, std::int64_t now)
 }
 
 Result<std::string> show(Store& store, std::string_view domain) {
-  auto key = checker::normalize_host(domain);
+  auto key = checker::normalize_report_key(domain);
   if (!key) {
     return fail(Errc::invalid_argument,
                 "domain " + std::string(domain) + ": " + key.error().message);
@@ -146,7 +146,7 @@ Result<bool> refresh(Store& store, std::string_view domain) { return store.inval
 
 Result<checker::DomainReport> refresh_now(Store& store, std::string_view domain,
                                           const SyncProbeFn& probe) {
-  auto key = checker::normalize_host(domain);
+  auto key = checker::normalize_report_key(domain);
   if (!key) {
     return fail(Errc::invalid_argument,
                 "domain " + std::string(domain) + ": " + key.error().message);

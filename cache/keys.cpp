@@ -83,20 +83,4 @@ TtlClass ttl_class_of(checker::Eligibility e) {
   return TtlClass::unknown;
 }
 
-Result<std::string> normalize_address(std::string_view address) {
-  if (address.empty() || address.size() > 45) {
-    return fail(Errc::invalid_argument, "not an IP address");
-  }
-  std::string text(address);
-  char buf[INET6_ADDRSTRLEN];
-  unsigned char bin[16];
-  if (inet_pton(AF_INET, text.c_str(), bin) == 1) {
-    return std::string(inet_ntop(AF_INET, bin, buf, sizeof buf));
-  }
-  if (inet_pton(AF_INET6, text.c_str(), bin) == 1) {
-    return std::string(inet_ntop(AF_INET6, bin, buf, sizeof buf));
-  }
-  return fail(Errc::invalid_argument, "not an IP address: " + log::quote(text));
-}
-
 }  // namespace forcetls::cache

@@ -7,6 +7,7 @@
 
 #include "cache/keys.hpp"
 #include "checker/report/domain_name.hpp"
+#include "checker/report/next_hop.hpp"
 #include "common/log.hpp"
 
 namespace forcetls::cache {
@@ -34,7 +35,7 @@ TtlClass address_class(const AddressReport& a, const std::string& host,
 Result<Prepared> prepare(const DomainReport& report, std::int64_t now, const Ttls& ttls,
                          const checker::JudgeOptions& judge, const PutOptions& options) {
   Prepared p;
-  auto domain = checker::normalize_host(report.domain);
+  auto domain = checker::normalize_report_key(report.domain);
   if (!domain) {
     return fail(Errc::invalid_argument,
                 "domain " + log::quote(report.domain) + ": " + domain.error().message);
@@ -83,7 +84,7 @@ Result<Prepared> prepare(const DomainReport& report, std::int64_t now, const Ttl
     e.dns_failure = m.dns_failure;
     e.dane = m.dane;
     for (const AddressReport& a : m.addresses) {
-      auto address = normalize_address(a.address);
+      auto address = checker::normalize_address(a.address);
       if (!address) {
         return fail(Errc::invalid_argument, "MX host " + e.host + ": " + address.error().message);
       }

@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "checker/report/domain_name.hpp"
+#include "checker/report/next_hop.hpp"
 #include "checker/report/judgement.hpp"
 #include "common/log.hpp"
 
@@ -193,7 +193,7 @@ Lookup RefreshEngine::lookup(std::string_view domain) {
 }
 
 bool RefreshEngine::request_refresh(std::string_view domain, Priority priority) {
-  auto key = checker::normalize_host(domain);
+  auto key = checker::normalize_report_key(domain);
   if (!key) {
     return false;
   }
@@ -204,7 +204,7 @@ bool RefreshEngine::request_refresh(std::string_view domain, Priority priority) 
 
 Result<checker::DomainReport> RefreshEngine::await_fresh(std::string_view domain,
                                                          SteadyClock::time_point deadline) {
-  auto key = checker::normalize_host(domain);
+  auto key = checker::normalize_report_key(domain);
   if (!key) {
     return fail(Errc::invalid_argument,
                 "domain " + log::quote(domain) + ": " + key.error().message);

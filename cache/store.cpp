@@ -29,6 +29,7 @@
 #include "cache/prepared.hpp"
 #include "cache/record_io.hpp"
 #include "checker/report/domain_name.hpp"
+#include "checker/report/next_hop.hpp"
 #include "common/log.hpp"
 #include "common/unix_time.hpp"
 
@@ -116,7 +117,7 @@ Lookup Store::peek(std::string_view domain) { return read_domain(domain, false);
 
 std::optional<checker::MtaStsReport> Store::mta_sts_policy(std::string_view domain) {
   Impl& im = *impl_;
-  auto key = checker::normalize_host(domain);
+  auto key = checker::normalize_report_key(domain);
   if (!key) {
     return std::nullopt;
   }
@@ -175,7 +176,7 @@ void settle_freshness(Lookup& out, std::int64_t now, std::int64_t grace) {
 Lookup Store::read_domain(std::string_view domain, bool count) {
   Lookup out;
   Impl& im = *impl_;
-  auto key = checker::normalize_host(domain);
+  auto key = checker::normalize_report_key(domain);
   if (!key) {
     if (count) {
       im.count(kMisses);
@@ -209,7 +210,7 @@ Lookup Store::read_domain(std::string_view domain, bool count) {
 std::optional<AddressReport> Store::fresh_address(std::string_view host, std::string_view address,
                                                   std::uint16_t port) {
   auto h = host == "." ? Result<std::string>(".") : checker::normalize_host(host);
-  auto a = normalize_address(address);
+  auto a = checker::normalize_address(address);
   if (!h || !a) {
     return std::nullopt;
   }
@@ -263,7 +264,7 @@ Result<void> Store::put_many(std::span<const PutItem> items) {
 }
 
 Result<bool> Store::purge(std::string_view domain) {
-  auto key = checker::normalize_host(domain);
+  auto key = checker::normalize_report_key(domain);
   if (!key) {
     return fail(Errc::invalid_argument, key.error().message);
   }
@@ -305,7 +306,7 @@ Result<std::size_t> Store::purge_all() {
 }
 
 Result<bool> Store::invalidate(std::string_view domain) {
-  auto key = checker::normalize_host(domain);
+  auto key = checker::normalize_report_key(domain);
   if (!key) {
     return fail(Errc::invalid_argument, key.error().message);
   }

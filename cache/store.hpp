@@ -163,9 +163,6 @@ struct StoreStats {
   unsigned max_readers = 0;
 };
 
-/// Canonical text of an IPv4 or IPv6 address, or an error.
-Result<std::string> normalize_address(std::string_view address);
-
 /// Whether put() would accept the report (names, addresses, limits); the
 /// same checks put() runs. Imports use it to reject a line with its reason.
 Result<void> check_storable(const checker::DomainReport& report);

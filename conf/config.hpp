@@ -59,6 +59,9 @@ struct Config {
     /// Sendmail FEATURE(sts) answers (`secure match=...`) under this map
     /// name (Sendmail's own map is called `sts`); empty: not served.
     std::string sts_name = "sts";
+    /// Postfix validates DNSSEC (smtp_dns_support_level = dnssec): only then
+    /// are `dane-only` and `verify match=hostname` answered.
+    bool postfix_dnssec = false;
     bool operator==(const Socketmap&) const = default;
   } socketmap;
 

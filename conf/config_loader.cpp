@@ -332,6 +332,7 @@ std::vector<Field> config_schema(Config& c, Marks& m) {
                   socket_field("socket", c.socketmap.socket, true, m.socketmap_socket),
                   map_name_field("name", c.socketmap.name, false),
                   map_name_field("sts_name", c.socketmap.sts_name, true),
+                  bool_field("postfix_dnssec", c.socketmap.postfix_dnssec),
               }),
       section("daemon",
               {

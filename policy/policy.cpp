@@ -44,11 +44,24 @@ struct ConditionFit {
   std::string why;
 };
 
-/// nullopt when the conditions exclude the message. Without a message
-/// (delivery time) only unconditional rules apply.
-std::optional<ConditionFit> fit(const Rule& rule, const MessageContext* message) {
+/// How a walk treats `senders`/`users` conditions.
+enum class Conditions : std::uint8_t {
+  message,        ///< against the message given
+  unconditional,  ///< no message: only rules without conditions
+  any,            ///< no message: every rule, as if its conditions held
+};
+
+/// nullopt when the conditions exclude the message.
+std::optional<ConditionFit> fit(const Rule& rule, const MessageContext* message,
+                                Conditions conditions) {
   ConditionFit f;
   if (rule.users.empty() && rule.senders.empty()) {
+    return f;
+  }
+  if (conditions == Conditions::any) {
+    // Ahead of the unconditional rules of its tier, as for a message it fits.
+    std::get<0>(f.rank) = 1;
+    f.why = "; its senders/users conditions cannot be checked at delivery";
     return f;
   }
   if (message == nullptr) {
@@ -145,7 +158,11 @@ bool Policy::in_scope(const MessageContext& message) const {
 // Calls visit(Match&&) for every matching rule in precedence order; visit
 // returns false to stop. The default comes last and always matches.
 template <typename Visit>
-void Policy::walk(std::string_view domain, const MessageContext* message, Visit&& visit) const {
+void Policy::walk(std::string_view domain, const MessageContext* message, bool any_conditions,
+                  Visit&& visit) const {
+  const Conditions conditions = any_conditions  ? Conditions::any
+                                : message       ? Conditions::message
+                                                : Conditions::unconditional;
   struct Candidate {
     std::uint32_t index;
     ConditionFit fit;
@@ -155,7 +172,7 @@ void Policy::walk(std::string_view domain, const MessageContext* message, Visit&
                   const std::string& why) {
     std::vector<Candidate> found;
     for (std::uint32_t i : indexes) {
-      if (auto f = fit(rules_[i], message)) {
+      if (auto f = fit(rules_[i], message, conditions)) {
         found.push_back({i, std::move(*f)});
       }
     }
@@ -205,7 +222,7 @@ void Policy::walk(std::string_view domain, const MessageContext* message, Visit&
 
 Match Policy::match(std::string_view domain, const MessageContext& message) const {
   Match result;
-  walk(domain, &message, [&](Match&& m) {
+  walk(domain, &message, false, [&](Match&& m) {
     result = std::move(m);
     return false;
   });
@@ -215,7 +232,24 @@ Match Policy::match(std::string_view domain, const MessageContext& message) cons
 
 Match Policy::match_delivery(std::string_view domain) const {
   Match result;
-  walk(domain, nullptr, [&](Match&& m) {
+  walk(domain, nullptr, false, [&](Match&& m) {
+    result = std::move(m);
+    return false;
+  });
+  if (result.rule->options.mode == Mode::require) {
+    return result;
+  }
+  // The map knows no sender: a `require` rule with conditions that would
+  // govern some sender's mail to the name (one ahead of the unconditional
+  // winner) wins over it, or that sender's queued mail could leave in clear.
+  walk(domain, nullptr, true, [&](Match&& m) {
+    if (m.rule->users.empty() && m.rule->senders.empty()) {
+      return false;  // the unconditional winner: what follows governs nobody
+    }
+    if (m.rule->options.mode != Mode::require) {
+      return true;
+    }
+    m.why += " (the strictest rule covering it at delivery)";
     result = std::move(m);
     return false;
   });
@@ -226,7 +260,7 @@ std::vector<Match> Policy::candidates(std::string_view domain,
                                       const MessageContext& message) const {
   std::vector<Match> out;
   const bool scoped = in_scope(message);
-  walk(domain, &message, [&](Match&& m) {
+  walk(domain, &message, false, [&](Match&& m) {
     m.in_scope = scoped;
     out.push_back(std::move(m));
     return true;

@@ -58,17 +58,25 @@ class Policy {
   Match match(std::string_view domain, const MessageContext& message) const;
 
   /// The rule for delivery-time lookups (socketmap), which know only the
-  /// next-hop domain: rules with `senders`/`users` conditions are skipped,
-  /// and scope does not apply (every queued message is delivered).
+  /// next-hop name: the unconditional rule that matches, unless a `require`
+  /// rule with `senders`/`users` conditions covers the name too — then the
+  /// most specific such rule (the strictest), since mail of its senders may
+  /// be in the queue. Scope does not apply (every queued message is delivered).
   Match match_delivery(std::string_view domain) const;
+
+  /// match_delivery() for a next hop given as an IP address (`[192.0.2.1]`):
+  /// only `*` rules and the default can cover it.
+  Match match_delivery_address() const { return match_delivery(""); }
 
   /// Every rule that matches, most specific first, ending with the default
   /// (for `forcetls-ctl explain`: what won and what it shadowed).
   std::vector<Match> candidates(std::string_view domain, const MessageContext& message) const;
 
  private:
+  /// any_conditions: every rule matches as if its conditions held.
   template <typename Visit>
-  void walk(std::string_view domain, const MessageContext* message, Visit&& visit) const;
+  void walk(std::string_view domain, const MessageContext* message, bool any_conditions,
+            Visit&& visit) const;
 
   Scope scope_;
   Rule default_;

@@ -551,11 +551,22 @@ asio::awaitable<MxReport> Prober::probe_host(MxHost host, std::uint16_t port) {
   co_return m;
 }
 
-asio::awaitable<DomainReport> Prober::check_domain(std::string domain) {
+asio::awaitable<DomainReport> Prober::check(ReportTarget target) {
+  DomainReport r = target.kind == ReportTarget::Kind::server
+                       ? co_await check_server(target.name, target.port)
+                       : co_await check_domain(target.name, target.port);
+  r.domain = target.key();
+  co_return r;
+}
+
+asio::awaitable<DomainReport> Prober::check_domain(std::string domain,
+                                                   std::optional<std::uint16_t> port) {
   using namespace asio::experimental::awaitable_operators;
+  const std::uint16_t p = port.value_or(options_.port);
   // MTA-STS and TLSRPT need only the domain: fetched while the MX hosts are
-  // probed; matching the MX hosts against the policy waits for both.
-  auto [r, sts] = co_await (probe_domain_mx(domain) && fetch_sts(domain));
+  // probed; matching the MX hosts against the policy waits for both. An
+  // MTA-STS policy speaks of port 25 (RFC 8461 §3.1's MX hosts) only.
+  auto [r, sts] = co_await (probe_domain_mx(domain, p) && fetch_sts(p == 25 ? domain : ""));
   r.mta_sts = std::move(sts.mta_sts);
   r.tlsrpt = std::move(sts.tlsrpt);
   if (sts.fetched) {
@@ -577,7 +588,7 @@ asio::awaitable<DomainReport> Prober::check_domain(std::string domain) {
 
 asio::awaitable<Prober::StsPart> Prober::fetch_sts(std::string domain) {
   StsPart part;
-  if (!sts_) {
+  if (!sts_ || domain.empty()) {
     co_return part;
   }
   std::optional<MtaStsReport> previous;
@@ -590,11 +601,11 @@ asio::awaitable<Prober::StsPart> Prober::fetch_sts(std::string domain) {
   co_return part;
 }
 
-asio::awaitable<DomainReport> Prober::probe_domain_mx(std::string domain) {
+asio::awaitable<DomainReport> Prober::probe_domain_mx(std::string domain, std::uint16_t port) {
   DomainReport r;
   r.domain = domain;
   MxOptions mx_options = options_.mx;
-  mx_options.port = options_.port;
+  mx_options.port = port;
   MxResult mx = co_await resolve_mx(resolver_, domain, mx_options);
   r.dnssec = mx.dnssec();
   r.dns_ttl = mx.min_ttl();
@@ -619,7 +630,7 @@ asio::awaitable<DomainReport> Prober::probe_domain_mx(std::string domain) {
   if (mx.status == MxStatus::ok) {
     std::vector<asio::awaitable<MxReport>> tasks;
     for (MxHost& host : mx.hosts) {
-      tasks.push_back(probe_host(std::move(host), options_.port));
+      tasks.push_back(probe_host(std::move(host), port));
     }
     r.mx = co_await gather(std::move(tasks));
   }

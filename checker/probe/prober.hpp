@@ -23,6 +23,7 @@
 #include "checker/dns/mx_resolver.hpp"
 #include "checker/probe/async_util.hpp"
 #include "checker/report/judgement.hpp"
+#include "checker/report/next_hop.hpp"
 #include "checker/report/report.hpp"
 #include "checker/smtp/smtp_session.hpp"
 #include "checker/tls/tls_handshake.hpp"
@@ -90,13 +91,18 @@ class Prober {
   /// Builds the TLS client contexts (a bad CA file fails here).
   static Result<std::unique_ptr<Prober>> create(Resolver& resolver, ProberOptions options);
 
-  /// Checks a normalised domain: MX lookup, every address, judgement.
-  asio::awaitable<DomainReport> check_domain(std::string domain);
+  /// Checks a normalised domain: MX lookup, every address (on `port`,
+  /// default options.port), judgement. MTA-STS is fetched for port 25 only.
+  asio::awaitable<DomainReport> check_domain(std::string domain,
+                                             std::optional<std::uint16_t> port = std::nullopt);
 
   /// Checks one server directly (no MX lookup): `host` is a name (its A/AAAA
   /// are probed) or an IP literal. The report's domain is the host.
   asio::awaitable<DomainReport> check_server(std::string host, std::uint16_t port);
 
+  /// Checks what a cache key names (check_domain or check_server on its
+  /// port); the report's domain is the key (`[mx.example.com]:2525`).
+  asio::awaitable<DomainReport> check(ReportTarget target);
   /// TCP connections opened so far by this prober.
   int connections() const { return connections_; }
   /// Address results taken from `known_address` instead of probing.
@@ -135,7 +141,7 @@ class Prober {
   asio::awaitable<DaneOutcome> probe_dane_now(std::string host, asio::ip::address address,
                                               std::uint16_t port, DanePtr dane);
   asio::awaitable<MxReport> probe_host(MxHost host, std::uint16_t port);
-  asio::awaitable<DomainReport> probe_domain_mx(std::string domain);
+  asio::awaitable<DomainReport> probe_domain_mx(std::string domain, std::uint16_t port);
   asio::awaitable<StsPart> fetch_sts(std::string domain);
   AddressState& state_for(const asio::ip::address& address, std::uint16_t port);
 

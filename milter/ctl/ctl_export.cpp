@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cache/store.hpp"
+#include "checker/report/next_hop.hpp"
 #include "milter/ctl/ctl_cache.hpp"
 #include "milter/service/setup.hpp"
 #include "milter/socketmap/socketmap_answer.hpp"
@@ -35,6 +36,12 @@ int export_command(const conf::Config& config, const policy::Policy& policy,
   std::vector<std::string> lines;
   std::size_t looked = 0;
   auto walked = store.for_each_domain([&](const std::string& domain) {
+    // TLS_Rcpt: names a recipient domain: reports of a `[host]` or of
+    // another port are not one.
+    auto target = checker::parse_report_key(domain);
+    if (!target || target->kind != checker::ReportTarget::Kind::domain || target->port != 25) {
+      return true;
+    }
     ++looked;
     const policy::Match match = policy.match_delivery(domain);
     if (!policy::needs_report(match) || match.rule->options.mode != policy::Mode::require) {

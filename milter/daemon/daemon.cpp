@@ -242,12 +242,13 @@ Result<std::unique_ptr<SocketmapServer>> open_socketmap(const conf::Config& conf
 SocketmapHandlerFn socketmap_handler(cache::Reports& reports) {
   return [&reports](std::string_view request) {
     thread_local std::shared_ptr<const Runtime> rt;
-    thread_local SocketmapMaps maps;
+    thread_local SocketmapOptions maps;
     thread_local std::uint64_t seen = 0;
     const std::uint64_t now = g_runtime.generation();
     if (!rt || seen != now) {
       rt = g_runtime.load();
-      maps = {rt->config.socketmap.name, rt->config.socketmap.sts_name};
+      maps = {rt->config.socketmap.name, rt->config.socketmap.sts_name,
+              rt->config.socketmap.postfix_dnssec};
       seen = now;
     }
     return answer_request(*rt->policy, maps, reports, request);

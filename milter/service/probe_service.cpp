@@ -13,6 +13,7 @@
 #include <variant>
 
 #include "checker/report/judgement.hpp"
+#include "checker/report/next_hop.hpp"
 #include "common/log.hpp"
 #include "common/unix_time.hpp"
 
@@ -115,8 +116,13 @@ void ProbeService::remember(const checker::DomainReport& report) {
 asio::awaitable<void> ProbeService::run_one(std::string domain, cache::ProbeDone done) {
   using namespace asio::experimental::awaitable_operators;
   asio::steady_timer timer(co_await asio::this_coro::executor, deadline_);
-  std::variant<checker::DomainReport, std::monostate> got =
-      co_await (prober_->check_domain(domain) || timer.async_wait(asio::use_awaitable));
+  // The engine's keys are ReportTarget keys: a domain, `domain:port`,
+  // `[host]`, `[host]:port`. One it did not make is a probe failure.
+  auto target = checker::parse_report_key(domain);
+  std::variant<checker::DomainReport, std::monostate> got = std::monostate{};
+  if (target) {
+    got = co_await (prober_->check(std::move(*target)) || timer.async_wait(asio::use_awaitable));
+  }
   checker::DomainReport report;
   if (got.index() == 0) {
     report = std::move(std::get<0>(got));
@@ -125,7 +131,7 @@ asio::awaitable<void> ProbeService::run_one(std::string domain, cache::ProbeDone
     report.domain = domain;
     report.source = checker::MxSource::none;
     report.dns_failure = checker::UnknownCause::none;
-    report.dns_error = "probe deadline passed";
+    report.dns_error = target ? "probe deadline passed" : target.error().message;
     report.checked_at = unix_now();
     checker::judge(report);
     report.eligible = checker::Eligibility::unknown;

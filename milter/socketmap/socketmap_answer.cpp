@@ -7,7 +7,6 @@
 #include <charconv>
 #include <vector>
 
-#include "cache/store.hpp"
 #include "checker/report/domain_name.hpp"
 #include "common/enum_names.hpp"
 
@@ -75,11 +74,14 @@ bool dane_on_every_mx(const DomainReport& report) {
 
 /// require_verified_cert: the checker verified every certificate against the
 /// MX host name. With a DNSSEC-secure MX answer that name is authentic, and
-/// Postfix's `verify` (match=hostname) checks the same thing; otherwise the
-/// names are pinned with `secure match=`, so a forged MX answer cannot send
-/// us to a host that merely has a valid certificate for its own name.
-std::optional<std::string> verified_level(const DomainReport& report) {
-  if (report.dnssec == checker::DnssecStatus::secure && report.source == checker::MxSource::mx) {
+/// Postfix's `verify` (match=hostname) checks the same thing — when Postfix
+/// validates DNSSEC itself (postfix_dnssec), else it would trust a forged MX
+/// answer. Otherwise the names are pinned with `secure match=`, so a forged
+/// MX answer cannot send us to a host that merely has a valid certificate
+/// for its own name.
+std::optional<std::string> verified_level(const DomainReport& report, bool postfix_dnssec) {
+  if (postfix_dnssec && report.dnssec == checker::DnssecStatus::secure &&
+      report.source == checker::MxSource::mx) {
     return "verify match=hostname";
   }
   std::vector<std::string> hosts;
@@ -140,6 +142,20 @@ std::optional<std::string> verified_hosts(const DomainReport& report) {
   return out;
 }
 
+/// What stands in for `dane-only` when Postfix does not validate DNSSEC (it
+/// would then find no usable TLSA records and defer the mail until it
+/// bounces): the MX hosts pinned with `secure match=` when every certificate
+/// verified, else nullopt (`encrypt`). nullopt too without DANE on every MX.
+std::optional<std::string> dane_stand_in(const DomainReport& report) {
+  if (!dane_on_every_mx(report)) {
+    return std::nullopt;
+  }
+  if (auto hosts = verified_hosts(report)) {
+    return "secure match=" + *hosts;
+  }
+  return std::nullopt;
+}
+
 std::string not_eligible(const Decision& d) {
   std::string text = "forcetls: " + d.domain + " is not eligible for TLS delivery";
   if (!d.reason.empty()) {
@@ -175,36 +191,6 @@ std::string SocketmapAnswer::payload() const { return std::string(to_string(kind
 
 SocketmapKey parse_socketmap_key(std::string_view key) {
   SocketmapKey out;
-  auto port_is_smtp = [](std::string_view port) {
-    unsigned value = 0;
-    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    return ec == std::errc() && end == port.data() + port.size() && value == 25;
-  };
-  if (key.starts_with('[')) {
-    const std::size_t close = key.find(']');
-    if (close == std::string_view::npos) {
-      return out;
-    }
-    const std::string_view inside = key.substr(1, close - 1);
-    const std::string_view rest = key.substr(close + 1);
-    if (!rest.empty() && !(rest.starts_with(':') && port_is_smtp(rest.substr(1)))) {
-      return out;
-    }
-    std::string_view address = inside;
-    if (address.size() > 5 &&
-        (address.substr(0, 5) == "ipv6:" || address.substr(0, 5) == "IPv6:")) {
-      address.remove_prefix(5);
-    }
-    if (cache::normalize_address(address)) {
-      out.kind = SocketmapKey::Kind::literal;
-      return out;
-    }
-    if (auto h = key_domain(inside)) {
-      out.kind = SocketmapKey::Kind::host;
-      out.name = std::move(*h);
-    }
-    return out;
-  }
   if (key.starts_with('.')) {
     if (auto h = key_domain(key.substr(1))) {
       out.kind = SocketmapKey::Kind::parent;
@@ -212,16 +198,22 @@ SocketmapKey parse_socketmap_key(std::string_view key) {
     }
     return out;
   }
-  std::string_view name = key;
-  if (const std::size_t colon = key.find(':'); colon != std::string_view::npos) {
-    if (!port_is_smtp(key.substr(colon + 1))) {
-      return out;
-    }
-    name = key.substr(0, colon);
+  auto target = checker::parse_report_key(key);
+  if (!target) {
+    return out;
   }
-  if (auto h = key_domain(name)) {
+  out.target = std::move(*target);
+  if (out.target.kind == checker::ReportTarget::Kind::domain) {
+    if (!key_domain(out.target.name)) {
+      return out;  // dotless or numeric: not a next-hop domain
+    }
     out.kind = SocketmapKey::Kind::domain;
-    out.name = std::move(*h);
+    out.name = out.target.name;
+  } else if (out.target.address()) {
+    out.kind = SocketmapKey::Kind::literal;
+  } else {
+    out.kind = SocketmapKey::Kind::host;
+    out.name = out.target.name;
   }
   return out;
 }
@@ -311,7 +303,8 @@ std::string tls_ciphers(const DomainReport& report) {
   return every_tls_address(report, high) ? "high" : "medium";
 }
 
-SocketmapAnswer postfix_answer(const Decision& d, const DomainReport* report) {
+SocketmapAnswer postfix_answer(const Decision& d, const DomainReport* report,
+                               bool postfix_dnssec) {
   if (!d.in_scope || d.mode == Mode::off) {
     return {};
   }
@@ -324,9 +317,12 @@ SocketmapAnswer postfix_answer(const Decision& d, const DomainReport* report) {
       if (report == nullptr) {  // eligible without a report: not a decision decide() makes
         return {AnswerKind::temp, not_known(d)};
       }
-      std::optional<std::string> level = authenticated_level(*report, true, true);
+      std::optional<std::string> level = authenticated_level(*report, postfix_dnssec, true);
+      if (!level && !postfix_dnssec) {
+        level = dane_stand_in(*report);
+      }
       if (!level && d.options.require_verified_cert) {
-        level = verified_level(*report);
+        level = verified_level(*report, postfix_dnssec);
       }
       std::string value = level.value_or("encrypt");
       value += " protocols=" + tls_protocols(*report, d.options.tls13_counts) +
@@ -342,8 +338,11 @@ SocketmapAnswer postfix_answer(const Decision& d, const DomainReport* report) {
   if (report != nullptr && r != Require::none) {
     const bool dane_ok = r == Require::dane || r == Require::either;
     const bool sts_ok = r == Require::mta_sts || r == Require::either;
-    if (auto level = authenticated_level(*report, dane_ok, sts_ok)) {
+    if (auto level = authenticated_level(*report, dane_ok && postfix_dnssec, sts_ok)) {
       return {AnswerKind::ok, std::move(*level)};
+    }
+    if (dane_ok && !postfix_dnssec && dane_on_every_mx(*report)) {
+      return {AnswerKind::ok, dane_stand_in(*report).value_or("encrypt")};
     }
   }
   return {};

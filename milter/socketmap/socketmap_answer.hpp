@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "checker/report/next_hop.hpp"
 #include "checker/report/report.hpp"
 #include "policy/decision.hpp"
 
@@ -34,19 +35,24 @@ struct SocketmapAnswer {
   bool operator==(const SocketmapAnswer&) const = default;
 };
 
-/// What a request key names (socketmap_table(5): Postfix sends the next-hop
-/// domain, then `.parent` forms of it; `[host]` / `[host]:port` with a
-/// bracketed next hop).
+/// What a request key names (socketmap_table(5): Postfix sends the next hop
+/// as the transport gives it — `domain`, `domain:port`, `[host]`,
+/// `[host]:port` — then `.parent` forms of a domain).
 struct SocketmapKey {
   enum class Kind : std::uint8_t {
-    domain,   ///< `example.com` (also `example.com:25`)
+    domain,   ///< `example.com`, `example.com:2525`: the domain's MX hosts on that port
     parent,   ///< `.example.com`: Postfix's lookup after a NOTFOUND for a subdomain
-    host,     ///< `[mx.example.com]`, `[mx.example.com]:25`
-    literal,  ///< `[192.0.2.1]`, `[ipv6:...]`: an address, never a cached domain
-    other,    ///< another port, or not a name: answered NOTFOUND
+    host,     ///< `[mx.example.com]`, `[mx.example.com]:2525`: that server itself
+    literal,  ///< `[192.0.2.1]`, `[ipv6:...]`: an address, matched by `*` and the default only
+    other,    ///< not a next hop: answered NOTFOUND
   };
   Kind kind = Kind::other;
-  std::string name;  ///< normalised (lower case, no trailing dot); empty for literal/other
+  /// What is probed and cached for domain/host/literal (its key() is the
+  /// cache key: port 25 omitted, so `[h]:25` and `[h]` share one report).
+  checker::ReportTarget target;
+  /// The name the policy's rules are matched against (domain, host, parent);
+  /// empty for literal/other.
+  std::string name;
 };
 SocketmapKey parse_socketmap_key(std::string_view key);
 
@@ -77,10 +83,15 @@ std::string tls_protocols(const checker::DomainReport& report, bool tls13_counts
 std::string tls_ciphers(const checker::DomainReport& report);
 
 /// The Postfix smtp_tls_policy_maps answer for a decision made with
-/// Policy::match_delivery for a next-hop domain (`report` nullptr: not in
-/// the cache; a refresh is queued by the caller).
+/// Policy::match_delivery for a next hop (`report` nullptr: not in the
+/// cache; a refresh is queued by the caller). `postfix_dnssec`
+/// (socketmap.postfix_dnssec): Postfix validates DNSSEC itself
+/// (smtp_dns_support_level = dnssec), so `dane-only` and `verify
+/// match=hostname` are safe to give. Without it, `dane-only` becomes `secure
+/// match=<the MX hosts>` when every certificate verified, else `encrypt`,
+/// and `verify` becomes `secure match=<the MX hosts>`.
 SocketmapAnswer postfix_answer(const policy::Decision& decision,
-                               const checker::DomainReport* report);
+                               const checker::DomainReport* report, bool postfix_dnssec);
 
 /// The Sendmail FEATURE(sts) answer (same decision as postfix_answer).
 /// Sendmail 8.17 acts only on `OK secure match=... servername=hostname`

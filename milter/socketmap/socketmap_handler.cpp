@@ -61,7 +61,7 @@ bool report_matters(const policy::Match& match, MapKind kind) {
 
 }  // namespace
 
-SocketmapReply answer_request(const policy::Policy& policy, const SocketmapMaps& maps,
+SocketmapReply answer_request(const policy::Policy& policy, const SocketmapOptions& options,
                               cache::Reports& reports, std::string_view request) {
   const std::size_t space = request.find(' ');
   if (space == std::string_view::npos) {
@@ -71,9 +71,9 @@ SocketmapReply answer_request(const policy::Policy& policy, const SocketmapMaps&
   const std::string_view map = request.substr(0, space);
   const std::string_view key = request.substr(space + 1);
   MapKind kind = MapKind::postfix;
-  if (map == maps.postfix) {
+  if (map == options.postfix) {
     kind = MapKind::postfix;
-  } else if (!maps.sts.empty() && map == maps.sts) {
+  } else if (!options.sts.empty() && map == options.sts) {
     kind = MapKind::sts;
   } else {
     // A misconfigured client must not deliver in clear by accident: PERM
@@ -89,36 +89,37 @@ SocketmapReply answer_request(const policy::Policy& policy, const SocketmapMaps&
       // was already decided by its most specific rule (`.suffix` rules
       // included): a parent rule must not override that.
       return finish({}, map, key, nullptr, nullptr, "parent-key");
-    case SocketmapKey::Kind::literal:
-      return finish({}, map, key, nullptr, nullptr, "address-literal");
     case SocketmapKey::Kind::other:
-      return finish({}, map, key, nullptr, nullptr, "not-a-domain");
+      return finish({}, map, key, nullptr, nullptr, "not-a-next-hop");
     case SocketmapKey::Kind::domain:
     case SocketmapKey::Kind::host:
+    case SocketmapKey::Kind::literal:
       break;
   }
 
-  const policy::Match match = policy.match_delivery(parsed.name);
+  // A host is judged by the rule for its name, a port by the bare name's;
+  // an address matches only `*` and the default.
+  const policy::Match match = parsed.kind == SocketmapKey::Kind::literal
+                                  ? policy.match_delivery_address()
+                                  : policy.match_delivery(parsed.name);
+  const std::string target = parsed.target.key();
   std::optional<cache::Lookup> found;
   const checker::DomainReport* report = nullptr;
   if (report_matters(match, kind)) {
-    // Only a `require` domain's miss holds mail back; others refresh in the
+    // Only a `require` rule's miss holds mail back; others refresh in the
     // background.
     const cache::Priority miss_priority = match.rule->options.mode == policy::Mode::require
                                               ? cache::Priority::waiting
                                               : cache::Priority::background;
-    found = parsed.kind == SocketmapKey::Kind::host ? reports.peek(parsed.name)
-                                                    : reports.lookup(parsed.name, miss_priority);
+    found = reports.lookup(target, miss_priority);
     if (found->state != cache::Freshness::missing) {
       report = &found->report;
-    } else if (parsed.kind == SocketmapKey::Kind::host) {
-      // A relay host nobody probed: no verdict of ours applies to it.
-      return finish({}, map, key, nullptr, &*found, "host-not-cached");
     }
   }
-  const policy::Decision decision = policy::decide(match, parsed.name, report);
-  SocketmapAnswer answer =
-      kind == MapKind::postfix ? postfix_answer(decision, report) : sts_answer(decision, report);
+  const policy::Decision decision = policy::decide(match, target, report);
+  SocketmapAnswer answer = kind == MapKind::postfix
+                               ? postfix_answer(decision, report, options.postfix_dnssec)
+                               : sts_answer(decision, report);
   return finish(std::move(answer), map, key, &decision, found ? &*found : nullptr, "");
 }
 

@@ -16,10 +16,13 @@
 
 namespace forcetls::milter {
 
-/// The map names the responder answers (config socketmap.name / sts_name).
-struct SocketmapMaps {
+/// The map names the responder answers (config socketmap.name / sts_name)
+/// and what its answers may assume about Postfix.
+struct SocketmapOptions {
   std::string postfix = "forcetls";  ///< smtp_tls_policy_maps values
   std::string sts = "sts";           ///< Sendmail FEATURE(sts) values; empty: not served
+  /// socketmap.postfix_dnssec: Postfix validates DNSSEC (postfix_answer).
+  bool postfix_dnssec = false;
 };
 
 /// A reply and the log line it earns.
@@ -34,8 +37,11 @@ struct SocketmapReply {
   std::string log_line;
 };
 
-/// Answers one request payload.
-SocketmapReply answer_request(const policy::Policy& policy, const SocketmapMaps& maps,
+/// Answers one request payload. Every key a `require` rule covers — a
+/// domain, a `[host]`, either with a port — is looked up (and probed on a
+/// miss) under its own ReportTarget; none is answered NOTFOUND for want of
+/// a report.
+SocketmapReply answer_request(const policy::Policy& policy, const SocketmapOptions& options,
                               cache::Reports& reports, std::string_view request);
 
 }  // namespace forcetls::milter

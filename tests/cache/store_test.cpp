@@ -6,6 +6,7 @@
 
 #include "checker/report/domain_name.hpp"
 #include "checker/report/judgement.hpp"
+#include "checker/report/next_hop.hpp"
 
 #include <lmdb.h>
 #include <sys/stat.h>
@@ -514,9 +515,9 @@ TEST_CASE("store: host names and addresses as keys", "[cache]") {
   CHECK_FALSE(normalize_host("a..b"));
   CHECK_FALSE(normalize_host("mx.exa mple.test"));
   CHECK_FALSE(normalize_host(std::string(254, 'a')));
-  CHECK(*normalize_address("2001:DB8:0:0::1") == "2001:db8::1");
-  CHECK(*normalize_address("192.0.2.1") == "192.0.2.1");
-  CHECK_FALSE(normalize_address("192.0.2"));
+  CHECK(*checker::normalize_address("2001:DB8:0:0::1") == "2001:db8::1");
+  CHECK(*checker::normalize_address("192.0.2.1") == "192.0.2.1");
+  CHECK_FALSE(checker::normalize_address("192.0.2"));
 }
 
 TEST_CASE("store: a tiny map grows instead of failing", "[cache]") {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Fuzz target for checker/report/domain_name: normalisation (libidn2 included) and
-// address parsing on arbitrary bytes. A normalised name must normalise to
+// Fuzz target for checker/report/domain_name and next_hop: normalisation
+// (libidn2 included), address parsing and report keys (the policy map's
+// next hops) on arbitrary bytes. A normalised name or key must normalise to
 // itself.
 #include <cstddef>
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include <string_view>
 
 #include "checker/report/domain_name.hpp"
+#include "checker/report/next_hop.hpp"
 
 using namespace forcetls::checker;
 
@@ -25,6 +27,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::abort();
     }
     (void)normalize_domain(*domain);
+  }
+  if (auto key = normalize_report_key(input)) {
+    auto again = normalize_report_key(*key);
+    if (!again || *again != *key) {
+      std::abort();
+    }
   }
   return 0;
 }

@@ -106,6 +106,7 @@ struct Case {
   std::string domain;
   std::function<std::optional<DomainReport>(const std::string&)> report;
   std::string want;  ///< the reply payload
+  bool postfix_dnssec = true;  ///< socketmap.postfix_dnssec (postfix_answer)
 };
 
 std::optional<DomainReport> none(const std::string&) { return std::nullopt; }
@@ -210,13 +211,48 @@ TEST_CASE("postfix_answer: every answer kind", "[milter]") {
        "OK secure match=mx.stsprefer.example servername=hostname"},
       {"off: NOTFOUND", "internal.example",
        [](const std::string& d) -> R { return with_dane(two_good(d)); }, "NOTFOUND "},
+      // Postfix without DNSSEC validation: no dane-only, no verify.
+      {"no Postfix DNSSEC, DANE on every MX, certificates verified: hosts pinned",
+       "signed.example", [](const std::string& d) -> R { return with_dane(two_good(d)); },
+       "OK secure match=mx1.signed.example:mx2.signed.example protocols=>=TLSv1.2 ciphers=high",
+       false},
+      {"no Postfix DNSSEC, DANE on every MX, a certificate unverified: encrypt",
+       "signed.example",
+       [](const std::string& d) -> R {
+         auto r = with_dane(two_good(d));
+         r.mx[1].addresses[0].cert.trusted = Tri::no;
+         return r;
+       },
+       "OK encrypt protocols=>=TLSv1.2 ciphers=high", false},
+      {"no Postfix DNSSEC, MTA-STS still secure", "sts.example",
+       [](const std::string& d) -> R { return with_sts(two_good(d), {"mx1.sts.example"}); },
+       "OK secure match=mx1.sts.example servername=hostname protocols=>=TLSv1.2 ciphers=high",
+       false},
+      {"no Postfix DNSSEC, require_verified_cert, secure MX: names pinned, not verify",
+       "verified.example",
+       [](const std::string& d) -> R {
+         auto r = two_good(d);
+         r.dnssec = checker::DnssecStatus::secure;
+         return r;
+       },
+       "OK secure match=mx1.verified.example:mx2.verified.example protocols=>=TLSv1.2 "
+       "ciphers=high",
+       false},
+      {"no Postfix DNSSEC, prefer + require dane, verified: hosts pinned", "daneprefer.example",
+       [](const std::string& d) -> R { return with_dane(two_good(d)); },
+       "OK secure match=mx1.daneprefer.example:mx2.daneprefer.example", false},
+      {"no Postfix DNSSEC, prefer + require dane, unverified: encrypt", "daneprefer.example",
+       [](const std::string& d) -> R { return with_dane(test::ineligible_report(d)); },
+       "OK encrypt", false},
+      {"no Postfix DNSSEC, prefer + require dane, no DANE: NOTFOUND", "daneprefer.example",
+       [](const std::string& d) -> R { return two_good(d); }, "NOTFOUND ", false},
   }));
   INFO(c.label);
   const std::optional<DomainReport> report = c.report(c.domain);
   const policy::Match m = test_policy().match_delivery(c.domain);
   const DomainReport* r = policy::needs_report(m) && report ? &*report : nullptr;
   const policy::Decision d = policy::decide(m, c.domain, r);
-  CHECK(postfix_answer(d, r).payload() == c.want);
+  CHECK(postfix_answer(d, r, c.postfix_dnssec).payload() == c.want);
 }
 
 DomainReport cert_flaw(const std::string& domain, const std::string& flaw) {
@@ -308,20 +344,29 @@ TEST_CASE("parse_socketmap_key", "[milter]") {
     std::string key;
     K kind;
     std::string name;
+    std::string target = "";  ///< the cache key (ReportTarget::key), for domain/host/literal
   };
   auto c = GENERATE(values<KeyCase>({
-      {"example.com", K::domain, "example.com"},
-      {"Example.COM.", K::domain, "example.com"},
-      {"example.com:25", K::domain, "example.com"},
-      {"example.com:587", K::other, ""},
+      {"example.com", K::domain, "example.com", "example.com"},
+      {"Example.COM.", K::domain, "example.com", "example.com"},
+      {"example.com:25", K::domain, "example.com", "example.com"},
+      {"example.com:2525", K::domain, "example.com", "example.com:2525"},
+      {"example.com:0", K::other, ""},
+      {"example.com:65536", K::other, ""},
+      {"example.com:", K::other, ""},
+      {"example.com:25x", K::other, ""},
       {".example.com", K::parent, "example.com"},
-      {"[mx.example.com]", K::host, "mx.example.com"},
-      {"[MX.example.com]:25", K::host, "mx.example.com"},
-      {"[mx.example.com]:2525", K::other, ""},
-      {"[192.0.2.1]:25", K::literal, ""},
-      {"[ipv6:2001:db8::1]", K::literal, ""},
-      {"[2001:db8::1]:25", K::literal, ""},
+      {"[mx.example.com]", K::host, "mx.example.com", "[mx.example.com]"},
+      {"[MX.example.com]:25", K::host, "mx.example.com", "[mx.example.com]"},
+      {"[mx.example.com]:2525", K::host, "mx.example.com", "[mx.example.com]:2525"},
+      {"[x_y.example.com]", K::host, "x_y.example.com", "[x_y.example.com]"},
+      {"[relay]", K::host, "relay", "[relay]"},
+      {"[192.0.2.1]:25", K::literal, "", "[192.0.2.1]"},
+      {"[ipv6:2001:DB8::1]", K::literal, "", "[2001:db8::1]"},
+      {"[2001:db8::1]:587", K::literal, "", "[2001:db8::1]:587"},
       {"[mx.example.com", K::other, ""},
+      {"[mx.example.com]x", K::other, ""},
+      {"[]", K::other, ""},
       {"", K::other, ""},
       {"a b", K::other, ""},
       {"..", K::other, ""},
@@ -329,10 +374,11 @@ TEST_CASE("parse_socketmap_key", "[milter]") {
       // to A-label, dotless and numeric names are not next-hop domains.
       {"b\xC3\xBC"
        "cher.example",
-       K::domain, "xn--bcher-kva.example"},
+       K::domain, "xn--bcher-kva.example", "xn--bcher-kva.example"},
       {".B\xC3\xBC"
        "cher.example",
        K::parent, "xn--bcher-kva.example"},
+      {"X_Y.example.com", K::domain, "x_y.example.com", "x_y.example.com"},
       {"localhost", K::other, ""},
       {"192.0.2.1", K::other, ""},
   }));
@@ -340,6 +386,9 @@ TEST_CASE("parse_socketmap_key", "[milter]") {
   const SocketmapKey k = parse_socketmap_key(c.key);
   CHECK(k.kind == c.kind);
   CHECK(k.name == c.name);
+  if (!c.target.empty()) {
+    CHECK(k.target.key() == c.target);
+  }
 }
 
 TEST_CASE("SocketmapAnswer::payload keeps NOTFOUND's space", "[milter]") {

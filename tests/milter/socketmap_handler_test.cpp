@@ -64,6 +64,9 @@ default:
 rules:
   - domains: [.example.com, example.com, mx.relay.net]
     mode: require
+  - domains: [.courts.example]
+    senders: [legal.example.net]
+    mode: require
 )";
 
 checker::DomainReport sts_report(const std::string& domain) {
@@ -121,20 +124,60 @@ TEST_CASE("answer_request: names, keys and cache calls", "[milter]") {
        L::info},
       {"prefer: no lookup, NOTFOUND", "forcetls other.org", "NOTFOUND ", {}, {}, L::debug},
       {"parent key: NOTFOUND, no lookup", "forcetls .example.com", "NOTFOUND ", {}, {}, L::debug},
-      {"[host] cached: its own result, no refresh",
+      // A [host] next hop is that server's own report, probed on a miss.
+      {"[host] cached: the server's own report",
        "forcetls [mx.relay.net]:25",
        "OK encrypt protocols=>=TLSv1.2 ciphers=medium",
+       {"[mx.relay.net]"},
        {},
-       {"mx.relay.net"},
        L::debug},
-      {"[host] not cached: NOTFOUND",
+      {"[host] under a require suffix, not cached: TEMP, probed",
        "forcetls [mx9.example.com]",
+       "TEMP forcetls: [mx9.example.com] is being checked for TLS support, try again later",
+       {"[mx9.example.com]"},
+       {},
+       L::info},
+      {"[host]:port: a report of its own on that port",
+       "forcetls [MX.relay.net]:2525",
+       "TEMP forcetls: [mx.relay.net]:2525 is being checked for TLS support, try again later",
+       {"[mx.relay.net]:2525"},
+       {},
+       L::info},
+      {"domain:port: the domain's rule, probed on that port",
+       "forcetls example.com:2525",
+       "TEMP forcetls: example.com:2525 is being checked for TLS support, try again later",
+       {"example.com:2525"},
+       {},
+       L::info},
+      {"ineligible [host]: the rule's action",
+       "forcetls [bad.example.com]",
+       "PERM forcetls: [bad.example.com] is not eligible for TLS delivery "
+       "(no-starttls(mx2.[bad.example.com]))",
+       {"[bad.example.com]"},
+       {},
+       L::info},
+      {"[host] no require rule covers: NOTFOUND, no lookup",
+       "forcetls [relay.other.org]",
        "NOTFOUND ",
        {},
-       {"mx9.example.com"},
+       {},
        L::debug},
-      {"[address]: NOTFOUND", "forcetls [192.0.2.1]:25", "NOTFOUND ", {}, {}, L::debug},
-      {"other port: NOTFOUND", "forcetls example.com:587", "NOTFOUND ", {}, {}, L::debug},
+      {"sender-conditional require: held to it at delivery",
+       "forcetls a.courts.example",
+       "TEMP forcetls: a.courts.example is being checked for TLS support, try again later",
+       {"a.courts.example"},
+       {},
+       L::info},
+      {"sender-conditional require, eligible: encrypt",
+       "forcetls b.courts.example",
+       "OK encrypt protocols=>=TLSv1.2 ciphers=medium",
+       {"b.courts.example"},
+       {},
+       L::debug},
+      {"[address] under the prefer default: NOTFOUND", "forcetls [192.0.2.1]:25", "NOTFOUND ", {}, {},
+       L::debug},
+      {"other port under prefer: NOTFOUND", "forcetls other.org:587", "NOTFOUND ", {}, {},
+       L::debug},
       {"sts map, enforce",
        "sts sts.example.com",
        "OK secure match=.sts.example.com servername=hostname",
@@ -185,11 +228,13 @@ TEST_CASE("answer_request: names, keys and cache calls", "[milter]") {
   FakeDelivery reports;
   reports.fresh["example.com"] = test::eligible_report("example.com");
   reports.fresh["bad.example.com"] = test::ineligible_report("bad.example.com");
-  reports.fresh["mx.relay.net"] = test::eligible_report("mx.relay.net");
+  reports.fresh["[mx.relay.net]"] = test::eligible_report("[mx.relay.net]");
+  reports.fresh["[bad.example.com]"] = test::ineligible_report("[bad.example.com]");
+  reports.fresh["b.courts.example"] = test::eligible_report("b.courts.example");
   reports.fresh["sts.example.com"] = sts_report("sts.example.com");
   reports.stale["old.example.com"] = test::eligible_report("old.example.com");
   log::set_level(log::Level::debug);
-  const SocketmapReply r = answer_request(policy, SocketmapMaps{}, reports, c.request);
+  const SocketmapReply r = answer_request(policy, SocketmapOptions{}, reports, c.request);
   CHECK(r.answer.payload() == c.want);
   CHECK(reports.looked_up == c.looked_up);
   CHECK(reports.peeked == c.peeked);
@@ -210,7 +255,7 @@ TEST_CASE("answer_request: a miss is urgent only for a require domain", "[milter
   INFO(c.request);
   const policy::Policy policy = load(kPolicy);
   FakeDelivery reports;
-  answer_request(policy, SocketmapMaps{}, reports, c.request);
+  answer_request(policy, SocketmapOptions{}, reports, c.request);
   REQUIRE(reports.priorities.size() == 1);
   CHECK(reports.priorities[0] == c.want);
 }
@@ -220,16 +265,16 @@ TEST_CASE("answer_request: the log line", "[milter]") {
   FakeDelivery reports;
   reports.fresh["example.com"] = test::eligible_report("example.com");
   log::set_level(log::Level::debug);
-  SocketmapReply r = answer_request(policy, SocketmapMaps{}, reports, "forcetls example.com");
+  SocketmapReply r = answer_request(policy, SocketmapOptions{}, reports, "forcetls example.com");
   CHECK(r.log_line ==
         "socketmap map=forcetls key=example.com answer=OK "
         "value=\"encrypt protocols=>=TLSv1.2 ciphers=medium\" policy=require verdict=eligible "
         "cache=hit rule=policy.yaml:5");
   // At info, OK answers build no line at all (one per delivery would flood).
   log::set_level(log::Level::info);
-  r = answer_request(policy, SocketmapMaps{}, reports, "forcetls example.com");
+  r = answer_request(policy, SocketmapOptions{}, reports, "forcetls example.com");
   CHECK(r.log_line.empty());
-  r = answer_request(policy, SocketmapMaps{}, reports, "forcetls new.example.com");
+  r = answer_request(policy, SocketmapOptions{}, reports, "forcetls new.example.com");
   CHECK_THAT(r.log_line, Catch::Contains("answer=TEMP") && Catch::Contains("cache=miss"));
 }
 
@@ -237,7 +282,7 @@ TEST_CASE("answer_request: configured map names", "[milter]") {
   const policy::Policy policy = load(kPolicy);
   FakeDelivery reports;
   reports.fresh["example.com"] = test::eligible_report("example.com");
-  const SocketmapMaps maps{.postfix = "tlspol", .sts = ""};
+  const SocketmapOptions maps{.postfix = "tlspol", .sts = ""};
   CHECK(answer_request(policy, maps, reports, "tlspol example.com").answer.kind == AnswerKind::ok);
   CHECK(answer_request(policy, maps, reports, "forcetls example.com").answer.kind ==
         AnswerKind::perm);

@@ -178,21 +178,67 @@ TEST_CASE("Policy::match: most specific rule wins", "[policy]") {
   CHECK_FALSE(m.why.empty());
 }
 
-TEST_CASE("Policy::match_delivery skips sender and user rules", "[policy]") {
+TEST_CASE("Policy::match_delivery: the unconditional rule unless a conditional require covers it",
+          "[policy]") {
   struct Case {
     std::string domain;
     int want_line;
   };
   auto c = GENERATE(values<Case>({
-      {"example.org", 10},
-      {"a.example.org", 20},
-      {"other.test", 1},  // the `*` rule has a sender condition
+      {"example.org", 10},    // unconditional require: it wins
+      {"a.example.org", 20},  // unconditional require below .example.org
+      // No unconditional rule: the `*` rule requires TLS for senders below
+      // .corp.example, whose mail may be in the queue.
+      {"other.test", 40},
   }));
   Policy p = sample_policy();
   Match m = p.match_delivery(c.domain);
   REQUIRE(m.rule != nullptr);
   CHECK(m.rule->origin.line == c.want_line);
   CHECK(m.in_scope);
+}
+
+TEST_CASE("Policy::match_delivery: the strictest rule that governs some sender", "[policy]") {
+  auto with_mode = [](Rule r, Mode mode) {
+    r.options.mode = mode;
+    return r;
+  };
+  Rule def;
+  def.options.mode = Mode::prefer;
+  def.origin = Origin{"policy.yaml", 1, 1};
+  Policy p(Scope{}, def,
+           {
+               rule(10, {".courts.example"}, {"legal.example.net"}),  // require, conditional
+               with_mode(rule(20, {"open.courts.example"}), Mode::prefer),
+               with_mode(rule(30, {"off.courts.example"}), Mode::off),
+               with_mode(rule(40, {"tier.example"}), Mode::prefer),
+               rule(50, {"tier.example"}, {}, {"alice"}),  // same tier, written after
+               with_mode(rule(60, {"a.shadow.example"}), Mode::prefer),
+               rule(70, {".shadow.example"}, {"legal.example.net"}),  // less specific than 60
+               with_mode(rule(80, {"weak.example"}, {"legal.example.net"}), Mode::prefer),
+               rule(90, {"weak.example"}, {"other.example.net"}),
+           });
+  struct Case {
+    std::string domain;
+    int want_line;
+  };
+  auto c = GENERATE(values<Case>({
+      {"a.courts.example", 10},    // only the conditional rule matches: it governs
+      {"courts.example", 1},       // `.courts.example` does not match the name itself
+      {"open.courts.example", 20},  // the exact prefer rule is ahead of the suffix for everyone
+      {"off.courts.example", 30},
+      {"tier.example", 50},         // a user rule of the same tier goes first
+      {"a.shadow.example", 60},     // the suffix rule governs nobody's mail here
+      {"weak.example", 90},         // a conditional prefer is passed over for a require
+      {"x.shadow.example", 70},
+  }));
+  INFO(c.domain);
+  Match m = p.match_delivery(c.domain);
+  REQUIRE(m.rule != nullptr);
+  CHECK(m.rule->origin.line == c.want_line);
+  if (c.want_line == 10 || c.want_line == 50 || c.want_line == 70 || c.want_line == 90) {
+    CHECK_THAT(m.why, Catch::Contains("strictest"));
+  }
 }
 
 TEST_CASE("Policy::candidates lists every matching rule in precedence order", "[policy]") {
