@@ -552,9 +552,13 @@ asio::awaitable<MxReport> Prober::probe_host(MxHost host, std::uint16_t port) {
 }
 
 asio::awaitable<DomainReport> Prober::check(ReportTarget target) {
-  DomainReport r = target.kind == ReportTarget::Kind::server
-                       ? co_await check_server(target.name, target.port)
-                       : co_await check_domain(target.name, target.port);
+  // (No co_await inside ?: — GCC 12 miscompiles it.)
+  DomainReport r;
+  if (target.kind == ReportTarget::Kind::server) {
+    r = co_await check_server(target.name, target.port);
+  } else {
+    r = co_await check_domain(target.name, target.port);
+  }
   r.domain = target.key();
   co_return r;
 }
@@ -566,7 +570,10 @@ asio::awaitable<DomainReport> Prober::check_domain(std::string domain,
   // MTA-STS and TLSRPT need only the domain: fetched while the MX hosts are
   // probed; matching the MX hosts against the policy waits for both. An
   // MTA-STS policy speaks of port 25 (RFC 8461 §3.1's MX hosts) only.
-  auto [r, sts] = co_await (probe_domain_mx(domain, p) && fetch_sts(p == 25 ? domain : ""));
+  // (The argument is a named variable: GCC 12 mishandles temporaries made
+  // inside a co_await expression.)
+  std::string sts_domain = p == 25 ? domain : std::string();
+  auto [r, sts] = co_await (probe_domain_mx(domain, p) && fetch_sts(std::move(sts_domain)));
   r.mta_sts = std::move(sts.mta_sts);
   r.tlsrpt = std::move(sts.tlsrpt);
   if (sts.fetched) {

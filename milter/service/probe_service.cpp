@@ -119,9 +119,11 @@ asio::awaitable<void> ProbeService::run_one(std::string domain, cache::ProbeDone
   // The engine's keys are ReportTarget keys: a domain, `domain:port`,
   // `[host]`, `[host]:port`. One it did not make is a probe failure.
   auto target = checker::parse_report_key(domain);
-  std::variant<checker::DomainReport, std::monostate> got = std::monostate{};
+  std::variant<checker::DomainReport, std::monostate> got{std::in_place_index<1>};
   if (target) {
-    got = co_await (prober_->check(std::move(*target)) || timer.async_wait(asio::use_awaitable));
+    auto raced =
+        co_await (prober_->check(std::move(*target)) || timer.async_wait(asio::use_awaitable));
+    got = std::move(raced);
   }
   checker::DomainReport report;
   if (got.index() == 0) {
