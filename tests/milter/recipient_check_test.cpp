@@ -100,6 +100,7 @@ FakeReports lab_reports() {
   FakeReports r;
   r.fresh["good.example"] = eligible_report("good.example");
   r.fresh["bad.example"] = ineligible_report("bad.example");
+  r.fresh["x_y.bad.example"] = ineligible_report("x_y.bad.example");
   r.fresh["tagged.example"] = ineligible_report("tagged.example");
   r.fresh["held.example"] = ineligible_report("held.example");
   r.fresh["portal.example"] = ineligible_report("portal.example");
@@ -124,37 +125,39 @@ TEST_CASE("check_recipient: reply, cache use and reason per recipient", "[milter
     std::string action;
   };
   using M = conf::MissBehaviour;
-  auto c =
-      GENERATE(Case{"eligible, fresh", "<bob@good.example>", M::wait, RcptReply::accept, "",
-                    CacheUse::hit, "eligible", "accept"},
-               Case{"ineligible, reject", "<bob@bad.example>", M::wait, RcptReply::reject, "550",
-                    CacheUse::hit, "ineligible", "reject"},
-               Case{"domain case and trailing dot", "<bob@BAD.Example.>", M::wait,
-                    RcptReply::reject, "550", CacheUse::hit, "ineligible", "reject"},
-               Case{"stale is used", "<a@old.example>", M::wait, RcptReply::accept, "",
-                    CacheUse::stale, "eligible", "accept"},
-               Case{"miss, waited, probe answered", "<a@new.example>", M::wait, RcptReply::reject,
-                    "550", CacheUse::probed, "ineligible", "reject"},
-               Case{"miss, wait times out -> not checked -> tempfail", "<a@down.example>", M::wait,
-                    RcptReply::tempfail, "451", CacheUse::timeout, "not-checked", "tempfail"},
-               Case{"miss, answer-now -> tempfail at once", "<a@new.example>", M::answer_now,
-                    RcptReply::tempfail, "451", CacheUse::miss, "not-checked", "tempfail"},
-               Case{"tag accepts", "<a@tagged.example>", M::wait, RcptReply::accept, "",
-                    CacheUse::hit, "ineligible", "tag"},
-               Case{"quarantine accepts", "<a@held.example>", M::wait, RcptReply::accept, "",
-                    CacheUse::hit, "ineligible", "quarantine"},
-               Case{"prefer never blocks", "<a@relaxed.example>", M::wait, RcptReply::accept, "",
-                    CacheUse::hit, "ineligible", "accept"},
-               Case{"off: no lookup", "<a@internal.example>", M::wait, RcptReply::accept, "",
-                    CacheUse::none, "not-checked", "accept"},
-               Case{"IP literal under require: 550 5.1.3", "<a@[192.0.2.1]>", M::wait,
-                    RcptReply::reject, "550", CacheUse::none, "not-checked", "reject"},
-               Case{"unbalanced quotes under require", "<\"a@bad.example>", M::wait,
-                    RcptReply::reject, "550", CacheUse::none, "not-checked", "reject"},
-               Case{"local recipient without domain passes", "<postmaster>", M::wait,
-                    RcptReply::accept, "", CacheUse::none, "not-checked", "accept"},
-               Case{"dotless domain is local", "<root@localhost>", M::wait, RcptReply::accept, "",
-                    CacheUse::none, "not-checked", "accept"});
+  auto c = GENERATE(
+      Case{"eligible, fresh", "<bob@good.example>", M::wait, RcptReply::accept, "", CacheUse::hit,
+           "eligible", "accept"},
+      Case{"ineligible, reject", "<bob@bad.example>", M::wait, RcptReply::reject, "550",
+           CacheUse::hit, "ineligible", "reject"},
+      Case{"domain case and trailing dot", "<bob@BAD.Example.>", M::wait, RcptReply::reject, "550",
+           CacheUse::hit, "ineligible", "reject"},
+      Case{"underscore (Postfix accepts it): the domain's own verdict", "<bob@X_Y.bad.example>",
+           M::wait, RcptReply::reject, "550", CacheUse::hit, "ineligible", "reject"},
+      Case{"stale is used", "<a@old.example>", M::wait, RcptReply::accept, "", CacheUse::stale,
+           "eligible", "accept"},
+      Case{"miss, waited, probe answered", "<a@new.example>", M::wait, RcptReply::reject, "550",
+           CacheUse::probed, "ineligible", "reject"},
+      Case{"miss, wait times out -> not checked -> tempfail", "<a@down.example>", M::wait,
+           RcptReply::tempfail, "451", CacheUse::timeout, "not-checked", "tempfail"},
+      Case{"miss, answer-now -> tempfail at once", "<a@new.example>", M::answer_now,
+           RcptReply::tempfail, "451", CacheUse::miss, "not-checked", "tempfail"},
+      Case{"tag accepts", "<a@tagged.example>", M::wait, RcptReply::accept, "", CacheUse::hit,
+           "ineligible", "tag"},
+      Case{"quarantine accepts", "<a@held.example>", M::wait, RcptReply::accept, "", CacheUse::hit,
+           "ineligible", "quarantine"},
+      Case{"prefer never blocks", "<a@relaxed.example>", M::wait, RcptReply::accept, "",
+           CacheUse::hit, "ineligible", "accept"},
+      Case{"off: no lookup", "<a@internal.example>", M::wait, RcptReply::accept, "", CacheUse::none,
+           "not-checked", "accept"},
+      Case{"IP literal under require: 550 5.1.3", "<a@[192.0.2.1]>", M::wait, RcptReply::reject,
+           "550", CacheUse::none, "not-checked", "reject"},
+      Case{"unbalanced quotes under require", "<\"a@bad.example>", M::wait, RcptReply::reject,
+           "550", CacheUse::none, "not-checked", "reject"},
+      Case{"local recipient without domain passes", "<postmaster>", M::wait, RcptReply::accept, "",
+           CacheUse::none, "not-checked", "accept"},
+      Case{"dotless domain is local", "<root@localhost>", M::wait, RcptReply::accept, "",
+           CacheUse::none, "not-checked", "accept"});
 
   auto policy = load_policy(kRequireReject);
   FakeReports reports = lab_reports();

@@ -31,6 +31,7 @@ constexpr const char* kPostfixMilter = "inet:127.0.0.1:8894";
 constexpr const char* kMapSocket = "inet:8892@127.0.0.1";
 constexpr const char* kPostfixMap = "socketmap:inet:127.0.0.1:8892:forcetls";
 constexpr const char* kStrippedService = "127.0.0.48:25/inet";
+constexpr const char* kStrippedService2525 = "127.0.0.48:2525/inet";
 
 /// A log file read from an offset: only what was written after mark().
 struct LogWindow {
@@ -203,8 +204,12 @@ TEST_CASE("socketmap: every answer kind through postmap", "[milter][lab]") {
        "answer=TEMP value=\"forcetls: could not verify TLS support"},
       {"selfsigned.test", 1, "", "answer=NOTFOUND policy=prefer"},
       {".good.test", 1, "", "answer=NOTFOUND note=parent-key"},
-      {"[127.0.0.10]:25", 1, "", "answer=NOTFOUND note=address-literal"},
-      {"[mx1.good.test]:25", 1, "", "answer=NOTFOUND note=host-not-cached"},
+      // Next hops of a transport: the server itself is probed and judged
+      // (an address by the default rule, a host by the rule for its name).
+      {"[127.0.0.10]:25", 0, "encrypt protocols=>=TLSv1.2 ciphers=high", "answer=OK"},
+      {"[mx1.good.test]:25", 0, "encrypt protocols=>=TLSv1.2 ciphers=high", "answer=OK"},
+      {"good.test:2525", 1, "socketmap server temporary error: forcetls: could not verify",
+       "answer=TEMP value=\"forcetls: could not verify TLS support of good.test:2525"},
   };
   for (const Want& w : wants) {
     RunResult r = settled(d, w.key);
@@ -221,11 +226,14 @@ TEST_CASE("socketmap: every answer kind through postmap", "[milter][lab]") {
     CHECK_THAT(line, Catch::Contains(w.logged));
   }
 
-  // `[host]:25`: the host's own cached result, once it is a cached domain.
-  CHECK(postmap("[nomx.test]:25").status == 1);
-  CHECK(trim(settled(d, "nomx.test").out) == "encrypt protocols=>=TLSv1.2 ciphers=high");
-  CHECK(trim(postmap("[nomx.test]:25").out) == "encrypt protocols=>=TLSv1.2 ciphers=high");
-  CHECK(postmap("[nomx.test]:587").status == 1);
+  // `[host]:25` and `[host]` share one report; another port has its own
+  // (nothing listens on 587: unknown, so TEMP, never NOTFOUND).
+  CHECK(trim(settled(d, "[nomx.test]:25").out) == "encrypt protocols=>=TLSv1.2 ciphers=high");
+  CHECK(trim(postmap("[nomx.test]").out) == "encrypt protocols=>=TLSv1.2 ciphers=high");
+  CHECK_THAT(answer_line(d.lines(), "forcetls", "[nomx.test]"), Catch::Contains("cache=hit"));
+  CHECK_THAT(settled(d, "[nomx.test]:587").out,
+             Catch::Contains("socketmap server temporary error: forcetls: could not verify TLS "
+                             "support of [nomx.test]:587"));
 
   // Sendmail's FEATURE(sts) map: `secure` pinned to the MX hosts when their
   // certificates verified, TEMP (never PERM: Sendmail reads PERM as "no
@@ -279,6 +287,7 @@ constexpr const char* kDowngradePolicy = R"(default:
 struct DowngradeLab {
   std::string send = env().get("SEND_CONF");
   std::string mx = env().get("MX_CONF");
+  bool with_port_2525 = false;  ///< a copy of the MX on 127.0.0.48:2525 (add_port_2525)
 
   DowngradeLab() {
     // The MX names itself in the receiving log, so its lines can be told apart.
@@ -296,9 +305,48 @@ struct DowngradeLab {
         " -X smtpd_milters milter_default_action smtp_tls_policy_maps defer_transports && "
         "postfix -c " +
         send + " reload >/dev/null 2>&1");
+    if (with_port_2525) {
+      run("postconf -c " + mx + " -MX '" + kStrippedService2525 + "' >/dev/null 2>&1");
+    }
     run("postconf -c " + mx + " -P '" + kStrippedService +
         "/smtpd_tls_security_level=may' && postconf -c " + mx + " -PX '" + kStrippedService +
         "/syslog_name' && postfix -c " + mx + " reload >/dev/null 2>&1");
+  }
+
+  /// The same MX (name, certificate, TLS settings) also on port 2525, logging
+  /// as postfix/downgrade2525; removed again by the destructor.
+  void add_port_2525() {
+    RunResult params = run("postconf -c " + mx + " -P");
+    std::string cmd = "postconf -c " + mx + " -M '" + kStrippedService2525 +
+                      "=127.0.0.48:2525 inet n - n - - smtpd'";
+    const std::string prefix = std::string(kStrippedService) + "/";
+    std::istringstream in(params.out);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (!line.starts_with(prefix) || line.find("/syslog_name") != std::string::npos) {
+        continue;
+      }
+      const std::size_t eq = line.find(" = ");
+      if (eq == std::string::npos) {
+        continue;
+      }
+      cmd +=
+          " && postconf -c " + mx + " -P " +
+          shell_quote(std::string(kStrippedService2525) + "/" +
+                      line.substr(prefix.size(), eq - prefix.size()) + "=" + line.substr(eq + 3));
+    }
+    cmd += " && postconf -c " + mx + " -P '" + kStrippedService2525 +
+           "/syslog_name=postfix/downgrade2525' && postfix -c " + mx + " reload";
+    with_port_2525 = true;
+    RunResult r = run(cmd + " 2>&1");
+    INFO(cmd << "\n" << r.out);
+    REQUIRE(r.status == 0);
+    REQUIRE(wait_until(
+        [] {
+          return run("swaks --server 127.0.0.48 --port 2525 --quit-after EHLO 2>&1")
+                     .out.find("250") != std::string::npos;
+        },
+        60s));
   }
 
   /// Whether 127.0.0.48 offers STARTTLS right now (asked as a client would).
@@ -311,21 +359,25 @@ struct DowngradeLab {
 
   /// The MX on the same address without (false) or with (true) STARTTLS.
   void set_starttls(bool on) {
-    REQUIRE(run("postconf -c " + mx + " -P '" + kStrippedService + "/smtpd_tls_security_level=" +
-                (on ? "may" : "none") + "' && postfix -c " + mx + " reload")
-                .status == 0);
+    std::string cmd = "postconf -c " + mx + " -P '" + kStrippedService +
+                      "/smtpd_tls_security_level=" + (on ? "may" : "none") + "'";
+    if (with_port_2525) {
+      cmd += " '" + std::string(kStrippedService2525) +
+             "/smtpd_tls_security_level=" + (on ? "may" : "none") + "'";
+    }
+    REQUIRE(run(cmd + " && postfix -c " + mx + " reload").status == 0);
     // reload restarts the smtpd processes; wait until the new ones answer.
     REQUIRE(wait_until([&] { return offers_starttls() == on; }, 60s));
   }
 
   void flush() { REQUIRE(run("postqueue -c " + send + " -f").status == 0); }
 
-  void submit(const std::string& rcpt, const std::string& subject) {
+  void submit(const std::string& rcpt, const std::string& subject,
+              const std::string& from = "sender@lab.test") {
     const std::string host = env().send_smtp.substr(0, env().send_smtp.find(':'));
     const std::string port = env().send_smtp.substr(env().send_smtp.find(':') + 1);
-    RunResult swaks =
-        run("swaks --server " + host + " --port " + port + " --from sender@lab.test --to " + rcpt +
-            " --header 'Subject: " + subject + "' 2>&1");
+    RunResult swaks = run("swaks --server " + host + " --port " + port + " --from " + from +
+                          " --to " + rcpt + " --header 'Subject: " + subject + "' 2>&1");
     INFO(swaks.out);
     REQUIRE_THAT(swaks.out, Catch::Contains("250 2.0.0 Ok: queued"));
   }
@@ -492,4 +544,154 @@ TEST_CASE("socketmap: unix socket, stale file replaced, owned by the daemon user
   CHECK_FALSE(std::filesystem::exists(path));  // removed at stop
   std::error_code ec;
   std::filesystem::remove_all(sockdir, ec);
+}
+
+namespace {
+
+/// Next hops a `require` rule covers although they are not the recipient's
+/// MX lookup: a transport to a `[host]`, to `[host]:port`, and a domain that
+/// only a sender-conditional `require` rule covers.
+constexpr const char* kNextHopPolicy = R"(default:
+  mode: prefer
+rules:
+  - domains: [.downgrade.test]
+    mode: require
+  - domains: [downgrade.test]
+    senders: [legal.lab.test]
+    mode: require
+)";
+
+/// Postfix's delivery line for one recipient that has `what` in it.
+bool delivery_has(const std::string& log, const std::string& rcpt, const std::string& what) {
+  for (const std::string& line : lines_with(log, "to=<" + rcpt + ">")) {
+    if (line.find(what) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("socketmap: [host], [host]:port and sender-conditional next hops through a downgrade",
+          "[milter][lab]") {
+  Daemon d(kNextHopPolicy);
+  d.start();
+  DowngradeLab lab;
+  lab.add_port_2525();
+  // good.test and tls10.test are delivered to the downgrade MX by transport,
+  // so Postfix asks the map for the host, not for their MX.
+  struct Transports {
+    std::string send = env().get("SEND_CONF");
+    Transports() {
+      REQUIRE(run("postconf -c " + send +
+                  " -e 'transport_maps=inline:{good.test=smtp:[mx.downgrade.test], "
+                  "tls10.test=smtp:[mx.downgrade.test]:2525}' && postfix -c " +
+                  send + " reload")
+                  .status == 0);
+    }
+    ~Transports() {
+      run("postconf -c " + send + " -X transport_maps && postfix -c " + send +
+          " reload >/dev/null 2>&1");
+    }
+  } transports;
+  LogWindow send_log(env().send_log);
+  LogWindow mx_log(env().mx_log);
+
+  struct Message {
+    std::string rcpt;
+    std::string from;
+    std::string key;  ///< what Postfix asks the map for it
+    std::string relay;
+  };
+  const std::vector<Message> messages = {
+      {"a@good.test", "sender@lab.test", "[mx.downgrade.test]", "[127.0.0.48]:25"},
+      {"b@tls10.test", "sender@lab.test", "[mx.downgrade.test]:2525", "[127.0.0.48]:2525"},
+      // Another sender's mail: only legal.lab.test's is `require` at RCPT,
+      // but the map cannot tell the two apart.
+      {"c@downgrade.test", "other@lab.test", "downgrade.test", "[127.0.0.48]:25"},
+  };
+  for (const Message& m : messages) {
+    lab.submit(m.rcpt, "next hop " + m.key, m.from);
+  }
+  REQUIRE(wait_until(
+      [&] {
+        for (const Message& m : messages) {
+          if (send_log.text().find("to=<" + m.rcpt + ">") == std::string::npos) {
+            return false;
+          }
+        }
+        return true;
+      },
+      60s));
+
+  // 1. Each next hop is probed as itself and answered like a domain.
+  for (const Message& m : messages) {
+    RunResult r = settled(d, m.key);
+    INFO(m.key << ": " << r.out << "\n--- daemon ---\n" << d.lines());
+    CHECK(trim(r.out) == "encrypt protocols=>=TLSv1.2 ciphers=high");
+    CHECK_THAT(answer_line(d.lines(), "forcetls", m.key), Catch::Contains("policy=require"));
+  }
+
+  // 2. STARTTLS stripped on both ports: every message is deferred, none
+  //    reaches the MX.
+  lab.set_starttls(false);
+  send_log.mark();
+  mx_log.mark();
+  lab.flush();
+  {
+    const bool deferred = wait_until(
+        [&] {
+          for (const Message& m : messages) {
+            if (!delivery_has(send_log.text(), m.rcpt, "TLS is required, but was not offered")) {
+              return false;
+            }
+          }
+          return true;
+        },
+        120s);
+    const std::string l = send_log.text();
+    const std::string m = mx_log.text();
+    INFO(l << "\n--- receiving ---\n" << m << "\n--- daemon ---\n" << d.lines());
+    CHECK(deferred);
+    CHECK(lines_with(l, "status=sent").empty());
+    for (const char* service : {"postfix/downgrade/smtpd", "postfix/downgrade2525/smtpd"}) {
+      for (const std::string& line : lines_with(m, service)) {
+        CHECK(line.find("client=") == std::string::npos);
+      }
+    }
+  }
+
+  // 3. STARTTLS back: each delivered over TLS, to the port its transport names.
+  lab.set_starttls(true);
+  send_log.mark();
+  mx_log.mark();
+  lab.flush();
+  {
+    const bool sent = wait_until(
+        [&] {
+          for (const Message& m : messages) {
+            if (!delivery_has(send_log.text(), m.rcpt, "status=sent")) {
+              return false;
+            }
+          }
+          return true;
+        },
+        120s);
+    const std::string l = send_log.text();
+    const std::string m = mx_log.text();
+    INFO(l << "\n--- receiving ---\n" << m);
+    CHECK(sent);
+    for (const Message& msg : messages) {
+      CHECK(delivery_has(l, msg.rcpt, "relay=mx.downgrade.test" + msg.relay));
+    }
+    std::size_t tls_sessions = 0;
+    for (const char* service : {"postfix/downgrade/smtpd", "postfix/downgrade2525/smtpd"}) {
+      for (const std::string& line : lines_with(m, service)) {
+        tls_sessions += line.find("TLS connection established from") != std::string::npos;
+      }
+      CHECK_FALSE(lines_with(m, service).empty());
+    }
+    CHECK(tls_sessions >= 2);
+  }
 }
