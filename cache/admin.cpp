@@ -137,8 +137,18 @@ Result<std::string> show(Store& store, std::string_view domain) {
       "cache: " + *key + " " + state + ", checked " + span_text(now - l.checked_at) + " ago, " +
       (l.expires_at > now ? "expires in " + span_text(l.expires_at - now)
                           : "expired " + span_text(now - l.expires_at) + " ago") +
-      ", last used " + (l.last_used > 0 ? span_text(now - l.last_used) + " ago" : "never") + "\n\n";
-  out += checker::to_text(l.report);
+      ", last used " + (l.last_used > 0 ? span_text(now - l.last_used) + " ago" : "never") + "\n";
+  if (std::optional<Pin> pin = store.pin(*key); pin && pin->until > now) {
+    out += "pin: eligible since " + span_text(now - pin->pinned_at) + " ago, pinned for " +
+           span_text(pin->until - now) + " more";
+    if (pin->suspected()) {
+      out += "; ineligible on " + std::to_string(pin->suspects) + " probe(s) since " +
+             span_text(now - pin->first_suspect) +
+             " ago: downgrade suspected (forcetls-ctl cache unpin if the change is real)";
+    }
+    out += "\n";
+  }
+  out += "\n" + checker::to_text(l.report);
   return out;
 }
 
@@ -158,6 +168,7 @@ Result<checker::DomainReport> refresh_now(Store& store, std::string_view domain,
   probed->report.domain = *key;
   PutOptions options;
   options.dns_ttl = probed->dns_ttl;
+  options.probed = true;
   if (auto r = store.put(probed->report, options); !r) {
     return std::unexpected(r.error());
   }

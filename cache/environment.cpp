@@ -207,7 +207,8 @@ int Store::Impl::open_dbis(MDB_txn* txn) {
                            {"addresses", &addresses_},
                            {"used", &used_},
                            {"expiry", &expiry_},
-                           {"meta", &meta_}}) {
+                           {"meta", &meta_},
+                           {"pins", &pins_}}) {
     if (int e = mdb_dbi_open(txn, name, MDB_CREATE, dbi); e != 0) {
       return e;
     }

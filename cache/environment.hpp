@@ -118,7 +118,7 @@ class Store::Impl {
   int rewrite_expiry(MDB_txn* txn, DomainRecord& d, std::int64_t expires_at, std::string& why);
 
   MDB_env* env_ = nullptr;
-  MDB_dbi domains_ = 0, addresses_ = 0, used_ = 0, expiry_ = 0, meta_ = 0;
+  MDB_dbi domains_ = 0, addresses_ = 0, used_ = 0, expiry_ = 0, meta_ = 0, pins_ = 0;
   std::array<std::atomic<std::uint64_t>, detail::kCounters> counters_{};
   std::array<std::uint64_t, detail::kCounters> flushed_{};  // part of counters_ already in meta
   std::atomic<std::uint64_t> map_grows_{0};

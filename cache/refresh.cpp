@@ -15,8 +15,8 @@
 #include <utility>
 #include <vector>
 
-#include "checker/report/next_hop.hpp"
 #include "checker/report/judgement.hpp"
+#include "checker/report/next_hop.hpp"
 #include "common/log.hpp"
 
 namespace forcetls::cache {
@@ -380,7 +380,7 @@ void store_results(Store& store, Core& c, std::unique_lock<std::mutex>& lock, Re
   for (auto& [f, probed] : matched) {
     probed.report.domain = f->domain;
     checker::judge(probed.report, store.options().judge);
-    items.push_back({probed.report, PutOptions{.dns_ttl = probed.dns_ttl}});
+    items.push_back({probed.report, PutOptions{.dns_ttl = probed.dns_ttl, .probed = true}});
   }
   std::vector<bool> stored = put_all(store, items);
   std::vector<checker::DomainReport> results = answers(store, items, stored);

@@ -195,6 +195,12 @@ Lookup Store::read_domain(std::string_view domain, bool count) {
     return out;
   }
   checker::judge(out.report, options_.judge);
+  if (out.report.eligible == checker::Eligibility::ineligible) {
+    // Pinned eligible and found ineligible since, not yet confirmed.
+    if (std::optional<Pin> p = pin(*key); p && p->suspected() && p->until > now) {
+      mark_downgrade_suspected(out.report, *p);
+    }
+  }
   settle_freshness(out, now, options_.ttls.grace);
   if (count) {
     im.count(out.state == Freshness::fresh   ? kHits
@@ -239,6 +245,68 @@ Result<void> Store::put(const DomainReport& report, const PutOptions& options) {
   return put_many(std::span<const PutItem>(&item, 1));
 }
 
+namespace {
+
+/// The pin step of one probe result, inside the write transaction: the pin
+/// stored, updated or deleted; a suspected result kept only for the unknown
+/// TTL, so it is probed again soon.
+int apply_pin(Store::Impl& im, MDB_txn* txn, Prepared& p, std::int64_t now, const Ttls& ttls,
+              const PinOptions& options, PinStep& step) {
+  DomainRecord& d = p.domain;
+  MDB_val k = val(d.domain), v;
+  std::optional<Pin> pin;
+  int rc = mdb_get(txn, im.pins_, &k, &v);
+  if (rc == 0) {
+    pin = decode_pin(view(v));
+  } else if (rc != MDB_NOTFOUND) {
+    return rc;
+  }
+  step = next_pin(pin, d.eligible, now, options);
+  if (step.pin) {
+    const std::string value = encode_pin(*step.pin);
+    MDB_val pv = val(value);
+    rc = mdb_put(txn, im.pins_, &k, &pv, 0);
+  } else if (pin || rc == 0) {
+    rc = mdb_del(txn, im.pins_, &k, nullptr);
+    rc = rc == MDB_NOTFOUND ? 0 : rc;
+  } else {
+    rc = 0;
+  }
+  if (rc == 0 && step.event == PinEvent::suspected) {
+    d.ttl_class = TtlClass::unknown;
+    d.expires_at = std::min(d.expires_at, d.checked_at + detail::ttl_for(ttls, TtlClass::unknown));
+  }
+  return rc;
+}
+
+void log_pin(const std::string& key, const PinStep& step) {
+  switch (step.event) {
+    case PinEvent::suspected:
+      log::warning("cache: " +
+                   log::fields({{"event", "downgrade-suspected"},
+                                {"domain", key},
+                                {"suspect_probes", std::to_string(step.pin->suspects)}}));
+      break;
+    case PinEvent::confirmed:
+      log::warning("cache: " +
+                   log::fields({{"event", "pin-released"},
+                                {"domain", key},
+                                {"why", "ineligible on every probe for the confirmation period"}}));
+      break;
+    case PinEvent::pinned:
+    case PinEvent::expired:
+      log::info("cache: " +
+                log::fields({{"event", std::string("pin-") + std::string(to_string(step.event))},
+                             {"domain", key}}));
+      break;
+    case PinEvent::renewed:
+    case PinEvent::none:
+      break;
+  }
+}
+
+}  // namespace
+
 Result<void> Store::put_many(std::span<const PutItem> items) {
   const std::int64_t now = clock_();
   std::vector<Prepared> prepared;
@@ -251,9 +319,17 @@ Result<void> Store::put_many(std::span<const PutItem> items) {
     prepared.push_back(std::move(*p));
   }
   Impl& im = *impl_;
-  return im.write(
+  std::vector<PinStep> steps(items.size());
+  auto r = im.write(
       [&](MDB_txn* txn, std::string& why) -> int {
         for (std::size_t i = 0; i < prepared.size(); ++i) {
+          if (items[i].options.probed) {
+            if (int rc =
+                    apply_pin(im, txn, prepared[i], now, options_.ttls, options_.pins, steps[i]);
+                rc != 0) {
+              return rc;
+            }
+          }
           if (int rc = put_records(im, txn, prepared[i], items[i].options, now, why); rc != 0) {
             return rc;
           }
@@ -261,6 +337,50 @@ Result<void> Store::put_many(std::span<const PutItem> items) {
         return 0;
       },
       "put");
+  if (r) {
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      log_pin(prepared[i].domain.domain, steps[i]);
+    }
+  }
+  return r;
+}
+
+std::optional<Pin> Store::pin(std::string_view key) {
+  auto k = checker::normalize_report_key(key);
+  if (!k) {
+    return std::nullopt;
+  }
+  Impl& im = *impl_;
+  std::optional<Pin> out;
+  im.read([&](MDB_txn* txn) -> int {
+    MDB_val mk = val(*k), v;
+    if (mdb_get(txn, im.pins_, &mk, &v) == 0) {
+      out = decode_pin(view(v));
+    }
+    return 0;
+  });
+  return out;
+}
+
+Result<bool> Store::unpin(std::string_view key) {
+  auto k = checker::normalize_report_key(key);
+  if (!k) {
+    return fail(Errc::invalid_argument, k.error().message);
+  }
+  bool found = false;
+  Impl& im = *impl_;
+  auto r = im.write(
+      [&](MDB_txn* txn, std::string&) -> int {
+        MDB_val mk = val(*k);
+        int rc = mdb_del(txn, im.pins_, &mk, nullptr);
+        found = rc == 0;
+        return rc == MDB_NOTFOUND ? 0 : rc;
+      },
+      "unpin");
+  if (!r) {
+    return std::unexpected(r.error());
+  }
+  return found;
 }
 
 Result<bool> Store::purge(std::string_view domain) {

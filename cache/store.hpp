@@ -43,6 +43,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cache/pins.hpp"
 #include "cache/record.hpp"
 #include "checker/report/judgement.hpp"
 #include "checker/report/report.hpp"
@@ -80,7 +81,8 @@ struct StoreOptions {
   std::int64_t touch_interval = 300;      ///< last_used precision: fewer writes for hot domains
   Durability durability = Durability::no_meta_sync;
   checker::JudgeOptions judge;
-  Clock clock;  ///< empty: system_clock()
+  PinOptions pins;  ///< eligibility pins (pins.hpp) for probe results
+  Clock clock;      ///< empty: system_clock()
 };
 
 /// Schema of the environment (named databases, key layout, record version).
@@ -126,6 +128,9 @@ struct PutOptions {
   /// Sets last_used (imports carry it); otherwise it is set to now when the
   /// domain has none yet.
   std::optional<std::int64_t> last_used = std::nullopt;
+  /// A probe's result: the eligibility pin applies (pins.hpp). Imports and
+  /// restored records are not probes and leave pins alone.
+  bool probed = false;
 };
 
 struct PutItem {
@@ -202,10 +207,16 @@ class Store {
   Result<void> put_many(std::span<const PutItem> items);
 
   /// Removes a domain (its address records stay for the other domains).
-  /// False if it was not there.
+  /// False if it was not there. Its eligibility pin stays (pins.hpp).
   Result<bool> purge(std::string_view domain);
-  /// Empties the cache; returns the number of domains removed.
+  /// Empties the cache; returns the number of domains removed. Pins stay.
   Result<std::size_t> purge_all();
+
+  /// The key's eligibility pin, live or not (nullopt: none).
+  std::optional<Pin> pin(std::string_view key);
+  /// Removes the key's pin (an admin who knows the change is real); false
+  /// if there was none. The next probe then decides alone.
+  Result<bool> unpin(std::string_view key);
   /// Marks a domain expired now: it is answered stale and refreshed.
   Result<bool> invalidate(std::string_view domain);
 

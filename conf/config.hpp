@@ -78,7 +78,9 @@ struct Config {
     Duration ttl_eligible = 24h;
     Duration ttl_ineligible = 1h;  ///< short enough that a fixed domain recovers soon
     Duration ttl_unknown = 15min;
-    Duration grace = 1h;  ///< an expired entry is still answered (stale) this long
+    Duration pin_for = 24h * 7;        ///< an eligible verdict is pinned this long (pins.hpp)
+    Duration pin_confirm_after = 24h;  ///< a pinned domain's ineligibility must last this long
+    Duration grace = 1h;               ///< an expired entry is still answered (stale) this long
     bool operator==(const Cache&) const = default;
   } cache;
 

@@ -298,6 +298,8 @@ Field cache_section(Config& c) {
                      duration_field("ttl_eligible", c.cache.ttl_eligible, 1min, 24h * 30),
                      duration_field("ttl_ineligible", c.cache.ttl_ineligible, 1min, 24h * 30),
                      duration_field("ttl_unknown", c.cache.ttl_unknown, 10s, 24h),
+                     duration_field("pin_for", c.cache.pin_for, 0s, 24h * 365),
+                     duration_field("pin_confirm_after", c.cache.pin_confirm_after, 0s, 24h * 30),
                      duration_field("grace", c.cache.grace, 0s, 24h * 30),
                  });
 }

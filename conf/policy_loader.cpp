@@ -80,6 +80,7 @@ std::vector<Field> on_unknown_keys(policy::OnUnknown& o) {
       action_field("dns_failure", o.dns_failure),
       action_field("probe_failure", o.probe_failure),
       action_field("dnssec_bogus", o.dnssec_bogus),
+      action_field("downgrade_suspected", o.downgrade_suspected),
       action_field("not_checked", o.not_checked),
   };
 }
@@ -159,9 +160,9 @@ std::vector<Field> option_fields(RuleOptions& o) {
 bool uses_redirect(const RuleOptions& o) {
   const policy::OnUnknown& u = o.on_unknown;
   return o.on_ineligible == Action::redirect ||
-         std::ranges::any_of(
-             std::array{u.dns_failure, u.probe_failure, u.dnssec_bogus, u.not_checked},
-             [](Action a) { return a == Action::redirect; });
+         std::ranges::any_of(std::array{u.dns_failure, u.probe_failure, u.dnssec_bogus,
+                                        u.not_checked, u.downgrade_suspected},
+                             [](Action a) { return a == Action::redirect; });
 }
 
 void check_redirect(YamlReader& r, const RuleOptions& o, const YAML::Mark& mark,

@@ -249,6 +249,8 @@ Action unknown_action(const OnUnknown& on, Verdict verdict, UnknownCause cause) 
       return on.dns_failure;
     case UnknownCause::dnssec_bogus:
       return on.dnssec_bogus;
+    case UnknownCause::downgrade_suspected:
+      return on.downgrade_suspected;
     case UnknownCause::probe_failure:
     case UnknownCause::none:
       break;

@@ -62,6 +62,10 @@ struct OnUnknown {
   Action probe_failure = Action::tempfail;  ///< probe timed out, refused, 421, ...
   Action dnssec_bogus = Action::tempfail;   ///< DNSSEC validation failed
   Action not_checked = Action::tempfail;    ///< no report yet (cache miss, answer at once)
+  /// A pinned domain now looks ineligible in a way an attacker on the path
+  /// can cause (cache/pins.hpp). Its own cause, so `tag` elsewhere does not
+  /// let such mail out; tempfail unless the admin says otherwise.
+  Action downgrade_suspected = Action::tempfail;
   bool operator==(const OnUnknown&) const = default;
 };
 

@@ -37,11 +37,12 @@ constexpr std::array<std::pair<Eligibility, std::string_view>, 3> kEligibility{{
     {Eligibility::ineligible, "no"},
 }};
 
-constexpr std::array<std::pair<UnknownCause, std::string_view>, 4> kCause{{
+constexpr std::array<std::pair<UnknownCause, std::string_view>, 5> kCause{{
     {UnknownCause::none, "none"},
     {UnknownCause::dns_failure, "dns-failure"},
     {UnknownCause::dnssec_bogus, "dnssec-bogus"},
     {UnknownCause::probe_failure, "probe-failure"},
+    {UnknownCause::downgrade_suspected, "downgrade-suspected"},
 }};
 
 }  // namespace

@@ -43,7 +43,16 @@ struct CertInfo {
 };
 
 /// Why an unknown verdict is unknown; the policy has a separate action for each.
-enum class UnknownCause : std::uint8_t { none, dns_failure, dnssec_bogus, probe_failure };
+/// Why a verdict is unknown. downgrade_suspected: a domain pinned eligible
+/// (cache/pins.hpp) was found ineligible in a way an on-path attacker can
+/// cause; it stays unknown until the change is confirmed.
+enum class UnknownCause : std::uint8_t {
+  none,
+  dns_failure,
+  dnssec_bogus,
+  probe_failure,
+  downgrade_suspected,
+};
 std::string_view to_string(UnknownCause c);
 
 /// One deduction of the grade, shown to the user.

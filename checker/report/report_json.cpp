@@ -348,8 +348,9 @@ Result<DomainReport> report_from_json(const json& doc) {
   }
   auto cause = [&](const json& obj, const char* key) {
     std::string s = in.str(obj, key);
-    for (UnknownCause c : {UnknownCause::none, UnknownCause::dns_failure,
-                           UnknownCause::dnssec_bogus, UnknownCause::probe_failure}) {
+    for (UnknownCause c :
+         {UnknownCause::none, UnknownCause::dns_failure, UnknownCause::dnssec_bogus,
+          UnknownCause::probe_failure, UnknownCause::downgrade_suspected}) {
       if (to_string(c) == s) {
         return c;
       }

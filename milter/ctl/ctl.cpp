@@ -73,7 +73,8 @@ std::string options_text(const policy::RuleOptions& o) {
   s += " on_unknown=dns_failure:" + std::string(to_string(u.dns_failure)) +
        ",probe_failure:" + std::string(to_string(u.probe_failure)) +
        ",dnssec_bogus:" + std::string(to_string(u.dnssec_bogus)) +
-       ",not_checked:" + std::string(to_string(u.not_checked));
+       ",not_checked:" + std::string(to_string(u.not_checked)) +
+       ",downgrade_suspected:" + std::string(to_string(u.downgrade_suspected));
   return s;
 }
 

@@ -12,6 +12,7 @@
 
 #include "cache/admin.hpp"
 #include "checker/report/domain_name.hpp"
+#include "checker/report/next_hop.hpp"
 #include "checker/report/report_text.hpp"
 #include "common/unix_time.hpp"
 #include "milter/service/probe_service.hpp"
@@ -25,6 +26,7 @@ constexpr std::string_view kCacheUsage =
     "       forcetls-ctl cache show DOMAIN\n"
     "       forcetls-ctl cache refresh [--now] DOMAIN\n"
     "       forcetls-ctl cache purge DOMAIN|--all\n"
+    "       forcetls-ctl cache unpin DOMAIN\n"
     "       forcetls-ctl cache stats\n"
     "       forcetls-ctl cache export [--json]\n"
     "       forcetls-ctl cache import [FILE|-]\n";
@@ -39,7 +41,19 @@ int cache_usage(CtlEnv& env, std::string_view why) {
   return kExitUsage;
 }
 
-Result<std::string> domain_arg(const std::string& text) { return checker::normalize_domain(text); }
+/// A domain, or another report key (`[mx.example.com]`, `example.com:2525`).
+Result<std::string> domain_arg(const std::string& text) {
+  auto target = checker::parse_report_key(text);
+  if (target && target->kind == checker::ReportTarget::Kind::domain) {
+    if (auto d = checker::normalize_domain(target->name); !d) {
+      return std::unexpected(d.error());
+    }
+  }
+  if (!target) {
+    return std::unexpected(target.error());
+  }
+  return target->key();
+}
 
 /// Prints "forcetls-ctl: MESSAGE" and returns kExitProblem.
 int problem(CtlEnv& env, const Error& error) {
@@ -141,9 +155,11 @@ int mark_stale(const CacheCall& call, const std::string& domain) {
 /// `refresh --now DOMAIN`: probes the domain from this host and stores the report.
 int probe_now(const CacheCall& call, const std::string& domain) {
   const conf::Config& config = call.config;
+  // No store for the prober: "now" means every address is asked again,
+  // none answered from the cache's fresh address results.
   auto service =
       ProbeService::start(resolver_options(config), prober_options(config, this_host_name()),
-                          &call.store, config.checker.probe_deadline);
+                          nullptr, config.checker.probe_deadline);
   if (!service) {
     return problem(call.env, service.error());
   }
@@ -163,6 +179,27 @@ int cache_refresh(const CacheCall& call) {
     return args.error();
   }
   return args->now ? probe_now(call, args->domain) : mark_stale(call, args->domain);
+}
+
+// An admin who knows a pinned domain really dropped TLS releases its pin:
+// the next probe's verdict then stands.
+int cache_unpin(const CacheCall& call) {
+  if (call.rest.size() != 1) {
+    return cache_usage(call.env, "unpin takes one DOMAIN");
+  }
+  auto domain = domain_arg(call.rest[0]);
+  if (!domain) {
+    return problem(call.env, call.rest[0], domain.error());
+  }
+  auto removed = call.store.unpin(*domain);
+  if (!removed) {
+    return problem(call.env, removed.error());
+  }
+  call.env.out << *domain
+               << (*removed ? ": unpinned (the next probe decides; forcetls-ctl cache refresh "
+                              "to probe now)\n"
+                            : ": was not pinned\n");
+  return *removed ? kExitOk : kExitProblem;
 }
 
 int cache_purge(const CacheCall& call) {
@@ -243,9 +280,9 @@ struct CacheSubcommand {
   int (*run)(const CacheCall&);
 };
 constexpr CacheSubcommand kCacheSubcommands[] = {
-    {"list", cache_list},     {"show", cache_show},   {"refresh", cache_refresh},
-    {"purge", cache_purge},   {"stats", cache_stats}, {"export", cache_export},
-    {"import", cache_import},
+    {"list", cache_list},     {"show", cache_show},     {"refresh", cache_refresh},
+    {"purge", cache_purge},   {"unpin", cache_unpin},   {"stats", cache_stats},
+    {"export", cache_export}, {"import", cache_import},
 };
 
 }  // namespace
@@ -281,7 +318,7 @@ int cache_command(const conf::Config& config, const std::vector<std::string>& ar
     return cache_usage(env, "a subcommand is needed");
   }
   const std::string& sub = args[0];
-  const bool writes = sub == "refresh" || sub == "purge" || sub == "import";
+  const bool writes = sub == "refresh" || sub == "purge" || sub == "import" || sub == "unpin";
   std::unique_ptr<cache::Store> opened = open_ctl_store(config, !writes, env);
   if (!opened) {
     return kExitProblem;

@@ -18,6 +18,8 @@ cache::StoreOptions store_options(const conf::Config& config) {
   o.ttls.ineligible = seconds(config.cache.ttl_ineligible);
   o.ttls.unknown = seconds(config.cache.ttl_unknown);
   o.ttls.grace = seconds(config.cache.grace);
+  o.pins.pin_for = seconds(config.cache.pin_for);
+  o.pins.confirm_after = seconds(config.cache.pin_confirm_after);
   o.max_map_size = static_cast<std::size_t>(config.cache.max_size);
   o.map_size = std::min(o.map_size, o.max_map_size);
   return o;

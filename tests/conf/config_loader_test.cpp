@@ -129,7 +129,7 @@ TEST_CASE("config: every validation error, with message and position", "[conf]")
        "daemon, cache, checker, log, policy_file)"},
       {"unknown key in a section", "cache:\n  ttl_good: 24h\n", 2, 3,
        "cache: unknown key 'ttl_good' (allowed: path, max_size, ttl_eligible, ttl_ineligible, "
-       "ttl_unknown, grace)"},
+       "ttl_unknown, pin_for, pin_confirm_after, grace)"},
       {"duplicate key", "log:\n  level: info\n  level: debug\n", 3, 3,
        "log: duplicate key 'level' (first at line 2)"},
       {"section is not a mapping", "milter: inet:8891@127.0.0.1\n", 1, 9,

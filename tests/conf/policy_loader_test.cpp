@@ -132,7 +132,7 @@ TEST_CASE("policy: every validation error, with message and position", "[conf]")
        "quarantine, tag, redirect)"},
       {"unknown on_unknown cause", "default:\n  on_unknown:\n    timeout: accept\n", 3, 5,
        "default.on_unknown: unknown key 'timeout' (allowed: dns_failure, probe_failure, "
-       "dnssec_bogus, not_checked)"},
+       "dnssec_bogus, downgrade_suspected, not_checked)"},
       {"unknown on_unknown action", "default:\n  on_unknown: wait\n", 2, 15,
        "default.on_unknown: unknown value 'wait'"},
       {"bad grade", "default:\n  min_grade: E\n", 2, 14,

@@ -695,3 +695,65 @@ TEST_CASE("socketmap: [host], [host]:port and sender-conditional next hops throu
     CHECK(tls_sessions >= 2);
   }
 }
+
+TEST_CASE(
+    "socketmap: a pinned domain stripped during its refresh is held, under tag and quarantine",
+    "[milter][lab]") {
+  const std::string action = GENERATE(std::string("tag"), std::string("quarantine"));
+  INFO("on_ineligible: " << action);
+  Daemon d("default:\n  mode: require\n  on_ineligible: " + action + "\n");
+  d.start();
+  DowngradeLab lab;
+  LogWindow send_log(env().send_log);
+  LogWindow mx_log(env().mx_log);
+  auto ctl = [&](const std::string& args) {
+    return run(shell_quote(FORCETLS_CTL_PATH) + " --config " + shell_quote(d.config) + " " + args +
+               " 2>&1");
+  };
+
+  // Accepted while eligible (pinned), held in the queue.
+  lab.submit("p@downgrade.test", "pinned " + action);
+  REQUIRE(wait_until(
+      [&] { return send_log.text().find("to=<p@downgrade.test>") != std::string::npos; }, 60s));
+  CHECK(trim(postmap("downgrade.test").out) == "encrypt protocols=>=TLSv1.2 ciphers=high");
+  CHECK_THAT(ctl("cache show downgrade.test").out, Catch::Contains("pin: eligible since"));
+
+  // The refresh runs while STARTTLS is stripped: without the pin the domain
+  // would be ineligible, which `tag`/`quarantine` answer NOTFOUND (clear).
+  lab.set_starttls(false);
+  RunResult refreshed = ctl("cache refresh --now downgrade.test");
+  INFO(refreshed.out << "\n--- daemon ---\n" << d.lines());
+  RunResult held = postmap("downgrade.test");
+  CHECK_THAT(held.out, Catch::Contains("socketmap server temporary error") &&
+                           Catch::Contains("downgrade-suspected(no-starttls(mx.downgrade.test))"));
+  CHECK_THAT(answer_line(d.lines(), "forcetls", "downgrade.test"),
+             Catch::Contains("answer=TEMP") && Catch::Contains("verdict=unknown"));
+  CHECK_THAT(ctl("cache show downgrade.test").out, Catch::Contains("downgrade suspected"));
+  send_log.mark();
+  mx_log.mark();
+  lab.flush();
+  {
+    const bool deferred = wait_until(
+        [&] { return delivery_has(send_log.text(), "p@downgrade.test", "status=deferred"); }, 90s);
+    const std::string l = send_log.text();
+    INFO(l << "\n--- receiving ---\n" << mx_log.text());
+    CHECK(deferred);
+    CHECK(lines_with(l, "status=sent").empty());
+    for (const std::string& line : lines_with(mx_log.text(), "postfix/downgrade/smtpd")) {
+      CHECK(line.find("client=") == std::string::npos);
+    }
+  }
+
+  // STARTTLS back, probed eligible again: delivered over TLS.
+  lab.set_starttls(true);
+  ctl("cache refresh --now downgrade.test");
+  CHECK(trim(postmap("downgrade.test").out) == "encrypt protocols=>=TLSv1.2 ciphers=high");
+  send_log.mark();
+  lab.flush();
+  const bool sent = wait_until(
+      [&] { return delivery_has(send_log.text(), "p@downgrade.test", "status=sent"); }, 90s);
+  INFO(send_log.text());
+  CHECK(sent);
+  CHECK_THAT(send_log.text(),
+             Catch::Contains("TLS connection established to mx.downgrade.test[127.0.0.48]"));
+}
