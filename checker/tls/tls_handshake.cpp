@@ -2,6 +2,7 @@
 // The full OpenSSL handshake of a probe: see tls_handshake.hpp.
 #include "checker/tls/tls_handshake.hpp"
 
+#include "checker/report/next_hop.hpp"
 #include "common/enum_names.hpp"
 
 #include <openssl/err.h>
@@ -12,12 +13,6 @@
 
 namespace forcetls::checker {
 namespace {
-
-bool is_ip_literal(const std::string& name) {
-  std::error_code ec;
-  (void)asio::ip::make_address(name, ec);
-  return !ec;
-}
 
 // A client SSL for `host_name` (no trailing dot), with SNI unless the name is
 // empty or an address literal. Null, with result.detail saying why, on failure.
@@ -30,7 +25,7 @@ SslHandle new_client_ssl(const TlsClientContext& context, const std::string& hos
     return ssl;
   }
   SSL_set_connect_state(ssl.get());
-  if (!host_name.empty() && !is_ip_literal(host_name)) {
+  if (!host_name.empty() && !normalize_address(host_name)) {
     // RFC 6066 §3: SNI carries a host name, never an address literal.
     if (SSL_set_tlsext_host_name(ssl.get(), host_name.c_str()) != 1) {
       result.detail = "SNI: " + drain_openssl_errors();

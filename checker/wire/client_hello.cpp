@@ -4,12 +4,13 @@
 // RFC 7685.
 #include "checker/wire/client_hello.hpp"
 
-#include <arpa/inet.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
 #include <array>
 #include <random>
+
+#include "checker/report/next_hop.hpp"
 
 namespace forcetls::checker {
 namespace {
@@ -90,18 +91,12 @@ Bytes u16_list(std::span<const std::uint16_t> values, int prefix_width) {
   return b;
 }
 
-bool is_ip_literal(const std::string& name) {
-  std::array<std::uint8_t, 16> buf{};
-  return inet_pton(AF_INET, name.c_str(), buf.data()) == 1 ||
-         inet_pton(AF_INET6, name.c_str(), buf.data()) == 1;
-}
-
 // RFC 6066 §3: HostName is an ASCII DNS name (A-labels), no trailing dot.
 Result<std::string> sni_name(std::string name) {
   if (!name.empty() && name.back() == '.') {
     name.pop_back();
   }
-  if (name.empty() || is_ip_literal(name)) {
+  if (name.empty() || normalize_address(name)) {
     return std::string();
   }
   if (name.size() > 253) {
