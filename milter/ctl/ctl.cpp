@@ -11,6 +11,7 @@
 #include "common/duration_text.hpp"
 #include "conf/loader.hpp"
 #include "milter/ctl/ctl_cache.hpp"
+#include "milter/ctl/ctl_doctor.hpp"
 #include "milter/ctl/ctl_export.hpp"
 #include "milter/recipients/recipient_check.hpp"
 #include "policy/decision.hpp"
@@ -42,6 +43,11 @@ constexpr std::string_view kUsage =
     "  cache import [FILE|-]               load what export wrote (validated line by line)\n"
     "  export --sendmail-access            Sendmail access-map lines (TLS_Rcpt:DOMAIN ENCR:128)\n"
     "                                      for the cached eligible domains under `require`\n"
+    "  doctor [-c POSTFIX_DIR] [--resolv-conf FILE]\n"
+    "      Check, from what postconf prints, that Postfix (the instance in\n"
+    "      POSTFIX_DIR) is wired to forcetls: milter, policy map, milter timeouts\n"
+    "      and default action, DNSSEC settings, relays, chroot. One ok/note/problem\n"
+    "      line per item, each problem with its fix. Exit 0 when there is no problem.\n"
     "\n"
     "options:\n"
     "  --config FILE   the daemon configuration (default /etc/forcetls/forcetls.yaml)\n"
@@ -49,7 +55,7 @@ constexpr std::string_view kUsage =
     "  -h, --help      print this text\n"
     "  --version       print the version\n"
     "\n"
-    "exit status: 0 ok, 1 invalid configuration or address, 2 usage error\n";
+    "exit status: 0 ok, 1 invalid configuration or address (doctor: a problem), 2 usage error\n";
 
 int usage(CtlEnv& env, std::string_view why) {
   if (!why.empty()) {
@@ -388,6 +394,13 @@ int run_ctl(const std::vector<std::string>& args, CtlEnv& env) {
       return kExitProblem;
     }
     return export_command(setup->config, *setup->policy, rest, env);
+  }
+  if (command == "doctor") {
+    std::optional<conf::Setup> setup = load_or_explain(g, env, "the configuration is invalid");
+    if (!setup) {
+      return kExitProblem;
+    }
+    return doctor_command(*setup, rest, env);
   }
   return usage(env, "unknown command '" + command + "'");
 }

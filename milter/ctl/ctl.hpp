@@ -22,6 +22,15 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitProblem = 1;  ///< invalid configuration, bad address
 inline constexpr int kExitUsage = 2;
 
+/// A finished program: its exit status (128+N when killed by signal N, 127
+/// when it could not be started) and what it wrote to stdout.
+struct CommandOutput {
+  int status = 127;
+  std::string out;
+};
+/// Runs argv[0] (looked up in PATH) with argv, stdin and stderr inherited.
+CommandOutput run_process(const std::vector<std::string>& argv);
+
 /// What the commands write to and read from; tests substitute each part.
 struct CtlEnv {
   std::ostream& out;
@@ -31,6 +40,8 @@ struct CtlEnv {
       [](const conf::Config&) { return std::make_unique<cache::NoReports>(); };
   /// Where the configuration is looked for without --config.
   std::string default_config_path = std::string(conf::kDefaultConfigPath);
+  /// Runs a program (doctor's postconf).
+  std::function<CommandOutput(const std::vector<std::string>&)> run_command = run_process;
 };
 
 /// Runs one command; `args` excludes the program name. Returns the exit status.
