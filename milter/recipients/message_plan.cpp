@@ -42,7 +42,7 @@ MessagePlan plan_message(const std::vector<RecipientOutcome>& recipients, bool h
     }
     const policy::Decision& d = r.decision;
     if (r.removed) {
-      plan.delete_rcpts.push_back(r.rcpt);
+      plan.delete_rcpts.push_back(r.argument);
       add_reason(plan.quarantine_reason,
                  "local submission, " + r.rcpt + " removed: " + verdict_text(d));
       continue;
@@ -60,7 +60,7 @@ MessagePlan plan_message(const std::vector<RecipientOutcome>& recipients, bool h
         break;
       case policy::Action::redirect:
         if (!d.redirect_to.empty()) {
-          plan.delete_rcpts.push_back(r.rcpt);
+          plan.delete_rcpts.push_back(r.argument);
           if (std::find(plan.add_rcpts.begin(), plan.add_rcpts.end(), d.redirect_to) ==
               plan.add_rcpts.end()) {
             plan.add_rcpts.push_back(d.redirect_to);

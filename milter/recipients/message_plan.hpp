@@ -15,7 +15,7 @@ namespace forcetls::milter {
 struct MessagePlan {
   std::string header_value;               ///< empty: add no header
   std::string quarantine_reason;          ///< empty: do not quarantine
-  std::vector<std::string> delete_rcpts;  ///< RCPT arguments as received
+  std::vector<std::string> delete_rcpts;  ///< RCPT arguments exactly as received
   std::vector<std::string> add_rcpts;     ///< each address once
 };
 

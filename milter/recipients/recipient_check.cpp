@@ -125,6 +125,7 @@ RecipientOutcome check_recipient(const policy::Policy& policy,
                                  const policy::MessageContext& message, std::string_view rcpt,
                                  cache::Reports& reports, const CheckOptions& options) {
   RecipientOutcome out;
+  out.argument = std::string(rcpt);
   out.rcpt = printable(rcpt, 512);
 
   auto domain = checker::recipient_domain(rcpt);
@@ -196,6 +197,7 @@ RecipientOutcome check_recipient(const policy::Policy& policy,
 RecipientOutcome failure_outcome(std::string_view rcpt, policy::Action on_error,
                                  std::string_view what, bool local_submission) {
   RecipientOutcome out;
+  out.argument = std::string(rcpt);
   out.rcpt = printable(rcpt, 512);
   out.cache = CacheUse::error;
   policy::Decision& d = out.decision;

@@ -36,7 +36,13 @@ enum class RcptReply : std::uint8_t { accept, reject, tempfail };
 
 /// One recipient's outcome.
 struct RecipientOutcome {
-  std::string rcpt;  ///< the RCPT argument as the MTA passed it ("<bob@example.com>")
+  /// The RCPT argument as the MTA passed it, byte for byte (UTF-8, any
+  /// length): what smfi_delrcpt must be given to remove this recipient.
+  /// Never logged or put in a reply: use `rcpt`.
+  std::string argument;
+  /// `argument` for logs and replies: printable ASCII ('?' for any other
+  /// byte), at most 512 characters ("<bob@example.com>").
+  std::string rcpt;
   policy::Decision decision;
   CacheUse cache = CacheUse::none;
   std::int64_t age_seconds = -1;  ///< age of the report used; -1: none

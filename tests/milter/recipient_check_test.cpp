@@ -267,6 +267,26 @@ TEST_CASE("plan_message: header, quarantine, redirect, removal, summary", "[milt
     CHECK((plan.add_rcpts == std::vector<std::string>{"gateway@secure.example"}));
     CHECK_THAT(summary_fields("<>", rs, plan), Catch::Contains("redirected=2"));
   }
+  SECTION("redirect and removal delete the RCPT argument byte for byte, logs get a copy") {
+    // A UTF-8 local part (SMTPUTF8) and one longer than the log copy's 512
+    // characters: the MTA finds its recipient only by the exact argument.
+    const std::string utf8 = "<j\xc3\xb6@portal.example>";
+    const std::string long_local = "<" + std::string(600, 'x') + "@portal.example>";
+    const std::string local_utf8 = "<m\xc3\xbcller@bad.example>";
+    std::vector<RecipientOutcome> rs{check(utf8), check(long_local)};
+    CHECK(rs[0].argument == utf8);
+    CHECK(rs[0].rcpt == "<j??@portal.example>");
+    CHECK(rs[1].argument == long_local);
+    CHECK(rs[1].rcpt.size() == 512);
+    MessagePlan plan = plan_message(rs, false);
+    CHECK((plan.delete_rcpts == std::vector<std::string>{utf8, long_local}));
+    CHECK((plan.add_rcpts == std::vector<std::string>{"gateway@secure.example"}));
+
+    std::vector<RecipientOutcome> local{check(local_utf8, true)};
+    MessagePlan held = plan_message(local, false);
+    CHECK((held.delete_rcpts == std::vector<std::string>{local_utf8}));
+    CHECK_THAT(held.quarantine_reason, Catch::Contains("<m??ller@bad.example> removed"));
+  }
   SECTION("local submission: removed and held") {
     std::vector<RecipientOutcome> rs{check("<a@bad.example>", true),
                                      check("<b@good.example>", true)};
