@@ -13,6 +13,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "checker/report/domain_name.hpp"
@@ -123,10 +124,53 @@ sfsistat guarded(SMFICTX* ctx, const char* where, Body&& body) {
   }
 }
 
+// The SMFIF actions `needed` calls for.
+unsigned long action_flags(const MessageChanges& needed) {
+  return (needed.header ? SMFIF_ADDHDRS : 0UL) | (needed.quarantine ? SMFIF_QUARANTINE : 0UL) |
+         (needed.delete_rcpt ? SMFIF_DELRCPT : 0UL) | (needed.add_rcpt ? SMFIF_ADDRCPT : 0UL);
+}
+
+std::string action_names(unsigned long flags) {
+  std::string out;
+  const std::pair<unsigned long, const char*> names[] = {{SMFIF_ADDHDRS, "add-header"},
+                                                         {SMFIF_QUARANTINE, "quarantine"},
+                                                         {SMFIF_DELRCPT, "delete-recipient"},
+                                                         {SMFIF_ADDRCPT, "add-recipient"}};
+  for (const auto& [flag, name] : names) {
+    if ((flags & flag) != 0) {
+      out += (out.empty() ? "" : ",") + std::string(name);
+    }
+  }
+  return out;
+}
+
 sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long /*f2*/,
                       unsigned long /*f3*/, unsigned long* pf0, unsigned long* pf1,
                       unsigned long* pf2, unsigned long* pf3) {
-  return negotiate(ctx, f0, f1, pf0, pf1, pf2, pf3);
+  // Not guarded(): on_error `accept` must not turn a failure here into a
+  // session whose outputs were never set. Any failure refuses the session.
+  try {
+    const std::shared_ptr<const Runtime> rt = g_filter.runtime->load();
+    const unsigned long required = action_flags(
+        rt ? changes_needed(*rt->policy, rt->config.milter)
+           : MessageChanges{
+                 .header = true, .quarantine = true, .delete_rcpt = true, .add_rcpt = true});
+    const sfsistat status = negotiate(ctx, f0, f1, required, pf0, pf1, pf2, pf3);
+    if (status != SMFIS_CONTINUE) {
+      log::error(
+          log::fields({{"error", "mta-actions"},
+                       {"missing", action_names(required & ~f0)},
+                       {"what",
+                        "the MTA does not offer every milter action the policy needs; session "
+                        "refused (the MTA applies milter_default_action)"}}));
+    }
+    return status;
+  } catch (const std::exception& e) {
+    log_failure("negotiate", e.what());
+  } catch (...) {
+    log_failure("negotiate", "unknown exception");
+  }
+  return SMFIS_REJECT;
 }
 
 sfsistat on_connect(SMFICTX* ctx, char* /*hostname*/, _SOCK_ADDR* hostaddr) {
@@ -216,6 +260,28 @@ sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
   return status;
 }
 
+// MessageEditor over libmilter's end-of-message calls.
+class LibmilterEditor final : public MessageEditor {
+ public:
+  explicit LibmilterEditor(SMFICTX* ctx) : ctx_(ctx) {}
+  bool add_header(const std::string& name, const std::string& value) override {
+    return smfi_addheader(ctx_, const_cast<char*>(name.c_str()),
+                          const_cast<char*>(value.c_str())) == MI_SUCCESS;
+  }
+  bool delete_rcpt(const std::string& argument) override {
+    return smfi_delrcpt(ctx_, const_cast<char*>(argument.c_str())) == MI_SUCCESS;
+  }
+  bool add_rcpt(const std::string& address) override {
+    return smfi_addrcpt(ctx_, const_cast<char*>(address.c_str())) == MI_SUCCESS;
+  }
+  bool quarantine(const std::string& reason) override {
+    return smfi_quarantine(ctx_, const_cast<char*>(reason.c_str())) == MI_SUCCESS;
+  }
+
+ private:
+  SMFICTX* ctx_;
+};
+
 sfsistat on_eom(SMFICTX* ctx) {
   return guarded(ctx, "eom", [&] {
     Connection* c = connection(ctx);
@@ -226,25 +292,25 @@ sfsistat on_eom(SMFICTX* ctx) {
     const conf::Config::Milter& m = c->runtime->config.milter;
     MessagePlan plan = plan_message(c->recipients, m.header);
     const std::string p = prefix(*c);
-    auto failed = [&](const char* what) { log::warning(p + log::fields({{"warning", what}})); };
-    if (!plan.header_value.empty() &&
-        smfi_addheader(ctx, const_cast<char*>(m.header_name.c_str()),
-                       const_cast<char*>(plan.header_value.c_str())) != MI_SUCCESS) {
-      failed("smfi_addheader failed");
+    LibmilterEditor editor(ctx);
+    const PlanResult done = apply_plan(plan, m.header_name, editor);
+    for (const std::string& w : done.warnings) {
+      log::warning(p + log::fields({{"warning", w}}));
     }
-    for (const std::string& r : plan.delete_rcpts) {
-      if (smfi_delrcpt(ctx, const_cast<char*>(r.c_str())) != MI_SUCCESS) {
-        failed("smfi_delrcpt failed");
-      }
-    }
-    for (const std::string& r : plan.add_rcpts) {
-      if (smfi_addrcpt(ctx, const_cast<char*>(r.c_str())) != MI_SUCCESS) {
-        failed("smfi_addrcpt failed");
-      }
-    }
-    if (!plan.quarantine_reason.empty() &&
-        smfi_quarantine(ctx, const_cast<char*>(plan.quarantine_reason.c_str())) != MI_SUCCESS) {
-      failed("smfi_quarantine failed");
+    if (!done.failed.empty()) {
+      // The MTA did not take a change a decision needs: passing the message
+      // on without it could deliver it where the policy forbids. The
+      // changes already made die with the message; the client retries.
+      log::error(p + log::fields({{"error", "end-of-message-change"},
+                                  {"failed", done.failed},
+                                  {"rcpt", done.failed_rcpt},
+                                  {"action", "tempfail"}}));
+      smfi_setreply(ctx, const_cast<char*>("451"), const_cast<char*>("4.3.0"),
+                    const_cast<char*>("forcetls could not apply its policy to this message; "
+                                      "try again later"));
+      flush_message(*c, &plan, "tempfailed");
+      reset_message(*c);
+      return SMFIS_TEMPFAIL;
     }
     flush_message(*c, &plan, "");
     reset_message(*c);

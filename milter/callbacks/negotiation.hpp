@@ -17,8 +17,16 @@ inline constexpr unsigned long kFilterFlags =
 
 /// Fills the xxfi_negotiate outputs from what the MTA offers (f0 actions,
 /// f1 protocol steps) and sets the macro lists when the MTA allows it.
-inline sfsistat negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long* pf0,
-                          unsigned long* pf1, unsigned long* pf2, unsigned long* pf3) {
+/// `required`: the SMFIF actions the policy needs. When the MTA does not
+/// offer all of them, returns SMFIS_REJECT: libmilter ends the session and
+/// the MTA applies its milter_default_action (Postfix) or F= (Sendmail),
+/// instead of passing mail the policy would have changed unchanged.
+inline sfsistat negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long required,
+                          unsigned long* pf0, unsigned long* pf1, unsigned long* pf2,
+                          unsigned long* pf3) {
+  if ((required & ~f0) != 0) {
+    return SMFIS_REJECT;
+  }
   // Steps we never look at: the MTA need not send them.
   constexpr unsigned long kSkip =
       SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA;

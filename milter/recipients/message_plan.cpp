@@ -71,12 +71,97 @@ MessagePlan plan_message(const std::vector<RecipientOutcome>& recipients, bool h
         break;
     }
   }
+  plan.header_required = tag && !fragments.empty();
   if ((header_always || tag) && !fragments.empty()) {
     for (const std::string& f : fragments) {
       plan.header_value += (plan.header_value.empty() ? "" : "; ") + f;
     }
   }
   return plan;
+}
+
+namespace {
+
+void need(MessageChanges& c, policy::Action a) {
+  switch (a) {
+    case policy::Action::tag:
+      c.header = true;
+      break;
+    case policy::Action::redirect:
+      c.delete_rcpt = true;
+      c.add_rcpt = true;
+      break;
+    case policy::Action::quarantine:
+    case policy::Action::reject:
+    case policy::Action::tempfail:
+      // A local submission cannot be refused: it loses the recipient and
+      // the message is held (RecipientOutcome::removed).
+      c.quarantine = true;
+      c.delete_rcpt = true;
+      break;
+    case policy::Action::accept:
+      break;
+  }
+}
+
+void need(MessageChanges& c, const policy::RuleOptions& o) {
+  need(c, o.on_ineligible);
+  need(c, o.on_unknown.dns_failure);
+  need(c, o.on_unknown.probe_failure);
+  need(c, o.on_unknown.dnssec_bogus);
+  need(c, o.on_unknown.not_checked);
+  need(c, o.on_unknown.downgrade_suspected);
+}
+
+}  // namespace
+
+MessageChanges changes_needed(const policy::Policy& policy, const conf::Config::Milter& milter) {
+  MessageChanges c;
+  c.header = milter.header;
+  need(c, milter.on_error);
+  need(c, policy.default_rule().options);
+  for (const policy::Rule& r : policy.rules()) {
+    need(c, r.options);
+  }
+  // A require rule refuses an address it cannot read outright (5.1.3).
+  bool require = policy.default_rule().options.mode == policy::Mode::require;
+  for (const policy::Rule& r : policy.rules()) {
+    require = require || r.options.mode == policy::Mode::require;
+  }
+  if (require) {
+    need(c, policy::Action::reject);
+  }
+  return c;
+}
+
+PlanResult apply_plan(const MessagePlan& plan, const std::string& header_name,
+                      MessageEditor& editor) {
+  PlanResult result;
+  if (!plan.header_value.empty() && !editor.add_header(header_name, plan.header_value)) {
+    if (plan.header_required) {
+      result.failed = "smfi_addheader";
+      return result;
+    }
+    result.warnings.emplace_back("smfi_addheader failed");
+  }
+  for (const std::string& r : plan.delete_rcpts) {
+    if (!editor.delete_rcpt(r)) {
+      result.failed = "smfi_delrcpt";
+      result.failed_rcpt = printable(r, 512);
+      return result;
+    }
+  }
+  for (const std::string& r : plan.add_rcpts) {
+    if (!editor.add_rcpt(r)) {
+      result.failed = "smfi_addrcpt";
+      result.failed_rcpt = printable(r, 512);
+      return result;
+    }
+  }
+  if (!plan.quarantine_reason.empty() && !editor.quarantine(plan.quarantine_reason)) {
+    result.failed = "smfi_quarantine";
+  }
+  return result;
 }
 
 std::string summary_fields(std::string_view sender, const std::vector<RecipientOutcome>& recipients,

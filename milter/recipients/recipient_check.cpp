@@ -51,16 +51,6 @@ void apply_local_path(RecipientOutcome& out, bool local_submission) {
   }
 }
 
-// Printable, single line, bounded: the address goes into logs and replies.
-std::string printable(std::string_view s, std::size_t max) {
-  std::string out;
-  for (char c : s.substr(0, max)) {
-    const auto u = static_cast<unsigned char>(c);
-    out += (u < 0x20 || u >= 0x7f) ? '?' : c;
-  }
-  return out;
-}
-
 // An address without a domain, or with a dotless one, is a local recipient
 // the MTA qualifies itself ("postmaster", "root@localhost"): not outbound
 // mail and nothing to look up in public DNS.
@@ -105,6 +95,15 @@ std::string RecipientOutcome::log_fields() const {
   }
   if (removed) {
     out += " applied=delrcpt+quarantine";
+  }
+  return out;
+}
+
+std::string printable(std::string_view s, std::size_t max) {
+  std::string out;
+  for (char c : s.substr(0, max)) {
+    const auto u = static_cast<unsigned char>(c);
+    out += (u < 0x20 || u >= 0x7f) ? '?' : c;
   }
   return out;
 }

@@ -79,6 +79,10 @@ RecipientOutcome check_recipient(const policy::Policy& policy,
 RecipientOutcome failure_outcome(std::string_view rcpt, policy::Action on_error,
                                  std::string_view what, bool local_submission);
 
+/// Printable, single line, bounded (for logs and replies): every byte
+/// outside printable ASCII becomes '?', at most `max` bytes kept.
+std::string printable(std::string_view s, std::size_t max);
+
 /// Doubles every '%' (smfi_setreply treats the text as a format).
 std::string escape_percent(std::string_view text);
 

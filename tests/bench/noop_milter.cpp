@@ -25,7 +25,7 @@ std::atomic<unsigned long> g_connections{0};
 sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long /*f2*/,
                       unsigned long /*f3*/, unsigned long* pf0, unsigned long* pf1,
                       unsigned long* pf2, unsigned long* pf3) {
-  return forcetls::milter::negotiate(ctx, f0, f1, pf0, pf1, pf2, pf3);
+  return forcetls::milter::negotiate(ctx, f0, f1, 0, pf0, pf1, pf2, pf3);
 }
 
 sfsistat on_connect(SMFICTX* /*ctx*/, char* /*host*/, _SOCK_ADDR* /*addr*/) {

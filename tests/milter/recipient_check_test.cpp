@@ -304,3 +304,155 @@ TEST_CASE("plan_message: header, quarantine, redirect, removal, summary", "[milt
           "forcetls: local submission, <a@[192.0.2.1]> removed: not-checked(bad-address)");
   }
 }
+
+namespace {
+
+// Records every change; the one named in `fail` is refused.
+struct FakeEditor final : MessageEditor {
+  std::string fail;
+  std::vector<std::string> calls;
+  bool add_header(const std::string& name, const std::string& value) override {
+    return take("header " + name + ": " + value, "header");
+  }
+  bool delete_rcpt(const std::string& argument) override {
+    return take("delrcpt " + argument, "delrcpt");
+  }
+  bool add_rcpt(const std::string& address) override {
+    return take("addrcpt " + address, "addrcpt");
+  }
+  bool quarantine(const std::string& reason) override {
+    return take("quarantine " + reason, "quarantine");
+  }
+  bool take(std::string call, std::string_view kind) {
+    calls.push_back(std::move(call));
+    return kind != fail;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("apply_plan: every change a decision needs is made, or the message is refused",
+          "[milter]") {
+  MessagePlan plan;
+  plan.header_value = "portal.example=ineligible(no-starttls)";
+  plan.delete_rcpts = {"<j\xc3\xb6@portal.example>", "<b@portal.example>"};
+  plan.add_rcpts = {"gateway@secure.example"};
+  plan.quarantine_reason = "forcetls: held.example ineligible(no-starttls)";
+  FakeEditor editor;
+
+  SECTION("all taken: in order, nothing failed") {
+    PlanResult r = apply_plan(plan, "X-ForceTLS", editor);
+    CHECK(r.failed.empty());
+    CHECK(r.warnings.empty());
+    CHECK((editor.calls ==
+           std::vector<std::string>{"header X-ForceTLS: portal.example=ineligible(no-starttls)",
+                                    "delrcpt <j\xc3\xb6@portal.example>",
+                                    "delrcpt <b@portal.example>", "addrcpt gateway@secure.example",
+                                    "quarantine forcetls: held.example ineligible(no-starttls)"}));
+  }
+  SECTION("an informational header (milter.header) that fails is only a warning") {
+    editor.fail = "header";
+    PlanResult r = apply_plan(plan, "X-ForceTLS", editor);
+    CHECK(r.failed.empty());
+    CHECK((r.warnings == std::vector<std::string>{"smfi_addheader failed"}));
+    CHECK(editor.calls.size() == 5);
+  }
+  SECTION("the header a tag decision needs is required") {
+    plan.header_required = true;
+    editor.fail = "header";
+    PlanResult r = apply_plan(plan, "X-ForceTLS", editor);
+    CHECK(r.failed == "smfi_addheader");
+    CHECK(editor.calls.size() == 1);
+  }
+  SECTION("a recipient that is not removed stops everything after it") {
+    editor.fail = "delrcpt";
+    PlanResult r = apply_plan(plan, "X-ForceTLS", editor);
+    CHECK(r.failed == "smfi_delrcpt");
+    CHECK(r.failed_rcpt == "<j??@portal.example>");
+    CHECK(editor.calls.size() == 2);
+  }
+  SECTION("the redirect target not added") {
+    editor.fail = "addrcpt";
+    PlanResult r = apply_plan(plan, "X-ForceTLS", editor);
+    CHECK(r.failed == "smfi_addrcpt");
+    CHECK(r.failed_rcpt == "gateway@secure.example");
+    CHECK(editor.calls.size() == 4);
+  }
+  SECTION("quarantine refused") {
+    editor.fail = "quarantine";
+    PlanResult r = apply_plan(plan, "X-ForceTLS", editor);
+    CHECK(r.failed == "smfi_quarantine");
+    CHECK(r.failed_rcpt.empty());
+  }
+  SECTION("an empty plan makes no call") {
+    editor.fail = "header";
+    CHECK(apply_plan(MessagePlan{}, "X-ForceTLS", editor).failed.empty());
+    CHECK(editor.calls.empty());
+  }
+}
+
+TEST_CASE("plan_message: only a tag decision makes the header required", "[milter]") {
+  auto policy = load_policy(kRequireReject);
+  FakeReports reports = lab_reports();
+  auto check = [&](std::string rcpt) {
+    return check_recipient(*policy, {}, rcpt, reports, options());
+  };
+  std::vector<RecipientOutcome> informational{check("<a@good.example>")};
+  CHECK_FALSE(plan_message(informational, true).header_required);
+  std::vector<RecipientOutcome> tagged{check("<a@good.example>"), check("<b@tagged.example>")};
+  CHECK(plan_message(tagged, false).header_required);
+}
+
+TEST_CASE("changes_needed: what the MTA must offer at negotiation", "[milter]") {
+  conf::Config::Milter milter;
+  using C = MessageChanges;
+  SECTION("the built-in policy: the header; removal and hold for local submissions") {
+    CHECK(changes_needed(policy::Policy::builtin_default(), milter) ==
+          C{.header = true, .quarantine = true, .delete_rcpt = true, .add_rcpt = false});
+  }
+  SECTION("a redirect rule anywhere needs both recipient changes") {
+    CHECK(changes_needed(*load_policy(kRequireReject), milter) ==
+          C{.header = true, .quarantine = true, .delete_rcpt = true, .add_rcpt = true});
+  }
+  SECTION("nothing but accept and tag, headers off") {
+    milter.header = false;
+    milter.on_error = policy::Action::accept;
+    auto quiet = load_policy(R"(
+default:
+  mode: prefer
+  on_ineligible: accept
+  on_unknown: {dns_failure: accept, probe_failure: accept, dnssec_bogus: accept,
+               not_checked: accept, downgrade_suspected: accept}
+rules:
+  - domains: [tagged.example]
+    on_ineligible: tag
+)");
+    CHECK(changes_needed(*quiet, milter) == C{.header = true});
+    auto none = load_policy(R"(
+default:
+  mode: prefer
+  on_ineligible: accept
+  on_unknown: {dns_failure: accept, probe_failure: accept, dnssec_bogus: accept,
+               not_checked: accept, downgrade_suspected: accept}
+)");
+    CHECK(changes_needed(*none, milter) == C{});
+    SECTION("a require rule refuses unreadable addresses: removal for local submissions") {
+      auto strict = load_policy(R"(
+default:
+  mode: prefer
+  on_ineligible: accept
+  on_unknown: {dns_failure: accept, probe_failure: accept, dnssec_bogus: accept,
+               not_checked: accept, downgrade_suspected: accept}
+rules:
+  - domains: [partner.example]
+    mode: require
+    on_ineligible: accept
+)");
+      CHECK(changes_needed(*strict, milter) == C{.quarantine = true, .delete_rcpt = true});
+    }
+    SECTION("milter.on_error tempfail alone") {
+      milter.on_error = policy::Action::tempfail;
+      CHECK(changes_needed(*none, milter) == C{.quarantine = true, .delete_rcpt = true});
+    }
+  }
+}
