@@ -133,6 +133,19 @@ class LabMilterDaemon {
                       std::chrono::seconds(15));
   }
 
+  /// A shell command that does what reload_policy() does, for a script to
+  /// run at a moment of its own choosing; it exits 0 once the daemon logged
+  /// one more `event=reloaded` (at most 15 s).
+  std::string reload_command(const std::string& policy_text) const {
+    const std::string next = (dir_ / "policy.next.yaml").string();
+    std::ofstream(next) << policy_text;
+    const std::size_t before = count_of(lines(), "event=reloaded");
+    return "cp " + shell_quote(next) + " " + shell_quote(policy_) + " && kill -HUP " +
+           std::to_string(pid_) + " && for i in $(seq 150); do [ \"$(grep -c event=reloaded " +
+           shell_quote(log_) + ")\" -gt " + std::to_string(before) +
+           " ] && exit 0; sleep 0.1; done; exit 1";
+  }
+
   std::string lines() const { return read_whole_file(log_); }
   pid_t pid() const { return pid_; }
 

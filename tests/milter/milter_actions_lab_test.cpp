@@ -660,6 +660,54 @@ TEST_CASE("forcetls-milter + Postfix: quarantine holds, redirect diverts", "[mil
   CHECK(d.stop());
 }
 
+TEST_CASE("forcetls-milter: an MTA without the actions the policy needs gets no unchanged mail",
+          "[milter][lab]") {
+  // SMFIF_ADDHDRS | SMFIF_QUARANTINE | SMFIF_DELRCPT: no SMFIF_ADDRCPT, which
+  // a redirect needs.
+  const std::string no_addrcpt = "41";
+  const std::string script =
+      std::string(FORCETLS_SOURCE_DIR) + "/tests/milter/miltertest/negotiate.lua";
+  auto miltertest_run = [&](const std::string& args) {
+    return run("miltertest -s " + shell_quote(script) + " -D socket=" + kSocket + " " + args +
+               " 2>&1");
+  };
+  LabMilterDaemon d(FORCETLS_MILTER_PATH, kSocket, policy("reject", "tempfail"), false);
+  d.start();
+
+  SECTION("a redirect policy: the session is refused at negotiation, the log says why") {
+    REQUIRE(d.reload_policy(policy("redirect", "tempfail")));
+    RunResult mt = miltertest_run("-D actions=" + no_addrcpt + " -D expect=refused");
+    const bool logged =
+        wait_until([&] { return d.lines().find("error=mta-actions") != std::string::npos; },
+                   std::chrono::seconds(10));
+    INFO(mt.out << "\n--- daemon log ---\n" << d.lines());
+    CHECK_THAT(mt.out, Catch::Contains("PASS"));
+    CHECK(logged);
+    CHECK_THAT(d.lines(), Catch::Contains("error=mta-actions missing=add-recipient"));
+    // Every action offered: the same policy's session goes on.
+    RunResult full = miltertest_run("-D actions=63 -D expect=refused");
+    INFO(full.out);
+    CHECK_THAT(full.out, Catch::Contains("FAIL: the session went on"));
+  }
+
+  SECTION("the policy changes under a negotiated session: the message is tempfailed") {
+    // Negotiated under a policy without redirect; reloaded to one that
+    // redirects notls.test before MAIL: smfi_addrcpt fails at end of message.
+    const std::string reload = d.reload_command(policy("redirect", "tempfail"));
+    RunResult mt = miltertest_run(
+        "-D actions=" + no_addrcpt +
+        " -D expect=tempfail -D rcpt='<bob.n@notls.test>' -D redirect_to=" + kPortal +
+        " -D reload=" + shell_quote(reload));
+    INFO(mt.out << "\n--- daemon log ---\n" << d.lines());
+    CHECK(mt.status == 0);
+    CHECK_THAT(mt.out, Catch::Contains("PASS"));
+    CHECK_THAT(d.lines(), Catch::Contains("error=end-of-message-change failed=smfi_addrcpt "
+                                          "rcpt=portal@good.test action=tempfail"));
+    CHECK_THAT(d.lines(), Catch::Contains("redirected=1 quarantine=no header=no ended=tempfailed"));
+  }
+  CHECK(d.stop());
+}
+
 TEST_CASE("forcetls-milter: on_miss answer-now decides with on_unknown.not_checked",
           "[milter][lab]") {
   // Each domain is asked for the first time (a new daemon, an empty cache):
