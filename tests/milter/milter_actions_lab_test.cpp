@@ -622,6 +622,68 @@ TEST_CASE("forcetls-milter + Postfix: quarantine holds, redirect diverts", "[mil
                                                 "redirected=1 quarantine=no"));
   }
 
+  SECTION("redirect removes a non-ASCII (SMTPUTF8) and an over-512-byte recipient exactly") {
+    // Both instances speak SMTPUTF8 for this section only.
+    const std::string mx_conf = env().get("MX_CONF");
+    auto smtputf8 = [&](const char* on) {
+      return run("postconf -c " + shell_quote(conf) + " -e smtputf8_enable=" + on +
+                 " && postfix -c " + shell_quote(conf) + " reload && postconf -c " +
+                 shell_quote(mx_conf) + " -e smtputf8_enable=" + on + " && postfix -c " +
+                 shell_quote(mx_conf) + " reload 2>&1");
+    };
+    REQUIRE(smtputf8("yes").status == 0);
+    const LogTail send_log(env().send_log);
+    const LogTail mx_log(env().mx_log);
+    // notls.test offers no STARTTLS: had either recipient stayed, Postfix
+    // would deliver it there (in clear).
+    const std::string utf8 = "j\u00f6rg.u@notls.test";
+    const std::string longer = std::string(600, 'x') + ".u@notls.test";
+    const std::string host = env().send_smtp.substr(0, env().send_smtp.find(':'));
+    const std::string port = env().send_smtp.substr(env().send_smtp.find(':') + 1);
+    const std::string client = R"(import smtplib, sys
+s = smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=90)
+s.ehlo("client.lab.test")
+s.command_encoding = "utf-8"
+def show(what, reply):
+    print(what, reply[0], reply[1].decode())
+show("MAIL", s.mail("sender@lab.test", ["SMTPUTF8"]))
+for r in sys.argv[3:]:
+    show("RCPT " + r[:20], s.rcpt(r))
+show("DATA", s.data(b"From: sender@lab.test\r\nTo: undisclosed-recipients:;\r\n"
+                    b"Subject: utf8 redirect\r\n\r\nbody\r\n"))
+s.quit()
+)";
+    RunResult t =
+        run("python3 -c " + shell_quote(client) + " " + host + " " + port + " alice.u@good.test " +
+            shell_quote(utf8) + " " + shell_quote(longer) + " 2>&1");
+    INFO(t.out << "\n--- daemon log ---\n" << d.lines());
+    CHECK(t.status == 0);
+    const std::string qid = queue_id(t.out);
+    REQUIRE_FALSE(qid.empty());
+    auto sent = [&](const std::string& rcpt) {
+      return lines_with(lines_with(send_log.text(), qid + ": to=<" + rcpt + ">"), "status=sent");
+    };
+    const bool delivered =
+        wait_until([&] { return !sent(kPortal).empty() && !sent("alice.u@good.test").empty(); },
+                   std::chrono::seconds(90));
+    // Give a leftover recipient the time to be delivered too.
+    const bool done =
+        wait_until([&] { return !lines_with(send_log.text(), qid + ": removed").empty(); },
+                   std::chrono::seconds(30));
+    const std::string sl = lines_with(send_log.text(), qid);
+    const std::string ml = mx_log.text();
+    smtputf8("no");
+    INFO(sl << "\n--- MX log ---\n" << ml);
+    CHECK(delivered);
+    CHECK(done);
+    CHECK(sl.find("notls.test") == std::string::npos);
+    CHECK(ml.find("notls.test") == std::string::npos);
+    CHECK_THAT(d.lines(), Catch::Contains(qid + ": rcpt=<j??rg.u@notls.test> domain=notls.test"));
+    CHECK_THAT(d.lines(), Catch::Contains(qid + ": summary from=<sender@lab.test> rcpts=3 "
+                                                "accepted=3 rejected=0 tempfailed=0 removed=0 "
+                                                "redirected=2 quarantine=no"));
+  }
+
   SECTION("quarantine: the message is in the hold queue with the reason logged") {
     const LogTail send_log(env().send_log);
     RunResult t = swaks("alice.q@good.test,carol.q@down.test", "--header 'Subject: quarantine'");
