@@ -445,8 +445,11 @@ Delivery delivery_requirement(const Decision& d) {
                                             : Delivery::opportunistic;
     case Verdict::unknown:
     case Verdict::not_checked:
-      return (d.action == Action::reject || d.action == Action::tempfail) ? Delivery::defer
-                                                                          : Delivery::opportunistic;
+      // Never opportunistic: the on_unknown action says what to do with new
+      // mail at RCPT, but an unknown can be an attacker's doing (probes
+      // dropped, STARTTLS stripped from a pinned domain), so queued mail
+      // waits until the domain is known; never a permanent answer either.
+      return Delivery::defer;
   }
   return Delivery::opportunistic;
 }

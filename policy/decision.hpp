@@ -125,9 +125,9 @@ std::string_view to_string(Delivery d);
 /// require + eligible -> tls_required; require + ineligible -> refuse for
 /// `reject`, defer for `tempfail`, opportunistic for actions that let the
 /// mail through (accept, tag, quarantine, redirect — such mail was accepted
-/// deliberately); require + unknown/not checked -> defer for reject and
-/// tempfail (never a permanent answer on an unknown), else opportunistic;
-/// prefer and off -> opportunistic.
+/// deliberately); require + unknown/not checked -> defer whatever the
+/// action (an unknown may be an attacker's doing; never a permanent answer
+/// on an unknown); prefer and off -> opportunistic.
 Delivery delivery_requirement(const Decision& decision);
 
 }  // namespace forcetls::policy

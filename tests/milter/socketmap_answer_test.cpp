@@ -105,7 +105,7 @@ struct Case {
   std::string label;
   std::string domain;
   std::function<std::optional<DomainReport>(const std::string&)> report;
-  std::string want;  ///< the reply payload
+  std::string want;            ///< the reply payload
   bool postfix_dnssec = true;  ///< socketmap.postfix_dnssec (postfix_answer)
 };
 
@@ -197,7 +197,8 @@ TEST_CASE("postfix_answer: every answer kind", "[milter]") {
        "(probe-failed(mx2.down.example))"},
       {"require + not cached: TEMP", "new.example", none,
        "TEMP forcetls: new.example is being checked for TLS support, try again later"},
-      {"require + not cached, on_unknown accept", "lenient.example", none, "NOTFOUND "},
+      {"require + not cached, on_unknown accept: still TEMP (never clear)", "lenient.example",
+       none, "TEMP forcetls: lenient.example is being checked for TLS support, try again later"},
       {"prefer: NOTFOUND even when eligible", "relaxed.example",
        [](const std::string& d) -> R { return two_good(d); }, "NOTFOUND "},
       {"prefer + require dane, DANE present: dane-only", "daneprefer.example",
@@ -323,7 +324,8 @@ TEST_CASE("sts_answer: FEATURE(sts) format", "[milter]") {
        "(probe-failed(mx2.down.example))"},
       {"require + not cached: TEMP", "new.example", none,
        "TEMP forcetls: new.example is being checked for TLS support, try again later"},
-      {"require + not cached, on_unknown accept", "lenient.example", none, "NOTFOUND "},
+      {"require + not cached, on_unknown accept: still TEMP (never clear)", "lenient.example", none,
+       "TEMP forcetls: lenient.example is being checked for TLS support, try again later"},
       {"prefer, eligible and verified: NOTFOUND", "relaxed.example",
        [](const std::string& d) -> R { return two_good(d); }, "NOTFOUND "},
       {"prefer, not cached: NOTFOUND", "relaxed.example", none, "NOTFOUND "},

@@ -701,7 +701,12 @@ TEST_CASE(
     "[milter][lab]") {
   const std::string action = GENERATE(std::string("tag"), std::string("quarantine"));
   INFO("on_ineligible: " << action);
-  Daemon d("default:\n  mode: require\n  on_ineligible: " + action + "\n");
+  // Under quarantine, a suspected downgrade is quarantined too (its own
+  // cause): a message accepted while stripped is held, then released by the
+  // admin; under tag it stays tempfail, the default.
+  const bool hold = action == "quarantine";
+  Daemon d("default:\n  mode: require\n  on_ineligible: " + action + "\n" +
+           (hold ? "  on_unknown:\n    downgrade_suspected: quarantine\n" : ""));
   d.start();
   DowngradeLab lab;
   LogWindow send_log(env().send_log);
@@ -729,12 +734,39 @@ TEST_CASE(
   CHECK_THAT(answer_line(d.lines(), "forcetls", "downgrade.test"),
              Catch::Contains("answer=TEMP") && Catch::Contains("verdict=unknown"));
   CHECK_THAT(ctl("cache show downgrade.test").out, Catch::Contains("downgrade suspected"));
+  const std::vector<std::string> queued =
+      hold ? std::vector<std::string>{"p@downgrade.test", "h@downgrade.test"}
+           : std::vector<std::string>{"p@downgrade.test"};
+  if (hold) {
+    // Sent while stripped: held (milter-hold), then released with postsuper -H.
+    lab.submit("h@downgrade.test", "held while stripped");
+    const bool held_msg = wait_until(
+        [&] { return send_log.text().find("milter triggers HOLD action") != std::string::npos; },
+        60s);
+    INFO(send_log.text() << "\n--- daemon ---\n" << d.lines());
+    REQUIRE(held_msg);
+    CHECK_THAT(d.lines(), Catch::Contains("rcpt=<h@downgrade.test>") &&
+                              Catch::Contains("reason=downgrade-suspected("));
+    RunResult released = run("postsuper -c " + lab.send + " -H ALL 2>&1");
+    INFO(released.out);
+    CHECK(released.status == 0);
+    CHECK_THAT(released.out, Catch::Contains("Released from hold: 1 message"));
+  } else {
+    // Sent while stripped: tempfailed at RCPT, nothing queued.
+    const std::string host = env().send_smtp.substr(0, env().send_smtp.find(':'));
+    const std::string port = env().send_smtp.substr(env().send_smtp.find(':') + 1);
+    RunResult t = run("swaks --server " + host + " --port " + port +
+                      " --from sender@lab.test --to h@downgrade.test 2>&1");
+    INFO(t.out);
+    CHECK_THAT(t.out, Catch::Contains("<** 451 4.7.1"));
+  }
   send_log.mark();
   mx_log.mark();
   lab.flush();
-  {
-    const bool deferred = wait_until(
-        [&] { return delivery_has(send_log.text(), "p@downgrade.test", "status=deferred"); }, 90s);
+  for (const std::string& rcpt : queued) {
+    INFO("queued " << rcpt);
+    const bool deferred =
+        wait_until([&] { return delivery_has(send_log.text(), rcpt, "status=deferred"); }, 90s);
     const std::string l = send_log.text();
     INFO(l << "\n--- receiving ---\n" << mx_log.text());
     CHECK(deferred);
@@ -750,10 +782,13 @@ TEST_CASE(
   CHECK(trim(postmap("downgrade.test").out) == "encrypt protocols=>=TLSv1.2 ciphers=high");
   send_log.mark();
   lab.flush();
-  const bool sent = wait_until(
-      [&] { return delivery_has(send_log.text(), "p@downgrade.test", "status=sent"); }, 90s);
-  INFO(send_log.text());
-  CHECK(sent);
+  for (const std::string& rcpt : queued) {
+    const bool sent =
+        wait_until([&] { return delivery_has(send_log.text(), rcpt, "status=sent"); }, 90s);
+    INFO(rcpt << "\n" << send_log.text());
+    CHECK(sent);
+  }
   CHECK_THAT(send_log.text(),
              Catch::Contains("TLS connection established to mx.downgrade.test[127.0.0.48]"));
+  CHECK(lines_with(run("postqueue -c " + lab.send + " -j 2>&1").out, "downgrade.test").empty());
 }
