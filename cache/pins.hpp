@@ -11,6 +11,11 @@
 // the pin dropped. An eligible probe renews the pin and clears the
 // suspicion; an unknown one changes nothing.
 //
+// Each MX address a probe finds eligible is pinned as well, under its
+// server key (`[192.0.2.1]`, `[2001:db8::1]:2525`): a domain with no pin of
+// its own whose probe finds such a server ineligible starts a pin inherited
+// from the server's (the same pinned_at and until, one suspect probe).
+//
 // Pins live beside the reports in the LMDB environment (database "pins"):
 // eviction and `cache purge` leave them; `forcetls-ctl cache unpin` removes
 // one. Pure functions here; the store applies them in its write transaction.

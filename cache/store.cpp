@@ -247,45 +247,126 @@ Result<void> Store::put(const DomainReport& report, const PutOptions& options) {
 
 namespace {
 
+/// What one probe result did to the pins, for the log after the commit.
+struct PinSteps {
+  PinStep domain;
+  std::string via;  ///< the pinned server a new suspicion came from (empty: none)
+  std::vector<std::pair<std::string, PinStep>> servers;  ///< address pins changed
+};
+
+int read_pin(Store::Impl& im, MDB_txn* txn, const std::string& key, std::optional<Pin>& out) {
+  MDB_val k = val(key), v;
+  const int rc = mdb_get(txn, im.pins_, &k, &v);
+  if (rc == 0) {
+    out = decode_pin(view(v));
+  }
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int write_pin(Store::Impl& im, MDB_txn* txn, const std::string& key, const std::optional<Pin>& had,
+              const std::optional<Pin>& pin) {
+  MDB_val k = val(key);
+  if (pin) {
+    const std::string value = encode_pin(*pin);
+    MDB_val pv = val(value);
+    return mdb_put(txn, im.pins_, &k, &pv, 0);
+  }
+  if (!had) {
+    return 0;
+  }
+  const int rc = mdb_del(txn, im.pins_, &k, nullptr);
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/// Each MX address is pinned too, under its own `[address]` key (the key a
+/// next hop naming it has, so `cache show`/`unpin` reach it): a domain never
+/// probed before whose MX is a server once seen eligible, found stripped, is
+/// suspect as well. Fills `from` with the live pin of such a server.
+int apply_server_pins(Store::Impl& im, MDB_txn* txn, const Prepared& p, std::int64_t now,
+                      const checker::JudgeOptions& judge, const PinOptions& options,
+                      PinSteps& steps, std::optional<Pin>& from) {
+  std::vector<std::string> seen;
+  for (const auto& [unused, record] : p.addresses) {
+    const checker::AddressReport& a = record.report;
+    auto address = checker::normalize_address(a.address);
+    if (!address) {
+      continue;
+    }
+    const std::string key =
+        checker::ReportTarget{checker::ReportTarget::Kind::server, *address, a.port}.key();
+    if (key == p.domain.domain || std::find(seen.begin(), seen.end(), key) != seen.end()) {
+      continue;  // a report about this server itself: its own pin is the domain step
+    }
+    seen.push_back(key);
+    std::optional<Pin> pin;
+    if (int rc = read_pin(im, txn, key, pin); rc != 0) {
+      return rc;
+    }
+    const checker::Eligibility e = checker::address_eligibility(a, judge);
+    if (e == checker::Eligibility::ineligible && pin && pin->until > now &&
+        (!from || pin->pinned_at < from->pinned_at)) {
+      from = pin;
+      steps.via = key;
+    }
+    PinStep step = next_pin(pin, e, now, options);
+    if (step.pin != pin) {
+      if (int rc = write_pin(im, txn, key, pin, step.pin); rc != 0) {
+        return rc;
+      }
+    }
+    if (step.event == PinEvent::suspected || step.event == PinEvent::confirmed) {
+      steps.servers.emplace_back(key, step);
+    }
+  }
+  return 0;
+}
+
 /// The pin step of one probe result, inside the write transaction: the pin
 /// stored, updated or deleted; a suspected result kept only for the unknown
 /// TTL, so it is probed again soon.
 int apply_pin(Store::Impl& im, MDB_txn* txn, Prepared& p, std::int64_t now, const Ttls& ttls,
-              const PinOptions& options, PinStep& step) {
+              const checker::JudgeOptions& judge, const PinOptions& options, PinSteps& steps) {
   DomainRecord& d = p.domain;
-  MDB_val k = val(d.domain), v;
   std::optional<Pin> pin;
-  int rc = mdb_get(txn, im.pins_, &k, &v);
-  if (rc == 0) {
-    pin = decode_pin(view(v));
-  } else if (rc != MDB_NOTFOUND) {
+  if (int rc = read_pin(im, txn, d.domain, pin); rc != 0) {
     return rc;
   }
+  PinStep& step = steps.domain;
   step = next_pin(pin, d.eligible, now, options);
-  if (step.pin) {
-    const std::string value = encode_pin(*step.pin);
-    MDB_val pv = val(value);
-    rc = mdb_put(txn, im.pins_, &k, &pv, 0);
-  } else if (pin || rc == 0) {
-    rc = mdb_del(txn, im.pins_, &k, nullptr);
-    rc = rc == MDB_NOTFOUND ? 0 : rc;
-  } else {
-    rc = 0;
+  if (options.pin_for > 0) {
+    std::optional<Pin> from;
+    if (int rc = apply_server_pins(im, txn, p, now, judge, options, steps, from); rc != 0) {
+      return rc;
+    }
+    if (from && !step.pin && step.event != PinEvent::confirmed &&
+        d.eligible == checker::Eligibility::ineligible) {
+      // No pin of its own (or one just run out), but a server it uses was
+      // seen eligible: the first suspect probe of a pin inherited from it.
+      step.pin = Pin{
+          .pinned_at = from->pinned_at, .until = from->until, .first_suspect = now, .suspects = 1};
+      step.event = PinEvent::suspected;
+    } else {
+      steps.via.clear();
+    }
   }
-  if (rc == 0 && step.event == PinEvent::suspected) {
+  if (int rc = write_pin(im, txn, d.domain, pin, step.pin); rc != 0) {
+    return rc;
+  }
+  if (step.event == PinEvent::suspected) {
     d.ttl_class = TtlClass::unknown;
     d.expires_at = std::min(d.expires_at, d.checked_at + detail::ttl_for(ttls, TtlClass::unknown));
   }
-  return rc;
+  return 0;
 }
 
-void log_pin(const std::string& key, const PinStep& step) {
+void log_pin(const std::string& key, const PinStep& step, const std::string& via = "") {
   switch (step.event) {
     case PinEvent::suspected:
       log::warning("cache: " +
                    log::fields({{"event", "downgrade-suspected"},
                                 {"domain", key},
-                                {"suspect_probes", std::to_string(step.pin->suspects)}}));
+                                {"suspect_probes", std::to_string(step.pin->suspects)}}) +
+                   (via.empty() ? "" : " " + log::fields({{"pinned_server", via}})));
       break;
     case PinEvent::confirmed:
       log::warning("cache: " +
@@ -305,6 +386,13 @@ void log_pin(const std::string& key, const PinStep& step) {
   }
 }
 
+void log_pins(const std::string& key, const PinSteps& steps) {
+  log_pin(key, steps.domain, steps.via);
+  for (const auto& [server, step] : steps.servers) {
+    log_pin(server, step);
+  }
+}
+
 }  // namespace
 
 Result<void> Store::put_many(std::span<const PutItem> items) {
@@ -319,13 +407,13 @@ Result<void> Store::put_many(std::span<const PutItem> items) {
     prepared.push_back(std::move(*p));
   }
   Impl& im = *impl_;
-  std::vector<PinStep> steps(items.size());
+  std::vector<PinSteps> steps(items.size());
   auto r = im.write(
       [&](MDB_txn* txn, std::string& why) -> int {
         for (std::size_t i = 0; i < prepared.size(); ++i) {
           if (items[i].options.probed) {
-            if (int rc =
-                    apply_pin(im, txn, prepared[i], now, options_.ttls, options_.pins, steps[i]);
+            if (int rc = apply_pin(im, txn, prepared[i], now, options_.ttls, options_.judge,
+                                   options_.pins, steps[i]);
                 rc != 0) {
               return rc;
             }
@@ -339,7 +427,7 @@ Result<void> Store::put_many(std::span<const PutItem> items) {
       "put");
   if (r) {
     for (std::size_t i = 0; i < steps.size(); ++i) {
-      log_pin(prepared[i].domain.domain, steps[i]);
+      log_pins(prepared[i].domain.domain, steps[i]);
     }
   }
   return r;
@@ -371,10 +459,32 @@ Result<bool> Store::unpin(std::string_view key) {
   Impl& im = *impl_;
   auto r = im.write(
       [&](MDB_txn* txn, std::string&) -> int {
-        MDB_val mk = val(*k);
-        int rc = mdb_del(txn, im.pins_, &mk, nullptr);
-        found = rc == 0;
-        return rc == MDB_NOTFOUND ? 0 : rc;
+        // The pins of the servers its stored report names go too: otherwise
+        // the next probe would inherit the suspicion from them again.
+        std::vector<std::string> keys{*k};
+        Lookup stored;
+        bool has = false;
+        if (int rc = read_records(im, txn, *k, stored, has); rc != 0) {
+          return rc;
+        }
+        for (const checker::MxReport& mx : stored.report.mx) {
+          for (const checker::AddressReport& a : mx.addresses) {
+            if (auto address = checker::normalize_address(a.address)) {
+              keys.push_back(
+                  checker::ReportTarget{checker::ReportTarget::Kind::server, *address, a.port}
+                      .key());
+            }
+          }
+        }
+        for (const std::string& key : keys) {
+          MDB_val mk = val(key);
+          const int rc = mdb_del(txn, im.pins_, &mk, nullptr);
+          if (rc != 0 && rc != MDB_NOTFOUND) {
+            return rc;
+          }
+          found = found || rc == 0;
+        }
+        return 0;
       },
       "unpin");
   if (!r) {

@@ -214,8 +214,9 @@ class Store {
 
   /// The key's eligibility pin, live or not (nullopt: none).
   std::optional<Pin> pin(std::string_view key);
-  /// Removes the key's pin (an admin who knows the change is real); false
-  /// if there was none. The next probe then decides alone.
+  /// Removes the key's pin and those of the servers (`[address]`) its stored
+  /// report names (an admin who knows the change is real); false if there
+  /// was none. The next probe then decides alone.
   Result<bool> unpin(std::string_view key);
   /// Marks a domain expired now: it is answered stale and refreshed.
   Result<bool> invalidate(std::string_view domain);

@@ -100,6 +100,10 @@ void add_reason(std::vector<Reason>& reasons, Reason r) {
 
 }  // namespace
 
+Eligibility address_eligibility(const AddressReport& address, const JudgeOptions& options) {
+  return address_verdict(address, options).eligible;
+}
+
 EligibilityResult eligibility(const DomainReport& report, const JudgeOptions& options) {
   EligibilityResult v;
   if (report.dns_failure != UnknownCause::none) {

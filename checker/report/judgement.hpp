@@ -25,6 +25,10 @@ struct EligibilityResult {
 /// Applies the eligibility rule to the observations (ignores stored verdicts).
 EligibilityResult eligibility(const DomainReport& report, const JudgeOptions& options = {});
 
+/// The eligibility rule for one MX address alone (STARTTLS, TLS 1.0/1.2, a
+/// NIST SP 800-52r1 suite): unknown when the probe got no answer.
+Eligibility address_eligibility(const AddressReport& address, const JudgeOptions& options = {});
+
 /// Grades one address (points, deductions, provisional mark).
 Grade grade_address(const AddressReport& address, std::string_view host);
 

@@ -164,3 +164,62 @@ TEST_CASE("store: pins apply to probes only, and unpin releases at once", "[cach
                       PutOptions{.probed = true}));
   CHECK((*off)->lookup("c.test").report.eligible == Eligibility::ineligible);
 }
+
+TEST_CASE(
+    "store: a server seen eligible is pinned too; a new domain on it found stripped is suspect",
+    "[cache]") {
+  TempDir dir;
+  FakeClock clock;
+  auto opened = Store::open(options_for(dir.sub("c"), clock));
+  REQUIRE(opened.has_value());
+  Store& store = **opened;
+  const PutOptions probe{.probed = true};
+  // a.test's MX at 192.0.2.1 probed eligible: the server is pinned as well.
+  REQUIRE(
+      store.put(simple("a.test", good_address("192.0.2.1"), "mx.shared.test", clock.now()), probe));
+  REQUIRE(store.pin("[192.0.2.1]").has_value());
+  CHECK_FALSE(store.pin("[192.0.2.1]")->suspected());
+
+  // b.test, never seen, uses the same server, now stripped: suspect, its pin
+  // inherited from the server's; the server's own pin counts the probe.
+  clock.advance(3600);
+  REQUIRE(store.put(simple("b.test", plain_address("192.0.2.1"), "mx.shared.test", clock.now()),
+                    probe));
+  Lookup l = store.lookup("b.test");
+  CHECK(l.report.eligible == Eligibility::unknown);
+  CHECK(l.report.unknown_cause == checker::UnknownCause::downgrade_suspected);
+  CHECK(l.expires_at - clock.now() == store.options().ttls.unknown);
+  REQUIRE(store.pin("b.test").has_value());
+  CHECK(store.pin("b.test")->suspects == 1);
+  CHECK(store.pin("b.test")->pinned_at == store.pin("[192.0.2.1]")->pinned_at);
+  CHECK(store.pin("[192.0.2.1]")->suspects == 1);
+
+  // Another server, never seen eligible: a new domain there is just ineligible.
+  REQUIRE(store.put(simple("c.test", plain_address("192.0.2.9"), "mx.c.test", clock.now()), probe));
+  CHECK(store.lookup("c.test").report.eligible == Eligibility::ineligible);
+  CHECK_FALSE(store.pin("[192.0.2.9]").has_value());
+
+  // The server eligible again (probed through a.test): its suspicion cleared,
+  // and b.test's next stripped probe counts on b.test's own pin.
+  REQUIRE(
+      store.put(simple("a.test", good_address("192.0.2.1"), "mx.shared.test", clock.now()), probe));
+  CHECK_FALSE(store.pin("[192.0.2.1]")->suspected());
+
+  // unpin b.test releases the servers its report names too: the next
+  // stripped probe is ineligible, not inherited again.
+  CHECK(store.unpin("b.test").value());
+  CHECK_FALSE(store.pin("[192.0.2.1]").has_value());
+  REQUIRE(store.put(simple("b.test", plain_address("192.0.2.1"), "mx.shared.test", clock.now()),
+                    probe));
+  CHECK(store.lookup("b.test").report.eligible == Eligibility::ineligible);
+
+  // pin_for 0: no server pins either.
+  TempDir dir2;
+  StoreOptions o = options_for(dir2.sub("c"), clock);
+  o.pins.pin_for = 0;
+  auto off = Store::open(o);
+  REQUIRE(off.has_value());
+  REQUIRE(
+      (*off)->put(simple("a.test", good_address("192.0.2.1"), "mx.a.test", clock.now()), probe));
+  CHECK_FALSE((*off)->pin("[192.0.2.1]").has_value());
+}
