@@ -6,6 +6,7 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -15,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "cache/pins.hpp"
 #include "checker/report/judgement.hpp"
 #include "checker/report/next_hop.hpp"
 #include "common/log.hpp"
@@ -365,8 +367,21 @@ std::vector<checker::DomainReport> answers(Store& store, std::vector<PutItem>& i
   results.reserve(items.size());
   for (std::size_t i = 0; i < items.size(); ++i) {
     Lookup l = store.peek(items[i].report.domain);
-    results.push_back(stored[i] && l.state != Freshness::missing ? std::move(l.report)
-                                                                 : std::move(items[i].report));
+    if (stored[i] && l.state != Freshness::missing) {
+      results.push_back(std::move(l.report));
+      continue;
+    }
+    // Not stored, so no pin was applied: a pinned domain that looks
+    // ineligible still reads downgrade-suspected, as the store would say.
+    checker::DomainReport r = std::move(items[i].report);
+    if (r.eligible == checker::Eligibility::ineligible) {
+      if (std::optional<Pin> p = store.pin(r.domain); p && p->until > store.now()) {
+        p->first_suspect = p->first_suspect != 0 ? p->first_suspect : store.now();
+        p->suspects = std::max<std::uint32_t>(p->suspects, 1);
+        mark_downgrade_suspected(r, *p);
+      }
+    }
+    results.push_back(std::move(r));
   }
   return results;
 }

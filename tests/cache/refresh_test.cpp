@@ -400,3 +400,30 @@ TEST_CASE("refresh: the engine thread runs under SCHED_BATCH unless told not to"
   REQUIRE(engine.await_fresh("p.test", soon()));
   CHECK(policy == c.want);
 }
+
+TEST_CASE("refresh: a probe the store refuses still reads pinned for its waiters", "[cache]") {
+  Fixture f;
+  REQUIRE(f.store->put(simple("pinned.test", good_address("192.0.2.1"), "mx.pinned.test"),
+                       PutOptions{.probed = true}));
+  REQUIRE(f.store->pin("pinned.test").has_value());
+  f.clock.advance(2 * 86400);  // past the good TTL and its grace: a waiter probes
+  TestProber prober;
+  RefreshEngine engine(*f.store, prober.fn());
+  engine.start();
+  std::optional<Result<checker::DomainReport>> got;
+  std::thread waiter([&] { got = engine.await_fresh("pinned.test", soon(30s)); });
+  REQUIRE(prober.wait_calls(1));
+  // Stripped, and with more MX hosts than the store keeps: the write fails,
+  // so no pin step ran; the waiter must not see a plain "ineligible".
+  std::vector<Host> hosts;
+  for (std::size_t i = 0; i <= kMaxMx; ++i) {
+    hosts.push_back({"mx" + std::to_string(i) + ".pinned.test", {plain_address("192.0.2.1")}});
+  }
+  REQUIRE(prober.complete("pinned.test", {report("pinned.test", std::move(hosts)), std::nullopt}));
+  waiter.join();
+  REQUIRE(got.has_value());
+  REQUIRE(got->has_value());
+  CHECK((*got)->eligible == checker::Eligibility::unknown);
+  CHECK((*got)->unknown_cause == checker::UnknownCause::downgrade_suspected);
+  CHECK(eventually([&] { return engine.stats().store_errors == 1; }));
+}
