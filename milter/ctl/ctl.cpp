@@ -337,9 +337,10 @@ bool explain(const policy::Policy& policy, const ExplainInput& in, cache::Report
         << " for the answer; the decision above is the one it takes if the probe has not "
            "finished by then\n";
   } else if (o.cache == CacheUse::miss) {
-    out << "note:       not cached: the milter answers at once (on_miss answer-now) with "
-           "the decision above and probes "
-        << domain << " in the background\n";
+    out << "note:       not cached: the milter answers at once ("
+        << (in.on_miss == conf::MissBehaviour::wait ? "only require waits for a probe"
+                                                    : "on_miss answer-now")
+        << ") with the decision above and probes " << domain << " in the background\n";
   }
   return true;
 }

@@ -172,7 +172,11 @@ RecipientOutcome check_recipient(const policy::Policy& policy,
     out.cache = found.state == cache::Freshness::fresh ? CacheUse::hit : CacheUse::stale;
     out.age_seconds = now() - found.checked_at;
     out.decision = policy::decide(match, *domain, &found.report);
-  } else if (options.on_miss == conf::MissBehaviour::wait) {
+  } else if (options.on_miss == conf::MissBehaviour::wait &&
+             match.rule->options.mode == policy::Mode::require) {
+    // Only a `require` decision can change with the report; under `prefer`
+    // the mail passes whatever the probe finds, so it never waits for one
+    // (the lookup above queued the refresh; the header says not-checked).
     const auto deadline = std::chrono::steady_clock::now() + options.miss_deadline;
     auto fresh = reports.await_fresh(*domain, deadline);
     if (fresh) {

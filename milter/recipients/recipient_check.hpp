@@ -26,7 +26,7 @@ enum class CacheUse : std::uint8_t {
   stale,    ///< stale entry inside grace (a refresh is queued)
   probed,   ///< missing, waited, and the probe answered in time
   timeout,  ///< missing, waited until miss_deadline: decided as not checked
-  miss,     ///< missing, on_miss answer-now: decided as not checked
+  miss,     ///< missing and not waited for (answer-now, or not `require`): not checked
   error,    ///< the lookup failed: decided as not checked
 };
 std::string_view to_string(CacheUse c);

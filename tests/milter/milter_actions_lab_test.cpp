@@ -855,3 +855,40 @@ TEST_CASE("forcetls-milter: on_miss answer-now decides with on_unknown.not_check
   }
   CHECK(d.stop());
 }
+
+TEST_CASE("forcetls-milter: under prefer a new domain is answered at once, even with on_miss wait",
+          "[milter][lab]") {
+  // The built-in policy's mode: mail passes whatever the probe finds, so
+  // a recipient never waits for one. A new daemon, an empty cache.
+  LabMilterDaemon d(FORCETLS_MILTER_PATH, kSocket, "default:\n  mode: prefer\n", true, "",
+                    "wait");
+  d.start();
+  auto action = [&](const std::string& header) {
+    ActionCase c{"", "", "<bob@notls.test>", "continue", "", header, "-", "-", "-", {}};
+    return miltertest(c);
+  };
+  {
+    // A wait would show as cache=probed and the probed verdicts in the header.
+    RunResult first = action("good.test=not-checked; notls.test=not-checked");
+    INFO(first.out << "\n--- daemon log ---\n" << d.lines());
+    CHECK_THAT(first.out, Catch::Contains("PASS"));
+    CHECK_THAT(last_decision(d.lines(), "<bob@notls.test>"),
+               Catch::Contains("domain=notls.test policy=prefer verdict=not-checked") &&
+                   Catch::Contains("action=accept") && Catch::Contains("cache=miss"));
+    CHECK_THAT(d.lines(), !Catch::Contains("cache=probed"));
+  }
+  // The lookups queued background probes: both domains land in the cache
+  // (retried, 60 s at most) and later mail carries their verdicts.
+  const bool probed = wait_until(
+      [&] {
+        return action("good.test=eligible; notls.test=ineligible(no-starttls)")
+                   .out.find("PASS") != std::string::npos;
+      },
+      std::chrono::seconds(60));
+  INFO(d.lines());
+  CHECK(probed);
+  CHECK_THAT(last_decision(d.lines(), "<bob@notls.test>"),
+             Catch::Contains("verdict=ineligible") && Catch::Contains("action=accept") &&
+                 Catch::Contains("cache=hit"));
+  CHECK(d.stop());
+}

@@ -174,6 +174,46 @@ TEST_CASE("check_recipient: reply, cache use and reason per recipient", "[milter
   }
 }
 
+TEST_CASE("check_recipient: only a require recipient waits for a probe", "[milter]") {
+  // Every domain here would be answered by a probe: a wait would show as
+  // cache=probed. Under prefer the decision cannot depend on it.
+  auto policy = load_policy(R"(
+default:
+  mode: prefer
+rules:
+  - domains: [strict.example]
+    mode: require
+  - domains: [dane.example]
+    require: dane
+)");
+  FakeReports reports;
+  for (const char* d : {"new.example", "strict.example", "dane.example"}) {
+    reports.probe[d] = ineligible_report(d);
+  }
+  SECTION("prefer (the built-in default): decided at once, not checked") {
+    RecipientOutcome out =
+        check_recipient(*policy, {}, "<a@new.example>", reports, options(conf::MissBehaviour::wait));
+    CHECK(reports.waits == 0);
+    CHECK(reports.lookups == 1);  // the lookup queues the background refresh
+    CHECK(out.cache == CacheUse::miss);
+    CHECK(out.reply == RcptReply::accept);
+    CHECK(out.decision.header == "new.example=not-checked");
+  }
+  SECTION("prefer with a require: option (it matters at delivery only): no wait") {
+    RecipientOutcome out = check_recipient(*policy, {}, "<a@dane.example>", reports,
+                                           options(conf::MissBehaviour::wait));
+    CHECK(reports.waits == 0);
+    CHECK(out.cache == CacheUse::miss);
+  }
+  SECTION("require: waits, and the probe's answer decides") {
+    RecipientOutcome out = check_recipient(*policy, {}, "<a@strict.example>", reports,
+                                           options(conf::MissBehaviour::wait));
+    CHECK(reports.waits == 1);
+    CHECK(out.cache == CacheUse::probed);
+    CHECK(out.reply == RcptReply::reject);
+  }
+}
+
 TEST_CASE("check_recipient: the reply names the domain and the failed check", "[milter]") {
   auto policy = load_policy(kRequireReject);
   FakeReports reports = lab_reports();
