@@ -39,7 +39,13 @@ struct Transfer {
   bool too_large = false;
   const std::vector<asio::ip::address>* allowed = nullptr;
   std::string refused;  // an address curl tried that we did not give it
+  const std::atomic<bool>* cancel = nullptr;
 };
+
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* t = static_cast<const Transfer*>(user);
+  return t->cancel != nullptr && t->cancel->load() ? 1 : 0;  // 1: CURLE_ABORTED_BY_CALLBACK
+}
 
 size_t on_body(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
@@ -109,6 +115,9 @@ void set_transfer_options(CURL* c, const StsFetchOptions& options, Transfer& tra
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &transfer);
   curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
   curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &transfer);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &transfer);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "forcetls-check (MTA-STS)");
 }
@@ -135,6 +144,8 @@ std::string transfer_error(CURLcode rc, const Transfer& transfer, const std::str
       return "tls-failed(" + why + ")";
     case CURLE_FILESIZE_EXCEEDED:
       return "too-large";
+    case CURLE_ABORTED_BY_CALLBACK:
+      return "https-error(cancelled: the prober is stopping)";
     case CURLE_WRITE_ERROR:
       if (transfer.too_large) {
         return "too-large";
@@ -162,6 +173,7 @@ struct HttpsJob {
   std::vector<asio::ip::address> addresses;
   StsFetchOptions options;
   HttpsResult result;
+  const std::atomic<bool>* cancel = nullptr;  ///< the fetcher's, which outlives its pool
 };
 
 // Runs the job on `pool` and resumes the awaiting coroutine on its own
@@ -173,7 +185,7 @@ asio::awaitable<void> run_on_pool(asio::thread_pool& pool, std::shared_ptr<Https
         auto work = asio::prefer(asio::get_associated_executor(handler),
                                  asio::execution::outstanding_work.tracked);
         asio::post(pool, [job, handler = std::move(handler), work]() mutable {
-          job->result = https_get_policy(job->host, job->addresses, job->options);
+          job->result = https_get_policy(job->host, job->addresses, job->options, job->cancel);
           asio::post(work, std::move(handler));
         });
       },
@@ -273,7 +285,7 @@ bool is_text_plain(std::string_view content_type) {
 
 HttpsResult https_get_policy(const std::string& host,
                              const std::vector<asio::ip::address>& addresses,
-                             const StsFetchOptions& options) {
+                             const StsFetchOptions& options, const std::atomic<bool>* cancel) {
   curl_global();
   HttpsResult out;
   CurlHandle curl(curl_easy_init());
@@ -283,6 +295,7 @@ HttpsResult https_get_policy(const std::string& host,
   }
   Transfer transfer;
   transfer.allowed = &addresses;
+  transfer.cancel = cancel;
   CurlList resolve(
       curl_slist_append(nullptr, host_port_addresses(host, options.port, addresses).c_str()));
   std::string url = "https://" + host +
@@ -315,7 +328,10 @@ StsFetcher::StsFetcher(Resolver& resolver, StsFetchOptions options)
   curl_global();
 }
 
-StsFetcher::~StsFetcher() { pool_.join(); }
+StsFetcher::~StsFetcher() {
+  stopping_ = true;
+  pool_.join();
+}
 
 std::int64_t StsFetcher::now() const {
   if (options_.clock) {
@@ -379,6 +395,7 @@ asio::awaitable<MtaStsReport> StsFetcher::fetch(std::string domain,
   job->host = host;
   job->addresses = policy_host.addresses;
   job->options = options_;
+  job->cancel = &stopping_;
   co_await run_on_pool(pool_, job);
   if (take_policy(job->result, r)) {
     r.fetched_at = now();

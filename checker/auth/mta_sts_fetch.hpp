@@ -11,6 +11,7 @@
 #include <asio/awaitable.hpp>
 #include <asio/ip/address.hpp>
 #include <asio/thread_pool.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -53,10 +54,12 @@ struct HttpsResult {
 
 /// Blocking GET of https://HOST/.well-known/mta-sts.txt connecting only to
 /// `addresses` (CURLOPT_RESOLVE, and an open-socket check refusing anything
-/// else); any thread.
+/// else); any thread. Once `*cancel` is set the transfer ends within about
+/// a second (curl's progress callback) as https-error(cancelled).
 HttpsResult https_get_policy(const std::string& host,
                              const std::vector<asio::ip::address>& addresses,
-                             const StsFetchOptions& options);
+                             const StsFetchOptions& options,
+                             const std::atomic<bool>* cancel = nullptr);
 
 /// "text/plain" media type (parameters such as charset allowed), RFC 8461 §3.3.
 bool is_text_plain(std::string_view content_type);
@@ -64,7 +67,7 @@ bool is_text_plain(std::string_view content_type);
 class StsFetcher {
  public:
   StsFetcher(Resolver& resolver, StsFetchOptions options);
-  ~StsFetcher();  ///< waits for running curl calls (bounded by the timeouts)
+  ~StsFetcher();  ///< cancels running curl calls and waits for them (about a second)
   StsFetcher(const StsFetcher&) = delete;
   StsFetcher& operator=(const StsFetcher&) = delete;
 
@@ -89,6 +92,7 @@ class StsFetcher {
 
   Resolver& resolver_;
   StsFetchOptions options_;
+  std::atomic<bool> stopping_{false};  ///< read by the pool's transfers
   asio::thread_pool pool_;
   int https_fetches_ = 0;
   int reused_ = 0;

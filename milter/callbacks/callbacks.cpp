@@ -5,14 +5,22 @@
 #include "milter/callbacks/callbacks.hpp"
 
 #include <libmilter/mfapi.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -28,8 +36,25 @@ namespace {
 struct Filter {
   RuntimeSlot* runtime = nullptr;
   std::atomic<cache::Reports*> reports{nullptr};
+  std::atomic<int> users{0};    ///< RCPT checks holding `reports`
+  conf::SocketAddress address;  ///< the milter socket, for poke_listener()
 };
 Filter g_filter;
+
+/// The report source for one recipient check: counted in before the
+/// pointer is read (both sequentially consistent), so withdraw_reports()
+/// either sees this user or this user sees null.
+class ReportsInUse {
+ public:
+  ReportsInUse() : reports_((g_filter.users.fetch_add(1), g_filter.reports.load())) {}
+  ~ReportsInUse() { g_filter.users.fetch_sub(1); }
+  ReportsInUse(const ReportsInUse&) = delete;
+  ReportsInUse& operator=(const ReportsInUse&) = delete;
+  cache::Reports* get() const { return reports_; }
+
+ private:
+  cache::Reports* reports_;
+};
 
 /// Per-connection state, owned through smfi_setpriv.
 struct Connection {
@@ -221,7 +246,8 @@ sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
   RecipientOutcome out;
   try {
     note_queue_id(ctx, *c);
-    cache::Reports* reports = g_filter.reports.load();
+    const ReportsInUse in_use;
+    cache::Reports* reports = in_use.get();
     if (reports == nullptr) {
       // Not wired yet or already torn down: never accept unchecked.
       throw std::runtime_error("no report source");
@@ -340,10 +366,59 @@ sfsistat on_close(SMFICTX* ctx) {
   });
 }
 
+/// Connects to the milter socket and hangs up: wakes libmilter's listener.
+/// A wildcard bind is reached on loopback. Best effort, never blocks long.
+void poke_listener(const conf::SocketAddress& a) {
+  using Kind = conf::SocketAddress::Kind;
+  if (a.kind == Kind::unix_path) {
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    if (a.path.size() >= sizeof(sun.sun_path)) {
+      return;
+    }
+    std::memcpy(sun.sun_path, a.path.c_str(), a.path.size() + 1);
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd >= 0) {
+      (void)::connect(fd, reinterpret_cast<const sockaddr*>(&sun), sizeof(sun));
+      ::close(fd);
+    }
+    return;
+  }
+  if (a.kind != Kind::inet && a.kind != Kind::inet6) {
+    return;
+  }
+  const bool v6 = a.kind == Kind::inet6;
+  std::string host = a.host;
+  if (host.empty() || host == "0.0.0.0" || host == "::" || host == "[::]") {
+    host = v6 ? "::1" : "127.0.0.1";
+  }
+  addrinfo hints{};
+  hints.ai_family = v6 ? AF_INET6 : AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), std::to_string(a.port).c_str(), &hints, &found) != 0) {
+    return;
+  }
+  for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+    const int fd = ::socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+      continue;
+    }
+    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      (void)::poll(&p, 1, 100);
+    }
+    ::close(fd);
+  }
+  ::freeaddrinfo(found);
+}
+
 }  // namespace
 
 Result<void> open(const conf::SocketAddress& socket, RuntimeSlot& runtime) {
   g_filter.runtime = &runtime;
+  g_filter.address = socket;
   smfiDesc desc{};
   desc.xxfi_name = const_cast<char*>("forcetls");
   desc.xxfi_version = SMFI_VERSION;
@@ -374,9 +449,37 @@ Result<void> open(const conf::SocketAddress& socket, RuntimeSlot& runtime) {
 
 void set_reports(cache::Reports* reports) { g_filter.reports.store(reports); }
 
+bool withdraw_reports(std::chrono::milliseconds grace) {
+  g_filter.reports.store(nullptr);
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (g_filter.users.load() != 0) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
 int run() { return smfi_main() == MI_SUCCESS ? 0 : 1; }
 
-void stop() { smfi_stop(); }
+void stop() {
+  // smfi_stop() waits for a lock libmilter's listener holds across its
+  // select(), which times out only every 5 s: a connection to the socket
+  // ends the select at once. Poked until smfi_stop() has returned.
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&stopped] {
+    smfi_stop();
+    stopped = true;
+  });
+  while (!stopped) {
+    poke_listener(g_filter.address);
+    for (int i = 0; i < 20 && !stopped; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  stopper.join();
+}
 
 int disable_nagle_on_listeners() {
   int set = 0;

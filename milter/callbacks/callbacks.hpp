@@ -6,6 +6,8 @@
 // report lookup they read are process-wide: set them before run().
 #pragma once
 
+#include <chrono>
+
 #include "common/error.hpp"
 #include "conf/socket_address.hpp"
 #include "milter/recipients/recipient_check.hpp"
@@ -18,13 +20,20 @@ namespace forcetls::milter::callbacks {
 /// stale unix socket is removed). TCP listeners get TCP_NODELAY.
 Result<void> open(const conf::SocketAddress& socket, RuntimeSlot& runtime);
 
-/// What RCPT asks for reports; null until set (recipients are then accepted
-/// untouched). Must outlive run().
+/// What RCPT asks for reports; null until set (recipients then get
+/// milter.on_error). Must stay alive until withdraw_reports() says it is free.
 void set_reports(cache::Reports* reports);
+
+/// After run(): libmilter's session threads are detached and a late RCPT may
+/// still be checking. From now on new recipients get milter.on_error; waits
+/// up to `grace` for the checks still using the source. True when none is
+/// left, so the source may be destroyed.
+bool withdraw_reports(std::chrono::milliseconds grace);
 
 /// smfi_main() on this thread until stop(); 0 when libmilter ended cleanly.
 int run();
-/// Any thread: ends run() after the connections in progress.
+/// Any thread: run() returns within milliseconds. libmilter does not wait
+/// for the sessions in progress (see withdraw_reports()).
 void stop();
 
 /// libmilter writes every modification (smfi_addheader, smfi_delrcpt, ...)

@@ -20,6 +20,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -293,17 +294,17 @@ int serve(const conf::Loaded<conf::Setup>& loaded, const conf::SetupOptions& set
     return 1;
   }
   ProbeService* service = probes->get();
-  cache::RefreshEngine engine(
+  auto engine = std::make_unique<cache::RefreshEngine>(
       **store,
       [service](const std::string& domain, cache::ProbeDone done) {
         service->probe(domain, std::move(done));
       },
       refresh_options(config));
-  engine.start();
-  cache::EngineReports reports(engine, **store);
-  callbacks::set_reports(&reports);
+  engine->start();
+  auto reports = std::make_unique<cache::EngineReports>(*engine, **store);
+  callbacks::set_reports(reports.get());
   if (socketmap != nullptr) {
-    socketmap->start(socketmap_handler(reports));
+    socketmap->start(socketmap_handler(*reports));
   }
 
   std::atomic<bool> milter_done{false};
@@ -325,9 +326,22 @@ int serve(const conf::Loaded<conf::Setup>& loaded, const conf::SetupOptions& set
   if (socketmap != nullptr) {
     socketmap->stop();  // its connections use the engine
   }
-  // Callbacks are over: stop the engine before the store goes.
-  engine.stop();
-  callbacks::set_reports(nullptr);
+  // libmilter does not wait for its (detached) session threads: a late RCPT
+  // may still be checking. Stopping the engine ends every wait for a probe
+  // (those recipients are decided as not checked: a tempfail under
+  // require); new recipients get milter.on_error; the engine and the store
+  // go only once no check uses them.
+  engine->stop();
+  if (!callbacks::withdraw_reports(std::chrono::seconds(2))) {
+    log::warning(log::fields(
+        {{"event", "stop"}, {"warning", "recipient checks still running: cache left open"}}));
+    // Leaked on purpose: the process ends now, and a check still running
+    // must not find them destroyed. Committed cache writes are on disk.
+    (void)reports.release();
+    (void)engine.release();
+    (void)store->release();
+    (void)probes->release();
+  }
   return milter_status;
 }
 

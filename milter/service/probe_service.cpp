@@ -105,13 +105,33 @@ void ProbeService::remember(const checker::DomainReport& report) {
       // Only what this probe learnt: results reused from the store keep the
       // store's expiry, and an address the policy refused was not contacted.
       if (!a.probed || recent_.contains(recent_key(mx.host, a.address, a.port)) ||
-          store_->fresh_address(mx.host, a.address, a.port)) {
+          (store_ != nullptr && store_->fresh_address(mx.host, a.address, a.port))) {
         continue;
       }
       recent_.emplace(recent_key(mx.host, a.address, a.port), Recent{a, now});
     }
   }
 }
+
+namespace {
+
+/// A report the prober could not give: unknown (a probe failure), never "no".
+checker::DomainReport unknown_report(const std::string& domain, const std::string& code,
+                                     const std::string& text) {
+  checker::DomainReport report;
+  report.domain = domain;
+  report.source = checker::MxSource::none;
+  report.dns_failure = checker::UnknownCause::none;
+  report.dns_error = text;
+  report.checked_at = unix_now();
+  checker::judge(report);
+  report.eligible = checker::Eligibility::unknown;
+  report.unknown_cause = checker::UnknownCause::probe_failure;
+  report.reasons = {{code, "", text}};
+  return report;
+}
+
+}  // namespace
 
 asio::awaitable<void> ProbeService::run_one(std::string domain, cache::ProbeDone done) {
   using namespace asio::experimental::awaitable_operators;
@@ -120,25 +140,30 @@ asio::awaitable<void> ProbeService::run_one(std::string domain, cache::ProbeDone
   // `[host]`, `[host]:port`. One it did not make is a probe failure.
   auto target = checker::parse_report_key(domain);
   std::variant<checker::DomainReport, std::monostate> got{std::in_place_index<1>};
+  std::string error;  // what the prober threw
   if (target) {
-    auto raced =
-        co_await (prober_->check(std::move(*target)) || timer.async_wait(asio::use_awaitable));
-    got = std::move(raced);
+    try {
+      auto raced =
+          co_await (prober_->check(std::move(*target)) || timer.async_wait(asio::use_awaitable));
+      got = std::move(raced);
+    } catch (const std::exception& e) {
+      error = e.what();
+    } catch (...) {
+      error = "unknown exception";
+    }
   }
   checker::DomainReport report;
   if (got.index() == 0) {
     report = std::move(std::get<0>(got));
+  } else if (!error.empty()) {
+    // The engine's slot is released now, not at its probe timeout.
+    report = unknown_report(domain, "probe-error", "the probe of " + domain + " failed: " + error);
+    log::error(log::fields({{"domain", domain}, {"event", "probe-error"}, {"error", error}}));
   } else {
     // The whole domain took longer than the deadline: unknown, never "no".
-    report.domain = domain;
-    report.source = checker::MxSource::none;
-    report.dns_failure = checker::UnknownCause::none;
+    report =
+        unknown_report(domain, "probe-timeout", "the probe of " + domain + " passed its deadline");
     report.dns_error = target ? "probe deadline passed" : target.error().message;
-    report.checked_at = unix_now();
-    checker::judge(report);
-    report.eligible = checker::Eligibility::unknown;
-    report.unknown_cause = checker::UnknownCause::probe_failure;
-    report.reasons = {{"probe-timeout", "", "the probe of " + domain + " passed its deadline"}};
     log::warning(log::fields({{"domain", domain}, {"event", "probe-deadline"}}));
   }
   remember(report);

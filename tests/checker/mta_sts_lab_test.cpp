@@ -6,11 +6,13 @@
 // tests/lab/personalities.tsv. Runs inside the lab's namespace.
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "checker/auth/mta_sts.hpp"
@@ -242,6 +244,22 @@ TEST_CASE("MTA-STS fetch: https_get_policy connects only to the addresses it was
   CHECK(got.status == 200);
   CHECK(is_text_plain(got.content_type));
   CHECK(parse_sts_policy(got.body).has_value());
+}
+
+TEST_CASE("MTA-STS fetch: a transfer in progress ends when it is cancelled", "[lab][mta-sts]") {
+  // sts-slow's policy host sends 20 bytes/s: without the cancel the GET
+  // runs into its 15 s total timeout ("timeout").
+  StsFetchOptions options = lab_fetch_options();
+  std::atomic<bool> cancel{false};
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(500ms);
+    cancel = true;
+  });
+  HttpsResult got = https_get_policy("mta-sts.sts-slow.test",
+                                     {asio::ip::make_address("127.0.3.250")}, options, &cancel);
+  stopper.join();
+  CHECK(got.error == "https-error(cancelled: the prober is stopping)");
+  CHECK(got.body.empty());
 }
 
 TEST_CASE("forcetls-check --previous: a fresh cached policy applies when the fetch fails",
