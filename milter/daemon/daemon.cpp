@@ -157,7 +157,18 @@ Result<void> drop_privileges(const conf::Config& config) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return fail(Errc::io, "mkdir " + dir + ": " + std::strerror(errno));
   }
-  if (::chown(dir.c_str(), pw->pw_uid, gid) != 0) {
+  // Never through a symbolic link: chown would follow it and hand its
+  // target (say /etc) to the daemon user.
+  Fd cache_dir(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (cache_dir.get() < 0) {
+    if (errno == ELOOP || errno == ENOTDIR) {
+      return fail(Errc::config, "cache.path " + dir +
+                                    " is a symbolic link or not a directory: not changing its "
+                                    "owner (point cache.path at the directory itself)");
+    }
+    return fail(Errc::io, "open " + dir + ": " + std::strerror(errno));
+  }
+  if (::fchown(cache_dir.get(), pw->pw_uid, gid) != 0) {
     return fail(Errc::io, "chown " + dir + ": " + std::strerror(errno));
   }
   if (::setgroups(1, &gid) != 0 || ::setgid(gid) != 0 || ::setuid(pw->pw_uid) != 0) {

@@ -247,3 +247,23 @@ TEST_CASE("forcetls-milter: miltertest and Postfix end to end", "[milter][lab]")
   CHECK(d.stop());
   CHECK_THAT(d.lines(), Catch::Contains("event=stopped"));
 }
+
+TEST_CASE("forcetls-milter: a cache.path that is a symbolic link is refused, its target untouched",
+          "[milter][lab]") {
+  // As root the daemon gives cache.path to daemon.user before dropping to
+  // it; through a link that would hand the link's target to `nobody`.
+  Daemon d(kPolicy);
+  const std::filesystem::path target = d.dir / "target";
+  std::filesystem::create_directory(target);
+  std::filesystem::create_directory_symlink(target, d.dir / "cache");
+  REQUIRE(::geteuid() == 0);
+  // `timeout`: a daemon that took the link would start and keep running.
+  RunResult r = run("timeout 20 " + shell_quote(FORCETLS_MILTER_PATH) + " -f -c " +
+                    shell_quote(d.config) + " </dev/null 2>&1");
+  INFO(r.out);
+  CHECK(r.status != 0);
+  CHECK_THAT(r.out, Catch::Contains("is a symbolic link or not a directory"));
+  struct stat st {};
+  REQUIRE(::stat(target.c_str(), &st) == 0);
+  CHECK(st.st_uid == 0);  // still root's
+}
