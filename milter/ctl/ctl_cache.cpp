@@ -3,11 +3,13 @@
 #include "milter/ctl/ctl_cache.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <expected>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <string_view>
 
 #include "cache/admin.hpp"
@@ -304,10 +306,35 @@ std::unique_ptr<cache::Store> open_ctl_store(const conf::Config& config, bool mu
     env.err << "forcetls-ctl: no cache at " << config.cache.path << "\n";
     return nullptr;
   }
+  // As root, the cache (and any LMDB file this opening creates) belongs to
+  // daemon.user, as the daemon makes it: otherwise the daemon, once it has
+  // dropped privileges, could not open a cache forcetls-ctl created.
+  std::optional<DaemonIds> ids;
+  if (::geteuid() == 0 && !config.daemon.user.empty()) {
+    if (auto found = daemon_ids(config)) {
+      ids = *found;
+    }
+  }
+  auto own = [&] {
+    if (!ids) {
+      return true;
+    }
+    auto owned = own_cache(config.cache.path, *ids);
+    if (!owned) {
+      env.err << "forcetls-ctl: " << owned.error().message << "\n";
+    }
+    return owned.has_value();
+  };
+  if (!own()) {
+    return nullptr;
+  }
   auto opened = cache::Store::open(store_options(config));
   if (!opened) {
     env.err << "forcetls-ctl: cache " << config.cache.path << ": " << opened.error().message
             << "\n";
+    return nullptr;
+  }
+  if (!own()) {
     return nullptr;
   }
   return std::move(*opened);

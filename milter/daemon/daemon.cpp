@@ -139,39 +139,16 @@ Result<void> drop_privileges(const conf::Config& config) {
     log::warning("daemon.user is empty: staying root");
     return {};
   }
-  const passwd* pw = ::getpwnam(config.daemon.user.c_str());
-  if (pw == nullptr) {
-    return fail(Errc::config, "daemon.user '" + config.daemon.user +
-                                  "' does not exist (create it, or set daemon.user)");
-  }
-  gid_t gid = pw->pw_gid;
-  if (!config.daemon.group.empty()) {
-    const group* gr = ::getgrnam(config.daemon.group.c_str());
-    if (gr == nullptr) {
-      return fail(Errc::config, "daemon.group '" + config.daemon.group + "' does not exist");
-    }
-    gid = gr->gr_gid;
+  auto ids = daemon_ids(config);
+  if (!ids) {
+    return std::unexpected(ids.error());
   }
   // The cache directory must belong to the user the daemon becomes.
-  const std::string& dir = config.cache.path;
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return fail(Errc::io, "mkdir " + dir + ": " + std::strerror(errno));
+  if (auto owned = own_cache(config.cache.path, *ids); !owned) {
+    return owned;
   }
-  // Never through a symbolic link: chown would follow it and hand its
-  // target (say /etc) to the daemon user.
-  Fd cache_dir(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (cache_dir.get() < 0) {
-    if (errno == ELOOP || errno == ENOTDIR) {
-      return fail(Errc::config, "cache.path " + dir +
-                                    " is a symbolic link or not a directory: not changing its "
-                                    "owner (point cache.path at the directory itself)");
-    }
-    return fail(Errc::io, "open " + dir + ": " + std::strerror(errno));
-  }
-  if (::fchown(cache_dir.get(), pw->pw_uid, gid) != 0) {
-    return fail(Errc::io, "chown " + dir + ": " + std::strerror(errno));
-  }
-  if (::setgroups(1, &gid) != 0 || ::setgid(gid) != 0 || ::setuid(pw->pw_uid) != 0) {
+  const gid_t gid = ids->gid;
+  if (::setgroups(1, &gid) != 0 || ::setgid(gid) != 0 || ::setuid(ids->uid) != 0) {
     return fail(Errc::io, std::string("dropping privileges: ") + std::strerror(errno));
   }
   log::info(log::fields({{"event", "privileges-dropped"}, {"user", config.daemon.user}}));

@@ -2,6 +2,17 @@
 // Configuration -> component options.
 #include "milter/service/setup.hpp"
 
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/c_handle.hpp"
+
 namespace forcetls::milter {
 namespace {
 
@@ -70,6 +81,48 @@ cache::RefreshOptions refresh_options(const conf::Config& config) {
   o.probe_timeout =
       std::chrono::duration_cast<std::chrono::milliseconds>(config.checker.probe_deadline * 2);
   return o;
+}
+
+Result<DaemonIds> daemon_ids(const conf::Config& config) {
+  const passwd* pw = ::getpwnam(config.daemon.user.c_str());
+  if (pw == nullptr) {
+    return fail(Errc::config, "daemon.user '" + config.daemon.user +
+                                  "' does not exist (create it, or set daemon.user)");
+  }
+  DaemonIds ids{pw->pw_uid, pw->pw_gid};
+  if (!config.daemon.group.empty()) {
+    const group* gr = ::getgrnam(config.daemon.group.c_str());
+    if (gr == nullptr) {
+      return fail(Errc::config, "daemon.group '" + config.daemon.group + "' does not exist");
+    }
+    ids.gid = gr->gr_gid;
+  }
+  return ids;
+}
+
+Result<void> own_cache(const std::string& dir, DaemonIds ids) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return fail(Errc::io, "mkdir " + dir + ": " + std::strerror(errno));
+  }
+  Fd cache_dir(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!cache_dir) {
+    if (errno == ELOOP || errno == ENOTDIR) {
+      return fail(Errc::config, "cache.path " + dir +
+                                    " is a symbolic link or not a directory: not changing its "
+                                    "owner (point cache.path at the directory itself)");
+    }
+    return fail(Errc::io, "open " + dir + ": " + std::strerror(errno));
+  }
+  if (::fchown(cache_dir.get(), ids.uid, ids.gid) != 0) {
+    return fail(Errc::io, "chown " + dir + ": " + std::strerror(errno));
+  }
+  for (const char* file : {"data.mdb", "lock.mdb"}) {
+    if (::fchownat(cache_dir.get(), file, ids.uid, ids.gid, AT_SYMLINK_NOFOLLOW) != 0 &&
+        errno != ENOENT) {
+      return fail(Errc::io, "chown " + dir + "/" + file + ": " + std::strerror(errno));
+    }
+  }
+  return {};
 }
 
 }  // namespace forcetls::milter

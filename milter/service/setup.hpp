@@ -5,10 +5,13 @@
 // never probe or store differently.
 #pragma once
 
+#include <sys/types.h>
 #include "cache/refresh.hpp"
 #include "cache/store.hpp"
 #include "checker/dns/dns.hpp"
 #include "checker/probe/prober.hpp"
+
+#include "common/error.hpp"
 #include "conf/config.hpp"
 
 namespace forcetls::milter {
@@ -19,6 +22,19 @@ checker::ResolverOptions resolver_options(const conf::Config& config);
 /// cache holds them). `this_host` fills an empty checker.ehlo_name.
 checker::ProberOptions prober_options(const conf::Config& config, const std::string& this_host);
 cache::RefreshOptions refresh_options(const conf::Config& config);
+
+/// The uid and gid `daemon.user` / `daemon.group` name.
+struct DaemonIds {
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+Result<DaemonIds> daemon_ids(const conf::Config& config);
+
+/// As root: creates cache.path (0700) when missing and gives it, and the
+/// LMDB files in it, to `ids`, so the daemon can always open a cache
+/// whoever made it. Never through a symbolic link (its target would change
+/// owner): a linked cache.path is an error.
+Result<void> own_cache(const std::string& dir, DaemonIds ids);
 
 using checker::this_host_name;  ///< the default EHLO name (checker/smtp/smtp_session.hpp)
 

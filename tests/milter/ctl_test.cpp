@@ -3,7 +3,11 @@
 // code behind the ReportSource seam) and the built executable end to end.
 #include "milter/ctl/ctl.hpp"
 
+#include <pwd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include <cstdio>
@@ -351,5 +355,43 @@ TEST_CASE("ctl explain: an unreadable address is decided as the milter decides i
     CHECK(has_line(r.out, "action:     accept"));
     CHECK_FALSE(Catch::Contains("reply:").match(r.out));
     CHECK_FALSE(Catch::Contains("on_error").match(r.out));
+  }
+}
+
+TEST_CASE("forcetls-ctl binary as root: a cache it creates belongs to daemon.user", "[milter]") {
+  if (::geteuid() != 0) {
+    WARN("not root: nothing to check");
+    return;
+  }
+  TempDir dir;
+  const std::filesystem::path cache = dir.path / "cache";
+  std::string config = dir.write(
+      "forcetls.yaml", "daemon:\n  user: nobody\ncache:\n  path: " + cache.string() + "\n");
+  Run r = run_binary("--config " + config + " cache purge --all");
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  const passwd* nobody = ::getpwnam("nobody");
+  REQUIRE(nobody != nullptr);
+  for (const std::filesystem::path& p : {cache, cache / "data.mdb", cache / "lock.mdb"}) {
+    struct stat st {};
+    INFO(p);
+    REQUIRE(::lstat(p.c_str(), &st) == 0);
+    CHECK(st.st_uid == nobody->pw_uid);
+  }
+  SECTION("a cache.path that is a symbolic link: refused, its target untouched") {
+    const std::filesystem::path target = dir.path / "target";
+    std::filesystem::create_directory(target);
+    const std::filesystem::path link = dir.path / "linked";
+    std::filesystem::create_directory_symlink(target, link);
+    std::string linked = dir.write(
+        "linked.yaml", "daemon:\n  user: nobody\ncache:\n  path: " + link.string() + "\n");
+    Run bad = run_binary("--config " + linked + " cache purge --all");
+    INFO(bad.out);
+    CHECK(bad.status != 0);
+    CHECK_THAT(bad.out, Catch::Contains("is a symbolic link or not a directory"));
+    struct stat st {};
+    REQUIRE(::stat(target.c_str(), &st) == 0);
+    CHECK(st.st_uid == 0);
+    CHECK_FALSE(std::filesystem::exists(target / "data.mdb"));
   }
 }
