@@ -131,6 +131,24 @@ checker::DomainReport unknown_report(const std::string& domain, const std::strin
   return report;
 }
 
+/// The prober's report, or what it threw. Asio's `a || b` waits for the
+/// first operation that *succeeds*: an exception from the probe would be
+/// dropped and the race would wait for the deadline timer. So the probe
+/// never throws into the race.
+asio::awaitable<std::variant<checker::DomainReport, std::string>> check_or_error(
+    checker::Prober& prober, checker::ReportTarget target) {
+  std::string error;
+  try {
+    checker::DomainReport report = co_await prober.check(std::move(target));
+    co_return report;
+  } catch (const std::exception& e) {
+    error = e.what();
+  } catch (...) {
+    error = "unknown exception";
+  }
+  co_return error;
+}
+
 }  // namespace
 
 asio::awaitable<void> ProbeService::run_one(std::string domain, cache::ProbeDone done) {
@@ -139,23 +157,19 @@ asio::awaitable<void> ProbeService::run_one(std::string domain, cache::ProbeDone
   // The engine's keys are ReportTarget keys: a domain, `domain:port`,
   // `[host]`, `[host]:port`. One it did not make is a probe failure.
   auto target = checker::parse_report_key(domain);
-  std::variant<checker::DomainReport, std::monostate> got{std::in_place_index<1>};
-  std::string error;  // what the prober threw
+  // Asio flattens the race's result: the report, what the probe threw, or
+  // the deadline (monostate).
+  std::variant<checker::DomainReport, std::string, std::monostate> got{std::in_place_index<2>};
   if (target) {
-    try {
-      auto raced =
-          co_await (prober_->check(std::move(*target)) || timer.async_wait(asio::use_awaitable));
-      got = std::move(raced);
-    } catch (const std::exception& e) {
-      error = e.what();
-    } catch (...) {
-      error = "unknown exception";
-    }
+    auto raced = co_await (check_or_error(*prober_, std::move(*target)) ||
+                           timer.async_wait(asio::use_awaitable));
+    got = std::move(raced);
   }
   checker::DomainReport report;
   if (got.index() == 0) {
     report = std::move(std::get<0>(got));
-  } else if (!error.empty()) {
+  } else if (got.index() == 1) {
+    const std::string error = std::move(std::get<1>(got));
     // The engine's slot is released now, not at its probe timeout.
     report = unknown_report(domain, "probe-error", "the probe of " + domain + " failed: " + error);
     log::error(log::fields({{"domain", domain}, {"event", "probe-error"}, {"error", error}}));

@@ -152,3 +152,30 @@ TEST_CASE("ProbeService hands the cached MTA-STS policy to the prober (RFC 8461 
     CHECK(second->report.mta_sts.fetched_at > first->report.mta_sts.fetched_at);
   }
 }
+
+TEST_CASE("ProbeService: a probe that throws ends at once as unknown, its callback called",
+          "[milter][lab]") {
+  // The prober's hook for cached address results throws on the server's
+  // address: the exception must not hold the engine's slot until the probe
+  // deadline (60 s here) nor leave the callback uncalled.
+  Fixture f;
+  checker::ProberOptions options = prober_options(f.config, "probe-service.lab.test");
+  options.known_address = [](const std::string&, const std::string&,
+                             std::uint16_t) -> std::optional<checker::AddressReport> {
+    throw std::runtime_error("hook exploded");
+  };
+  auto s = ProbeService::start(resolver_options(f.config), std::move(options), nullptr,
+                               std::chrono::seconds(60), std::chrono::milliseconds(0));
+  REQUIRE(s.has_value());
+  for (const char* key : {"[mx2.good.test]", "good.test"}) {
+    INFO(key);
+    auto r = (*s)->probe_sync(key);
+    REQUIRE(r.has_value());  // without the callback: "did not finish" after 120 s
+    CHECK(r->report.eligible == checker::Eligibility::unknown);
+    CHECK(r->report.unknown_cause == checker::UnknownCause::probe_failure);
+    REQUIRE_FALSE(r->report.reasons.empty());
+    // Not the deadline's "probe-timeout": the probe's own failure, at once.
+    CHECK(r->report.reasons.front().code == "probe-error");
+    CHECK_THAT(r->report.reasons.front().detail, Catch::Contains("hook exploded"));
+  }
+}
