@@ -36,8 +36,9 @@ namespace {
 struct Filter {
   RuntimeSlot* runtime = nullptr;
   std::atomic<cache::Reports*> reports{nullptr};
-  std::atomic<int> users{0};    ///< RCPT checks holding `reports`
-  conf::SocketAddress address;  ///< the milter socket, for poke_listener()
+  std::atomic<int> users{0};          ///< RCPT checks holding `reports`
+  std::atomic<bool> stopping{false};  ///< set by withdraw_reports()
+  conf::SocketAddress address;        ///< the milter socket, for poke_listener()
 };
 Filter g_filter;
 
@@ -248,16 +249,22 @@ sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
     note_queue_id(ctx, *c);
     const ReportsInUse in_use;
     cache::Reports* reports = in_use.get();
-    if (reports == nullptr) {
-      // Not wired yet or already torn down: never accept unchecked.
+    if (reports == nullptr && g_filter.stopping.load()) {
+      // Stopping (libmilter's sessions outlive smfi_main): whatever
+      // milter.on_error says, never accepted unchecked nor refused for good.
+      out = failure_outcome(rcpt, policy::Action::tempfail, "the milter is stopping",
+                            c->local_submission);
+    } else if (reports == nullptr) {
+      // Not wired yet: never accept unchecked.
       throw std::runtime_error("no report source");
+    } else {
+      const conf::Config::Milter& m = c->runtime->config.milter;
+      CheckOptions options{.on_miss = m.on_miss,
+                           .miss_deadline = m.miss_deadline,
+                           .local_submission = c->local_submission,
+                           .now = {}};
+      out = check_recipient(*c->runtime->policy, c->context, rcpt, *reports, options);
     }
-    const conf::Config::Milter& m = c->runtime->config.milter;
-    CheckOptions options{.on_miss = m.on_miss,
-                         .miss_deadline = m.miss_deadline,
-                         .local_submission = c->local_submission,
-                         .now = {}};
-    out = check_recipient(*c->runtime->policy, c->context, rcpt, *reports, options);
   } catch (const std::exception& e) {
     log_failure("envrcpt", e.what());
     out = failure_outcome(rcpt, c->runtime->config.milter.on_error, e.what(), c->local_submission);
@@ -450,6 +457,7 @@ Result<void> open(const conf::SocketAddress& socket, RuntimeSlot& runtime) {
 void set_reports(cache::Reports* reports) { g_filter.reports.store(reports); }
 
 bool withdraw_reports(std::chrono::milliseconds grace) {
+  g_filter.stopping.store(true);
   g_filter.reports.store(nullptr);
   const auto deadline = std::chrono::steady_clock::now() + grace;
   while (g_filter.users.load() != 0) {

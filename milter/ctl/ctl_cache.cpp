@@ -290,7 +290,8 @@ constexpr CacheSubcommand kCacheSubcommands[] = {
 }  // namespace
 
 std::unique_ptr<cache::Reports> open_cache_reports(const conf::Config& config) {
-  if (!directory_exists(config.cache.path)) {
+  if (!directory_exists(config.cache.path) ||
+      (::geteuid() == 0 && !check_cache(config.cache.path))) {
     return std::make_unique<cache::NoReports>();
   }
   auto store = cache::Store::open(store_options(config));
@@ -315,11 +316,14 @@ std::unique_ptr<cache::Store> open_ctl_store(const conf::Config& config, bool mu
       ids = *found;
     }
   }
+  // Only a command that writes gives the cache away; a read as root still
+  // refuses LMDB files that are links to elsewhere.
   auto own = [&] {
-    if (!ids) {
+    if (::geteuid() != 0) {
       return true;
     }
-    auto owned = own_cache(config.cache.path, *ids);
+    auto owned =
+        !must_exist && ids ? own_cache(config.cache.path, *ids) : check_cache(config.cache.path);
     if (!owned) {
       env.err << "forcetls-ctl: " << owned.error().message << "\n";
     }

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "common/c_handle.hpp"
 
@@ -100,6 +101,42 @@ Result<DaemonIds> daemon_ids(const conf::Config& config) {
   return ids;
 }
 
+namespace {
+
+/// data.mdb and lock.mdb in the open cache directory: each must be a plain
+/// file with one link (a symbolic or hard link would let whoever can write
+/// the directory aim root's LMDB open or chown at another file); with
+/// `ids`, given to them.
+Result<void> check_cache_files(int dir_fd, const std::string& dir, std::optional<DaemonIds> ids) {
+  for (const char* name : {"data.mdb", "lock.mdb"}) {
+    const std::string path = dir + "/" + name;
+    Fd file(::openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+    if (!file) {
+      if (errno == ENOENT) {
+        continue;
+      }
+      if (errno == ELOOP) {
+        return fail(Errc::config, path + " is a symbolic link: not opening the cache");
+      }
+      return fail(Errc::io, "open " + path + ": " + std::strerror(errno));
+    }
+    struct stat st {};
+    if (::fstat(file.get(), &st) != 0) {
+      return fail(Errc::io, "stat " + path + ": " + std::strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
+      return fail(Errc::config,
+                  path + " is not a plain file with a single link: not opening the cache");
+    }
+    if (ids && ::fchown(file.get(), ids->uid, ids->gid) != 0) {
+      return fail(Errc::io, "chown " + path + ": " + std::strerror(errno));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<void> own_cache(const std::string& dir, DaemonIds ids) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return fail(Errc::io, "mkdir " + dir + ": " + std::strerror(errno));
@@ -116,13 +153,16 @@ Result<void> own_cache(const std::string& dir, DaemonIds ids) {
   if (::fchown(cache_dir.get(), ids.uid, ids.gid) != 0) {
     return fail(Errc::io, "chown " + dir + ": " + std::strerror(errno));
   }
-  for (const char* file : {"data.mdb", "lock.mdb"}) {
-    if (::fchownat(cache_dir.get(), file, ids.uid, ids.gid, AT_SYMLINK_NOFOLLOW) != 0 &&
-        errno != ENOENT) {
-      return fail(Errc::io, "chown " + dir + "/" + file + ": " + std::strerror(errno));
-    }
+  return check_cache_files(cache_dir.get(), dir, ids);
+}
+
+Result<void> check_cache(const std::string& dir) {
+  Fd cache_dir(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!cache_dir) {
+    return errno == ENOENT ? Result<void>{}
+                           : fail(Errc::io, "open " + dir + ": " + std::strerror(errno));
   }
-  return {};
+  return check_cache_files(cache_dir.get(), dir, std::nullopt);
 }
 
 }  // namespace forcetls::milter

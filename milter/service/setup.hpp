@@ -34,7 +34,12 @@ Result<DaemonIds> daemon_ids(const conf::Config& config);
 /// LMDB files in it, to `ids`, so the daemon can always open a cache
 /// whoever made it. Never through a symbolic link (its target would change
 /// owner): a linked cache.path is an error.
+/// The LMDB files must be plain files with a single link (not a symbolic
+/// or hard link to another file); they are given to `ids` too.
 Result<void> own_cache(const std::string& dir, DaemonIds ids);
+/// As root, before a read-only opening: the LMDB files are plain files with
+/// a single link (cache.path itself may be a link). A missing cache is fine.
+Result<void> check_cache(const std::string& dir);
 
 using checker::this_host_name;  ///< the default EHLO name (checker/smtp/smtp_session.hpp)
 

@@ -378,6 +378,30 @@ TEST_CASE("forcetls-ctl binary as root: a cache it creates belongs to daemon.use
     REQUIRE(::lstat(p.c_str(), &st) == 0);
     CHECK(st.st_uid == nobody->pw_uid);
   }
+  SECTION("LMDB files that link elsewhere: root's read refuses them, the target untouched") {
+    const std::filesystem::path victim = dir.path / "victim";
+    std::ofstream(victim) << "secret\n";
+    const bool hard = GENERATE(false, true);
+    const std::filesystem::path file = cache / (hard ? "data.mdb" : "lock.mdb");
+    std::filesystem::remove(file);
+    if (hard) {
+      std::filesystem::create_hard_link(victim, file);
+    } else {
+      std::filesystem::create_symlink(victim, file);
+    }
+    Run bad = run_binary("--config " + config + " cache stats");
+    INFO(bad.out);
+    CHECK(bad.status != 0);
+    CHECK_THAT(bad.out, Catch::Contains(hard ? "not a plain file with a single link"
+                                             : "is a symbolic link"));
+    std::ifstream in(victim);
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(content == "secret\n");
+    struct stat st {};
+    REQUIRE(::stat(victim.c_str(), &st) == 0);
+    CHECK(st.st_uid == 0);
+    CHECK(st.st_size == 7);
+  }
   SECTION("a cache.path that is a symbolic link: refused, its target untouched") {
     const std::filesystem::path target = dir.path / "target";
     std::filesystem::create_directory(target);
