@@ -396,7 +396,10 @@ void poke_listener(const conf::SocketAddress& a) {
   }
   const bool v6 = a.kind == Kind::inet6;
   std::string host = a.host;
-  if (host.empty() || host == "0.0.0.0" || host == "::" || host == "[::]") {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);  // inet6:PORT@[::1]
+  }
+  if (host.empty() || host == "0.0.0.0" || host == "::") {
     host = v6 ? "::1" : "127.0.0.1";
   }
   addrinfo hints{};
