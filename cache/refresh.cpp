@@ -371,14 +371,14 @@ std::vector<checker::DomainReport> answers(Store& store, std::vector<PutItem>& i
       results.push_back(std::move(l.report));
       continue;
     }
-    // Not stored, so no pin was applied: a pinned domain that looks
-    // ineligible still reads downgrade-suspected, as the store would say.
+    // Not stored, so no pin step ran: read it as the store would have (a
+    // pinned domain that looks ineligible is downgrade-suspected).
     checker::DomainReport r = std::move(items[i].report);
     if (r.eligible == checker::Eligibility::ineligible) {
-      if (std::optional<Pin> p = store.pin(r.domain); p && p->until > store.now()) {
-        p->first_suspect = p->first_suspect != 0 ? p->first_suspect : store.now();
-        p->suspects = std::max<std::uint32_t>(p->suspects, 1);
-        mark_downgrade_suspected(r, *p);
+      const PinStep step =
+          next_pin(store.pin(r.domain), r.eligible, store.now(), store.options().pins);
+      if (step.event == PinEvent::suspected) {
+        mark_downgrade_suspected(r, *step.pin);
       }
     }
     results.push_back(std::move(r));

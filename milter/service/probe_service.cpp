@@ -25,6 +25,40 @@ std::string recent_key(const std::string& host, const std::string& address, std:
   return host + "|" + address + "|" + std::to_string(port);
 }
 
+/// A report the prober could not give: unknown (a probe failure), never "no".
+checker::DomainReport unknown_report(const std::string& domain, const std::string& code,
+                                     const std::string& text) {
+  checker::DomainReport report;
+  report.domain = domain;
+  report.source = checker::MxSource::none;
+  report.dns_failure = checker::UnknownCause::none;
+  report.dns_error = text;
+  report.checked_at = unix_now();
+  checker::judge(report);
+  report.eligible = checker::Eligibility::unknown;
+  report.unknown_cause = checker::UnknownCause::probe_failure;
+  report.reasons = {{code, "", text}};
+  return report;
+}
+
+/// The prober's report, or what it threw. Asio's `a || b` waits for the
+/// first operation that *succeeds*: an exception from the probe would be
+/// dropped and the race would wait for the deadline timer. So the probe
+/// never throws into the race.
+asio::awaitable<std::variant<checker::DomainReport, std::string>> check_or_error(
+    checker::Prober& prober, checker::ReportTarget target) {
+  std::string error;
+  try {
+    checker::DomainReport report = co_await prober.check(std::move(target));
+    co_return report;
+  } catch (const std::exception& e) {
+    error = e.what();
+  } catch (...) {
+    error = "unknown exception";
+  }
+  co_return error;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ProbeService>> ProbeService::start(checker::ResolverOptions resolver,
@@ -112,44 +146,6 @@ void ProbeService::remember(const checker::DomainReport& report) {
     }
   }
 }
-
-namespace {
-
-/// A report the prober could not give: unknown (a probe failure), never "no".
-checker::DomainReport unknown_report(const std::string& domain, const std::string& code,
-                                     const std::string& text) {
-  checker::DomainReport report;
-  report.domain = domain;
-  report.source = checker::MxSource::none;
-  report.dns_failure = checker::UnknownCause::none;
-  report.dns_error = text;
-  report.checked_at = unix_now();
-  checker::judge(report);
-  report.eligible = checker::Eligibility::unknown;
-  report.unknown_cause = checker::UnknownCause::probe_failure;
-  report.reasons = {{code, "", text}};
-  return report;
-}
-
-/// The prober's report, or what it threw. Asio's `a || b` waits for the
-/// first operation that *succeeds*: an exception from the probe would be
-/// dropped and the race would wait for the deadline timer. So the probe
-/// never throws into the race.
-asio::awaitable<std::variant<checker::DomainReport, std::string>> check_or_error(
-    checker::Prober& prober, checker::ReportTarget target) {
-  std::string error;
-  try {
-    checker::DomainReport report = co_await prober.check(std::move(target));
-    co_return report;
-  } catch (const std::exception& e) {
-    error = e.what();
-  } catch (...) {
-    error = "unknown exception";
-  }
-  co_return error;
-}
-
-}  // namespace
 
 asio::awaitable<void> ProbeService::run_one(std::string domain, cache::ProbeDone done) {
   using namespace asio::experimental::awaitable_operators;

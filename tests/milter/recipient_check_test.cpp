@@ -191,8 +191,8 @@ rules:
     reports.probe[d] = ineligible_report(d);
   }
   SECTION("prefer (the built-in default): decided at once, not checked") {
-    RecipientOutcome out =
-        check_recipient(*policy, {}, "<a@new.example>", reports, options(conf::MissBehaviour::wait));
+    RecipientOutcome out = check_recipient(*policy, {}, "<a@new.example>", reports,
+                                           options(conf::MissBehaviour::wait));
     CHECK(reports.waits == 0);
     CHECK(reports.lookups == 1);  // the lookup queues the background refresh
     CHECK(out.cache == CacheUse::miss);
