@@ -7,6 +7,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -33,11 +34,17 @@ struct Flight {
   std::uint64_t id = 0;
   Priority priority = Priority::background;
   FlightState state = FlightState::queued;
+  int waiters = 0;  // threads in await_fresh on it
   SteadyClock::time_point started{};
-  bool ok = false;  // done with a report
-  checker::DomainReport report;
-  std::condition_variable cv;  // waiters, with Core::mu
+  bool ok = false;                                // done with a report
+  std::unique_ptr<checker::DomainReport> report;  // set when done: a queued flight stays small
+  std::condition_variable cv;                     // waiters, with Core::mu
 };
+
+constexpr std::size_t kClasses = 3;
+constexpr std::size_t index_of(Priority p) { return static_cast<std::size_t>(p); }
+// How often a full class is logged at most.
+constexpr auto kFullLogInterval = std::chrono::minutes(1);
 
 using FlightPtr = std::shared_ptr<Flight>;
 
@@ -51,6 +58,11 @@ void flush_logged(Store& store) {
 }  // namespace
 
 struct RefreshEngine::Core {
+  explicit Core(const RefreshOptions& o)
+      : bounds{o.queue_background, o.queue_delivery, o.queue_waiting},
+        reserved(o.max_in_flight / 4),  // none below four slots
+        max_in_flight(o.max_in_flight) {}
+
   std::mutex mu;
   std::condition_variable wake;  // the engine thread
   bool started = false;
@@ -59,14 +71,63 @@ struct RefreshEngine::Core {
   std::uint64_t next_id = 1;
   std::unordered_map<std::string, FlightPtr> flights;  // queued or running
   std::unordered_map<std::uint64_t, FlightPtr> running_by_id;
-  std::deque<FlightPtr> waiting_q;
-  std::deque<FlightPtr> background_q;
-  std::size_t queued_waiting = 0;
-  std::size_t queued_background = 0;
+  // Per class (index_of(Priority)): the queue (entries of flights promoted,
+  // demoted or finished since are skipped), how many of it are live, its bound.
+  std::array<std::deque<FlightPtr>, kClasses> queues;
+  std::array<std::size_t, kClasses> queued{};
+  std::array<std::size_t, kClasses> bounds;
+  std::array<std::uint64_t, kClasses> refused_unlogged{};
+  std::array<SteadyClock::time_point, kClasses> full_logged{};
+  std::size_t reserved;  // probe slots only a waiting request may take
+  std::size_t max_in_flight;
+  std::uint64_t launches = 0;
   std::size_t running = 0;
   std::vector<std::pair<std::uint64_t, Probed>> completions;
   std::unordered_map<std::string, std::int64_t> backoff_until;  // unix time
   EngineStats stats;
+
+  std::size_t queued_total() const { return queued[0] + queued[1] + queued[2]; }
+
+  /// Whether a queued flight may be launched now (mu held).
+  bool can_launch() const {
+    if (running >= max_in_flight) {
+      return false;
+    }
+    if (queued[index_of(Priority::waiting)] > 0) {
+      return true;
+    }
+    return running + reserved < max_in_flight && queued_total() > 0;
+  }
+
+  /// Puts a queued flight in the queue of `p` (mu held).
+  void place(const FlightPtr& f, Priority p) {
+    f->priority = p;
+    queues[index_of(p)].push_back(f);
+    ++queued[index_of(p)];
+  }
+
+  /// Counts and, at most once a minute per class, logs a refused request
+  /// (background ones are routine: the next scan asks again).
+  void refused(Priority p, const std::string& domain) {
+    ++stats.dropped;
+    const std::size_t i = index_of(p);
+    if (p == Priority::background) {
+      return;
+    }
+    ++refused_unlogged[i];
+    const auto now = SteadyClock::now();
+    if (full_logged[i] != SteadyClock::time_point{} && now < full_logged[i] + kFullLogInterval) {
+      return;
+    }
+    full_logged[i] = now;
+    log::warning("cache: " + log::fields({{"event", "queue-full"},
+                                          {"class", to_string(p)},
+                                          {"limit", std::to_string(bounds[i])},
+                                          {"refused", std::to_string(refused_unlogged[i])},
+                                          {"domain", domain},
+                                          {"what", "not probed now; answered as not checked"}}));
+    refused_unlogged[i] = 0;
+  }
 
   /// Finishes a flight (mu held): it leaves the table and its waiters wake.
   void finish(const FlightPtr& f, bool ok, checker::DomainReport report) {
@@ -74,11 +135,13 @@ struct RefreshEngine::Core {
       --running;
       running_by_id.erase(f->id);
     } else if (f->state == FlightState::queued) {
-      (f->priority == Priority::waiting ? queued_waiting : queued_background)--;
+      --queued[index_of(f->priority)];
     }
     f->state = FlightState::done;
     f->ok = ok;
-    f->report = std::move(report);
+    if (ok) {
+      f->report = std::make_unique<checker::DomainReport>(std::move(report));
+    }
     auto it = flights.find(f->domain);
     if (it != flights.end() && it->second == f) {
       flights.erase(it);
@@ -87,21 +150,18 @@ struct RefreshEngine::Core {
   }
 
   /// Queues or joins a flight (mu held). Null when refused.
-  FlightPtr enqueue(const std::string& domain, Priority priority, std::int64_t now,
-                    std::size_t max_queued) {
+  FlightPtr enqueue(const std::string& domain, Priority priority, std::int64_t now) {
     if (stopping) {
       return nullptr;
     }
+    const std::size_t cls = index_of(priority);
     if (auto it = flights.find(domain); it != flights.end()) {
       FlightPtr f = it->second;
       ++stats.coalesced;
-      if (priority == Priority::waiting && f->priority == Priority::background &&
-          f->state == FlightState::queued) {
-        // Promote: the background queue entry is skipped when reached.
-        f->priority = Priority::waiting;
-        --queued_background;
-        ++queued_waiting;
-        waiting_q.push_back(f);
+      if (f->state == FlightState::queued && priority > f->priority && queued[cls] < bounds[cls]) {
+        // Promote: the entry in the lower queue is skipped when reached.
+        --queued[index_of(f->priority)];
+        place(f, priority);
         wake.notify_one();
       }
       return f;
@@ -115,45 +175,92 @@ struct RefreshEngine::Core {
         }
         backoff_until.erase(b);
       }
-      if (queued_background >= max_queued) {
-        ++stats.dropped;
-        return nullptr;
-      }
+    }
+    if (queued[cls] >= bounds[cls]) {
+      refused(priority, domain);
+      return nullptr;
     }
     auto f = std::make_shared<Flight>();
     f->domain = domain;
     f->id = next_id++;
-    f->priority = priority;
     flights.emplace(domain, f);
-    if (priority == Priority::waiting) {
-      waiting_q.push_back(f);
-      ++queued_waiting;
-    } else {
-      background_q.push_back(f);
-      ++queued_background;
-    }
+    place(f, priority);
     ++stats.requests;
     wake.notify_one();
     return f;
   }
 
-  /// Next flight to launch (mu held), waiting ones first.
+  /// A queued waiting flight nobody waits for any more (mu held): demoted
+  /// to background, or dropped when that class is full.
+  void demote(const FlightPtr& f) {
+    if (f->state != FlightState::queued || f->priority != Priority::waiting || f->waiters > 0) {
+      return;
+    }
+    ++stats.demoted;
+    const std::size_t bg = index_of(Priority::background);
+    if (queued[bg] < bounds[bg]) {
+      --queued[index_of(Priority::waiting)];
+      place(f, Priority::background);
+      return;
+    }
+    finish(f, false, {});
+  }
+
+  /// The next live flight of a class (mu held), or null.
+  FlightPtr pop_class(Priority p) {
+    auto& q = queues[index_of(p)];
+    while (!q.empty()) {
+      FlightPtr f = std::move(q.front());
+      q.pop_front();
+      if (f->state == FlightState::queued && f->priority == p) {
+        return f;
+      }
+    }
+    return nullptr;
+  }
+
+  /// Next flight to launch (mu held): waiting first (alone in the reserved
+  /// slots), delivery next and first on every fourth launch, then background.
   FlightPtr pop() {
-    for (auto* q : {&waiting_q, &background_q}) {
-      while (!q->empty()) {
-        FlightPtr f = std::move(q->front());
-        q->pop_front();
-        if (f->state == FlightState::queued) {
-          return f;
-        }
+    if (!can_launch()) {
+      return nullptr;
+    }
+    const bool shared_slot = running + reserved < max_in_flight;
+    std::array<Priority, kClasses> order{Priority::waiting, Priority::delivery,
+                                         Priority::background};
+    if (shared_slot && launches % 4 == 3 && queued[index_of(Priority::delivery)] > 0) {
+      order = {Priority::delivery, Priority::waiting, Priority::background};
+    }
+    for (Priority p : order) {
+      if (!shared_slot && p != Priority::waiting) {
+        continue;
+      }
+      if (FlightPtr f = pop_class(p)) {
+        ++launches;
+        return f;
       }
     }
     return nullptr;
   }
 };
 
+std::string_view to_string(Priority p) {
+  switch (p) {
+    case Priority::background:
+      return "background";
+    case Priority::delivery:
+      return "delivery";
+    case Priority::waiting:
+      return "waiting";
+  }
+  return "?";
+}
+
 RefreshEngine::RefreshEngine(Store& store, ProbeFn probe, RefreshOptions options)
-    : store_(store), probe_(std::move(probe)), options_(options), core_(std::make_shared<Core>()) {}
+    : store_(store),
+      probe_(std::move(probe)),
+      options_(options),
+      core_(std::make_shared<Core>(options_)) {}
 
 RefreshEngine::~RefreshEngine() { stop(); }
 
@@ -201,7 +308,7 @@ bool RefreshEngine::request_refresh(std::string_view domain, Priority priority) 
   }
   std::int64_t now = store_.now();
   std::lock_guard lock(core_->mu);
-  return core_->enqueue(*key, priority, now, options_.max_queued) != nullptr;
+  return core_->enqueue(*key, priority, now) != nullptr;
 }
 
 Result<checker::DomainReport> RefreshEngine::await_fresh(std::string_view domain,
@@ -226,15 +333,20 @@ Result<checker::DomainReport> RefreshEngine::await_fresh(std::string_view domain
       return std::move(again.report);
     }
   }
-  FlightPtr f = core_->enqueue(*key, Priority::waiting, now, options_.max_queued);
+  FlightPtr f = core_->enqueue(*key, Priority::waiting, now);
   if (!f) {
-    return fail(Errc::timeout, "cache: refresh engine stopped");
+    return fail(Errc::timeout, core_->stopping
+                                   ? "cache: refresh engine stopped"
+                                   : "cache: probe queue full, " + *key + " not probed now");
   }
+  ++f->waiters;
   f->cv.wait_until(lock, deadline,
                    [&] { return f->state == FlightState::done || core_->stopping; });
+  --f->waiters;
   if (f->state == FlightState::done && f->ok) {
-    return f->report;  // a copy: other waiters share the flight
+    return *f->report;  // a copy: other waiters share the flight
   }
+  core_->demote(f);
   return fail(Errc::timeout, "cache: no result for " + *key + " before the deadline");
 }
 
@@ -259,8 +371,7 @@ std::size_t RefreshEngine::scan_now() {
   std::size_t queued = 0;
   std::lock_guard lock(core_->mu);
   for (const Due& d : *due) {
-    if (!core_->flights.contains(d.domain) &&
-        core_->enqueue(d.domain, Priority::background, now, options_.max_queued)) {
+    if (!core_->flights.contains(d.domain) && core_->enqueue(d.domain, Priority::background, now)) {
       ++queued;
     }
   }
@@ -270,8 +381,9 @@ std::size_t RefreshEngine::scan_now() {
 EngineStats RefreshEngine::stats() const {
   std::lock_guard lock(core_->mu);
   EngineStats s = core_->stats;
-  s.queued_waiting = core_->queued_waiting;
-  s.queued_background = core_->queued_background;
+  s.queued_waiting = core_->queued[index_of(Priority::waiting)];
+  s.queued_delivery = core_->queued[index_of(Priority::delivery)];
+  s.queued_background = core_->queued[index_of(Priority::background)];
   s.running = core_->running;
   return s;
 }
@@ -298,10 +410,8 @@ bool wait_for_work(Core& c, std::unique_lock<std::mutex>& lock, SteadyClock::tim
   for (const auto& [id, f] : c.running_by_id) {
     deadline = std::min(deadline, f->started + o.probe_timeout);
   }
-  c.wake.wait_until(lock, deadline, [&] {
-    return c.stopping || !c.completions.empty() ||
-           (c.running < o.max_in_flight && (c.queued_waiting + c.queued_background) > 0);
-  });
+  c.wake.wait_until(lock, deadline,
+                    [&] { return c.stopping || !c.completions.empty() || c.can_launch(); });
   return !c.stopping;
 }
 
@@ -410,16 +520,16 @@ void store_results(Store& store, Core& c, std::unique_lock<std::mutex>& lock, Re
   lock.unlock();
 }
 
-// Moves queued flights, waiting ones first, to running while fewer than
-// max_in_flight run (mu held); returns them for launching.
-std::vector<FlightPtr> take_launches(Core& c, std::size_t max_in_flight) {
+// Moves queued flights to running while there are slots for them, in the
+// order Core::pop() gives (mu held); returns them for launching.
+std::vector<FlightPtr> take_launches(Core& c) {
   std::vector<FlightPtr> launch;
-  while (c.running < max_in_flight) {
+  for (;;) {
     FlightPtr f = c.pop();
     if (!f) {
       break;
     }
-    (f->priority == Priority::waiting ? c.queued_waiting : c.queued_background)--;
+    --c.queued[index_of(f->priority)];
     f->state = FlightState::running;
     f->started = SteadyClock::now();
     c.running_by_id.emplace(f->id, f);
@@ -498,7 +608,7 @@ void RefreshEngine::run() {
         store_results(store_, c, lock, matched);
       }
       lock.lock();
-      launch = take_launches(c, options_.max_in_flight);
+      launch = take_launches(c);
     }
     launch_probes(c, weak, probe_, store_, options_.retry_backoff, launch);
 

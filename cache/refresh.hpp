@@ -9,8 +9,16 @@
 //  - Single flight: every request for a domain already queued or probing
 //    joins that flight; ten threads awaiting one unknown domain cause one
 //    probe and all wake on its result.
-//  - At most max_in_flight probes run at once. Requests of a sender who is
-//    waiting (await_fresh) go before background refreshes.
+//  - At most max_in_flight probes run at once. Three classes of request,
+//    each queued up to its own bound: a sender waiting (await_fresh) goes
+//    first and has a quarter of the probe slots to itself; a policy-map
+//    miss (delivery) next, and at least every fourth launch even while
+//    senders wait; background refreshes last. A request beyond its class's
+//    bound is refused (logged once a minute), so a flood of names costs
+//    bounded memory and never delays a waiting sender by more than the
+//    probes already running in its reserved slots.
+//  - A waiting request whose last waiter gave up (its deadline passed) is
+//    demoted to background, or dropped when that class is full.
 //  - A result is written to the store before any waiter wakes.
 //  - Background refresh: entries in the last part of their lifetime (or
 //    stale) that were used within idle_after are refreshed; entries nobody
@@ -55,12 +63,17 @@ using ProbeFn = std::function<void(const std::string& domain, ProbeDone done)>;
 
 enum class Priority : std::uint8_t {
   background,  ///< nobody waits: refresh ahead of expiry, stale answers
+  delivery,    ///< a policy-map miss: the MTA deferred mail and asks again later
   waiting,     ///< a sender waits on it (await_fresh)
 };
+std::string_view to_string(Priority p);  ///< "background", "delivery", "waiting"
 
 struct RefreshOptions {
-  std::size_t max_in_flight = 16;   ///< probes running at once
-  std::size_t max_queued = 100000;  ///< background requests beyond this are dropped
+  std::size_t max_in_flight = 16;  ///< probes running at once
+  /// Queued requests per class; one beyond its bound is refused.
+  std::size_t queue_waiting = 1000;
+  std::size_t queue_delivery = 1000;
+  std::size_t queue_background = 10000;
   std::chrono::milliseconds probe_timeout{std::chrono::minutes(5)};
   double refresh_ahead = 0.1;           ///< refresh in the last tenth of a lifetime
   std::int64_t idle_after = 3 * 86400;  ///< seconds: unused this long, no background refresh
@@ -78,12 +91,14 @@ struct RefreshOptions {
 struct EngineStats {
   std::uint64_t requests = 0;   ///< refresh requests accepted
   std::uint64_t coalesced = 0;  ///< requests that joined a flight already there
-  std::uint64_t dropped = 0;    ///< background requests refused (queue full, backoff)
+  std::uint64_t dropped = 0;    ///< requests refused (class full, backoff)
+  std::uint64_t demoted = 0;    ///< waiting requests whose waiters all gave up
   std::uint64_t probes_started = 0;
   std::uint64_t probes_done = 0;
   std::uint64_t probes_abandoned = 0;  ///< timed out or threw
   std::uint64_t store_errors = 0;      ///< results the store refused
   std::size_t queued_waiting = 0;
+  std::size_t queued_delivery = 0;
   std::size_t queued_background = 0;
   std::size_t running = 0;
 };
@@ -112,7 +127,7 @@ class RefreshEngine {
                                             std::chrono::steady_clock::time_point deadline);
 
   /// Queues a (re)probe; joins the flight already there, raising its
-  /// priority if needed. False when refused (bad name, queue full, backoff).
+  /// priority if needed. False when refused (bad name, class full, backoff).
   bool request_refresh(std::string_view domain, Priority priority = Priority::background);
 
   /// One background scan now (flush, then queue what is due). Any thread.

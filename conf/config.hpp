@@ -49,6 +49,9 @@ struct Config {
     policy::Action on_error = policy::Action::tempfail;
     bool header = true;  ///< add the informational header to every checked message
     std::string header_name = "X-ForceTLS";
+    /// MTA sessions checked at once; one beyond is tempfailed at connect
+    /// (the client retries), so a flood cannot exhaust the daemon.
+    int max_sessions = 1024;
     bool operator==(const Milter&) const = default;
   } milter;
 
@@ -62,6 +65,16 @@ struct Config {
     /// Postfix validates DNSSEC (smtp_dns_support_level = dnssec): only then
     /// are `dane-only` and `verify match=hostname` answered.
     bool postfix_dnssec = false;
+    /// Open connections at most; at the limit a new one evicts the one idle
+    /// longest (Postfix reconnects transparently).
+    int max_connections = 1024;
+    Duration idle_timeout = 60s;  ///< a connection silent this long is closed
+    /// unix socket: the MTA's user, for whom a quarter of max_connections
+    /// is reserved (root always counts); other local users cannot take them.
+    std::string mta_user = "postfix";
+    /// Probes one connection may queue per second (ten times that at once);
+    /// beyond, a miss answers from the cache alone (TEMP under `require`).
+    int miss_rate = 10;
     bool operator==(const Socketmap&) const = default;
   } socketmap;
 
@@ -90,6 +103,11 @@ struct Config {
     Duration command_timeout = 10s;  ///< each SMTP reply and TLS read
     Duration probe_deadline = 60s;   ///< one whole domain
     int concurrency = 32;            ///< domains probed at once
+    /// Probe requests queued per class at most (cache/refresh.hpp): senders
+    /// waiting at RCPT, policy-map misses, background refreshes.
+    int queue_waiting = 1000;
+    int queue_delivery = 1000;
+    int queue_background = 10000;
     int connections_per_address = 1;
     Duration pause = 500ms;  ///< between connections to one address (politeness)
     int max_addresses_per_mx = 8;

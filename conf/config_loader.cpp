@@ -284,6 +284,7 @@ Field milter_section(Config& c, Marks& m) {
                                on_error_field("on_error", c.milter.on_error),
                                bool_field("header", c.milter.header),
                                header_name_field("header_name", c.milter.header_name),
+                               int_field("max_sessions", c.milter.max_sessions, 1, 65536),
                            });
 }
 
@@ -314,6 +315,9 @@ Field checker_section(Config& c) {
           duration_field("command_timeout", c.checker.command_timeout, 1s, 10min),
           duration_field("probe_deadline", c.checker.probe_deadline, 1s, 1h),
           int_field("concurrency", c.checker.concurrency, 1, 4096),
+          int_field("queue_waiting", c.checker.queue_waiting, 1, 1000000),
+          int_field("queue_delivery", c.checker.queue_delivery, 1, 1000000),
+          int_field("queue_background", c.checker.queue_background, 1, 10000000),
           int_field("connections_per_address", c.checker.connections_per_address, 1, 16),
           duration_field("pause", c.checker.pause, 0s, 1min),
           int_field("max_addresses_per_mx", c.checker.max_addresses_per_mx, 1, 64),
@@ -335,6 +339,10 @@ std::vector<Field> config_schema(Config& c, Marks& m) {
                   map_name_field("name", c.socketmap.name, false),
                   map_name_field("sts_name", c.socketmap.sts_name, true),
                   bool_field("postfix_dnssec", c.socketmap.postfix_dnssec),
+                  int_field("max_connections", c.socketmap.max_connections, 4, 65536),
+                  duration_field("idle_timeout", c.socketmap.idle_timeout, 1s, 1h),
+                  account_field("mta_user", c.socketmap.mta_user),
+                  int_field("miss_rate", c.socketmap.miss_rate, 1, 100000),
               }),
       section("daemon",
               {

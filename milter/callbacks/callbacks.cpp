@@ -38,6 +38,7 @@ struct Filter {
   std::atomic<cache::Reports*> reports{nullptr};
   std::atomic<int> users{0};          ///< RCPT checks holding `reports`
   std::atomic<bool> stopping{false};  ///< set by withdraw_reports()
+  std::atomic<int> sessions{0};       ///< connections counted in at connect
   conf::SocketAddress address;        ///< the milter socket, for poke_listener()
 };
 Filter g_filter;
@@ -59,6 +60,8 @@ class ReportsInUse {
 
 /// Per-connection state, owned through smfi_setpriv.
 struct Connection {
+  /// Beyond milter.max_sessions: every step is tempfailed, nothing checked.
+  bool over_limit = false;
   bool local_submission = false;
   std::shared_ptr<const Runtime> runtime;  ///< fixed from MAIL to the end of the message
   policy::MessageContext context;
@@ -199,9 +202,36 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
   return SMFIS_REJECT;
 }
 
+/// At most once a minute: sessions beyond milter.max_sessions.
+void log_over_limit(int limit) {
+  static std::atomic<std::int64_t> last{0};
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count();
+  std::int64_t seen = last.load();
+  if ((seen != 0 && now - seen < 60) || !last.compare_exchange_strong(seen, now)) {
+    return;
+  }
+  log::warning(log::fields({{"error", "too-many-sessions"},
+                            {"limit", std::to_string(limit)},
+                            {"action", "tempfail"},
+                            {"what", "sessions beyond milter.max_sessions are tempfailed"}}));
+}
+
 sfsistat on_connect(SMFICTX* ctx, char* /*hostname*/, _SOCK_ADDR* hostaddr) {
   return guarded(ctx, "connect", [&] {
     auto c = std::make_unique<Connection>();
+    const std::shared_ptr<const Runtime> rt = g_filter.runtime->load();
+    const int limit = rt ? rt->config.milter.max_sessions : 1024;
+    if (g_filter.sessions.fetch_add(1) >= limit) {
+      // Counted in all the same (on_close counts every Connection out).
+      c->over_limit = true;
+      smfi_setpriv(ctx, c.release());
+      log_over_limit(limit);
+      smfi_setreply(ctx, const_cast<char*>("421"), const_cast<char*>("4.3.2"),
+                    const_cast<char*>("forcetls: too many sessions, try again later"));
+      return SMFIS_TEMPFAIL;
+    }
     // Postfix's non-SMTP path (sendmail command, pickup) pretends a client
     // localhost/127.0.0.1 with port 0; a real TCP client never has port 0.
     // No address at all (family unknown) is a local submission too.
@@ -223,6 +253,9 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) {
     if (c == nullptr) {
       return SMFIS_CONTINUE;
     }
+    if (c->over_limit) {
+      return SMFIS_TEMPFAIL;
+    }
     flush_message(*c, nullptr, "no-end-of-message");
     reset_message(*c);
     c->runtime = g_filter.runtime->load();
@@ -241,6 +274,9 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) {
 sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
   Connection* c = connection(ctx);
   const std::string rcpt = (argv != nullptr && argv[0] != nullptr) ? argv[0] : "";
+  if (c != nullptr && c->over_limit) {
+    return SMFIS_TEMPFAIL;
+  }
   if (c == nullptr || !c->runtime) {
     return SMFIS_CONTINUE;
   }
@@ -318,6 +354,9 @@ class LibmilterEditor final : public MessageEditor {
 sfsistat on_eom(SMFICTX* ctx) {
   return guarded(ctx, "eom", [&] {
     Connection* c = connection(ctx);
+    if (c != nullptr && c->over_limit) {
+      return SMFIS_TEMPFAIL;  // never delivered unchecked
+    }
     if (c == nullptr || !c->runtime) {
       return SMFIS_CONTINUE;
     }
@@ -367,6 +406,7 @@ sfsistat on_close(SMFICTX* ctx) {
     std::unique_ptr<Connection> c(connection(ctx));
     smfi_setpriv(ctx, nullptr);
     if (c) {
+      g_filter.sessions.fetch_sub(1);
       flush_message(*c, nullptr, "connection-closed");
     }
     return SMFIS_CONTINUE;

@@ -174,11 +174,15 @@ void reload(const conf::SetupOptions& setup_options) {
   auto old = g_runtime.load();
   const conf::Config& n = loaded.value.config;
   if (n.milter.socket != old->config.milter.socket ||
-      n.socketmap.socket != old->config.socketmap.socket || n.cache != old->config.cache ||
+      n.socketmap.socket != old->config.socketmap.socket ||
+      n.socketmap.max_connections != old->config.socketmap.max_connections ||
+      n.socketmap.idle_timeout != old->config.socketmap.idle_timeout ||
+      n.socketmap.mta_user != old->config.socketmap.mta_user ||
+      n.socketmap.miss_rate != old->config.socketmap.miss_rate || n.cache != old->config.cache ||
       n.checker != old->config.checker || n.daemon != old->config.daemon) {
-    log::warning(
-        log::fields({{"event", "reload"},
-                     {"note", "socket, cache, checker and daemon changes need a restart"}}));
+    log::warning(log::fields(
+        {{"event", "reload"},
+         {"note", "socket, socketmap limit, cache, checker and daemon changes need a restart"}}));
   }
   log::set_level(n.log.level);
   // The socketmap's map names and policy change with this swap too.
@@ -204,7 +208,20 @@ Result<std::unique_ptr<SocketmapServer>> open_socketmap(const conf::Config& conf
   if (config.socketmap.socket.kind == conf::SocketAddress::Kind::none) {
     return std::unique_ptr<SocketmapServer>();
   }
-  SocketmapServerOptions sm{.address = config.socketmap.socket};
+  const conf::Config::Socketmap& c = config.socketmap;
+  SocketmapServerOptions sm{
+      .address = c.socket,
+      .max_connections = static_cast<std::size_t>(c.max_connections),
+      .idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(c.idle_timeout),
+      .mta_uids = {},
+      .miss_rate = static_cast<double>(c.miss_rate),
+      .miss_burst = 10.0 * c.miss_rate,
+  };
+  if (!c.mta_user.empty()) {
+    if (const passwd* pw = ::getpwnam(c.mta_user.c_str())) {
+      sm.mta_uids.push_back(pw->pw_uid);
+    }
+  }
   if (::geteuid() == 0 && !config.daemon.user.empty()) {
     if (const passwd* pw = ::getpwnam(config.daemon.user.c_str())) {
       sm.unix_owner = pw->pw_uid;
@@ -229,7 +246,7 @@ Result<std::unique_ptr<SocketmapServer>> open_socketmap(const conf::Config& conf
 /// and map names. Each connection thread keeps its own copy and loads the
 /// shared one only after a reload.
 SocketmapHandlerFn socketmap_handler(cache::Reports& reports) {
-  return [&reports](std::string_view request) {
+  return [&reports](std::string_view request, MissBudget& budget) {
     thread_local std::shared_ptr<const Runtime> rt;
     thread_local SocketmapOptions maps;
     thread_local std::uint64_t seen = 0;
@@ -240,7 +257,7 @@ SocketmapHandlerFn socketmap_handler(cache::Reports& reports) {
               rt->config.socketmap.postfix_dnssec};
       seen = now;
     }
-    return answer_request(*rt->policy, maps, reports, request);
+    return answer_request(*rt->policy, maps, reports, request, &budget);
   };
 }
 

@@ -78,6 +78,9 @@ checker::ProberOptions prober_options(const conf::Config& config, const std::str
 cache::RefreshOptions refresh_options(const conf::Config& config) {
   cache::RefreshOptions o;
   o.max_in_flight = static_cast<std::size_t>(std::max(1, config.checker.concurrency));
+  o.queue_waiting = static_cast<std::size_t>(config.checker.queue_waiting);
+  o.queue_delivery = static_cast<std::size_t>(config.checker.queue_delivery);
+  o.queue_background = static_cast<std::size_t>(config.checker.queue_background);
   // The engine abandons a probe that outlives the per-domain deadline by far.
   o.probe_timeout =
       std::chrono::duration_cast<std::chrono::milliseconds>(config.checker.probe_deadline * 2);

@@ -303,8 +303,7 @@ std::string tls_ciphers(const DomainReport& report) {
   return every_tls_address(report, high) ? "high" : "medium";
 }
 
-SocketmapAnswer postfix_answer(const Decision& d, const DomainReport* report,
-                               bool postfix_dnssec) {
+SocketmapAnswer postfix_answer(const Decision& d, const DomainReport* report, bool postfix_dnssec) {
   if (!d.in_scope || d.mode == Mode::off) {
     return {};
   }

@@ -2,6 +2,7 @@
 // One socketmap request to one reply (socketmap_handler.hpp).
 #include "milter/socketmap/socketmap_handler.hpp"
 
+#include <algorithm>
 #include <optional>
 
 namespace forcetls::milter {
@@ -61,8 +62,18 @@ bool report_matters(const policy::Match& match, MapKind kind) {
 
 }  // namespace
 
+bool MissBudget::available(Clock::time_point now) {
+  if (last_ != Clock::time_point{}) {
+    const double elapsed = std::chrono::duration<double>(now - last_).count();
+    tokens_ = std::min(burst_, tokens_ + elapsed * per_second_);
+  }
+  last_ = now;
+  return tokens_ >= 1.0;
+}
+
 SocketmapReply answer_request(const policy::Policy& policy, const SocketmapOptions& options,
-                              cache::Reports& reports, std::string_view request) {
+                              cache::Reports& reports, std::string_view request,
+                              MissBudget* budget) {
   const std::size_t space = request.find(' ');
   if (space == std::string_view::npos) {
     return finish({AnswerKind::perm, "forcetls: malformed request (want NAME KEY)"}, "", request,
@@ -105,13 +116,24 @@ SocketmapReply answer_request(const policy::Policy& policy, const SocketmapOptio
   const std::string target = parsed.target.key();
   std::optional<cache::Lookup> found;
   const checker::DomainReport* report = nullptr;
+  std::string_view note;
   if (report_matters(match, kind)) {
-    // Only a `require` rule's miss holds mail back; others refresh in the
-    // background.
-    const cache::Priority miss_priority = match.rule->options.mode == policy::Mode::require
-                                              ? cache::Priority::waiting
-                                              : cache::Priority::background;
-    found = reports.lookup(target, miss_priority);
+    if (budget == nullptr || budget->available(MissBudget::Clock::now())) {
+      // Only a `require` rule's miss holds mail back (the MTA defers it
+      // and asks again); others refresh in the background.
+      const cache::Priority miss_priority = match.rule->options.mode == policy::Mode::require
+                                                ? cache::Priority::delivery
+                                                : cache::Priority::background;
+      found = reports.lookup(target, miss_priority);
+      if (budget != nullptr && found->state == cache::Freshness::missing) {
+        budget->spend();
+      }
+    } else {
+      found = reports.peek(target);  // over the budget: nothing is queued
+      if (found->state == cache::Freshness::missing) {
+        note = "miss-rate-limited";
+      }
+    }
     if (found->state != cache::Freshness::missing) {
       report = &found->report;
     }
@@ -120,7 +142,7 @@ SocketmapReply answer_request(const policy::Policy& policy, const SocketmapOptio
   SocketmapAnswer answer = kind == MapKind::postfix
                                ? postfix_answer(decision, report, options.postfix_dnssec)
                                : sts_answer(decision, report);
-  return finish(std::move(answer), map, key, &decision, found ? &*found : nullptr, "");
+  return finish(std::move(answer), map, key, &decision, found ? &*found : nullptr, note);
 }
 
 }  // namespace forcetls::milter

@@ -6,6 +6,7 @@
 // reentrant: the responder calls it from every connection thread.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -25,6 +26,28 @@ struct SocketmapOptions {
   bool postfix_dnssec = false;
 };
 
+/// The probes one map connection may queue: a token bucket of `burst`
+/// misses refilled at `per_second`. A miss beyond it is answered from what
+/// the cache holds (unknown: TEMP under `require`) and queues nothing, so a
+/// client flooding one connection with new names cannot fill the probe
+/// queue. Owned by the connection's thread.
+class MissBudget {
+ public:
+  using Clock = std::chrono::steady_clock;
+  MissBudget(double per_second, double burst)
+      : per_second_(per_second), burst_(burst), tokens_(burst) {}
+  /// Whether a miss may queue a probe now (refills first).
+  bool available(Clock::time_point now);
+  /// Spends one miss (after a lookup that queued one).
+  void spend() { tokens_ -= 1.0; }
+
+ private:
+  double per_second_;
+  double burst_;
+  double tokens_;
+  Clock::time_point last_{};
+};
+
 /// A reply and the log line it earns.
 struct SocketmapReply {
   SocketmapAnswer answer;
@@ -39,9 +62,10 @@ struct SocketmapReply {
 
 /// Answers one request payload. Every key a `require` rule covers — a
 /// domain, a `[host]`, either with a port — is looked up (and probed on a
-/// miss) under its own ReportTarget; none is answered NOTFOUND for want of
-/// a report.
+/// miss, within `budget` when given) under its own ReportTarget; none is
+/// answered NOTFOUND for want of a report.
 SocketmapReply answer_request(const policy::Policy& policy, const SocketmapOptions& options,
-                              cache::Reports& reports, std::string_view request);
+                              cache::Reports& reports, std::string_view request,
+                              MissBudget* budget = nullptr);
 
 }  // namespace forcetls::milter

@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -180,6 +181,7 @@ SocketmapServerStats SocketmapServer::stats() const {
   SocketmapServerStats s;
   s.connections = connections_;
   s.refused = refused_;
+  s.evicted = evicted_;
   s.requests = requests_;
   s.malformed = malformed_;
   std::lock_guard lock(mutex_);
@@ -207,7 +209,7 @@ void SocketmapServer::stop() {
   }
   std::unique_lock lock(mutex_);
   // A shut-down socket wakes its thread out of poll()/read() at once.
-  for (int fd : open_) {
+  for (const auto& [fd, c] : open_) {
     ::shutdown(fd, SHUT_RDWR);
   }
   idle_.wait(lock, [this] { return threads_ == 0; });
@@ -244,32 +246,103 @@ void SocketmapServer::accept_loop() {
         }
         break;
       }
-      std::unique_lock lock(mutex_);
-      if (open_.size() >= options_.max_connections) {
-        lock.unlock();
-        ++refused_;
-        log::warning("socketmap " +
-                     log::fields({{"error", "too-many-connections"},
-                                  {"limit", std::to_string(options_.max_connections)}}));
-        ::close(fd);
-        continue;
-      }
-      const timeval send_limit = to_timeval(options_.write_timeout);
-      const timeval idle_limit = to_timeval(options_.idle_timeout);
-      ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_limit, sizeof send_limit);
-      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle_limit, sizeof idle_limit);
-      open_.insert(fd);
-      ++threads_;
-      ++connections_;
-      try {
-        std::thread([this, fd] { serve(fd); }).detach();
-      } catch (const std::system_error& e) {
-        open_.erase(fd);
-        --threads_;
-        ::close(fd);
-        log::error("socketmap " + log::fields({{"error", "thread"}, {"why", e.what()}}));
-      }
+      admit(fd);
     }
+  }
+}
+
+namespace {
+
+/// The peer's uid on a unix socket; -1 when unknown.
+uid_t peer_uid(int fd) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    return static_cast<uid_t>(-1);
+  }
+  return cred.uid;
+}
+
+}  // namespace
+
+// Closes the connection idle longest to make room for a new one (mutex_
+// held): for a peer of the MTA any idle one, other peers first; for anyone
+// else only another non-MTA one. False when every candidate is busy.
+bool SocketmapServer::make_room(bool mta) {
+  auto victim = open_.end();
+  for (auto it = open_.begin(); it != open_.end(); ++it) {
+    const Conn& c = it->second;
+    if (c.busy || c.evicted || (c.mta && !mta)) {
+      continue;
+    }
+    if (victim == open_.end() || (victim->second.mta && !c.mta) ||
+        (victim->second.mta == c.mta && c.last_active < victim->second.last_active)) {
+      victim = it;
+    }
+  }
+  if (victim == open_.end()) {
+    return false;
+  }
+  victim->second.evicted = true;
+  if (victim->second.mta) {
+    --open_mta_;
+  }
+  ::shutdown(victim->first, SHUT_RDWR);  // its thread closes it
+  ++evicted_;
+  return true;
+}
+
+// Takes a new connection in, evicting the longest idle one at the limit.
+void SocketmapServer::admit(int fd) {
+  const bool on_unix = options_.address.kind == conf::SocketAddress::Kind::unix_path;
+  bool mta = false;
+  if (on_unix) {
+    const uid_t uid = peer_uid(fd);
+    mta = uid == 0 || std::find(options_.mta_uids.begin(), options_.mta_uids.end(), uid) !=
+                          options_.mta_uids.end();
+  }
+  const std::size_t limit = std::max<std::size_t>(1, options_.max_connections);
+  const std::size_t reserved = on_unix ? limit / 4 : 0;
+  std::unique_lock lock(mutex_);
+  std::size_t live = 0;
+  for (const auto& [open_fd, c] : open_) {
+    live += c.evicted ? 0 : 1;
+  }
+  const std::size_t others = live - open_mta_;
+  const bool full = live >= limit || (!mta && others >= limit - reserved);
+  if (full && !make_room(mta)) {
+    lock.unlock();
+    ++refused_;
+    log::warning("socketmap " + log::fields({{"error", "too-many-connections"},
+                                             {"limit", std::to_string(limit)},
+                                             {"what", "every connection is busy"}}));
+    ::close(fd);
+    return;
+  }
+  const timeval send_limit = to_timeval(options_.write_timeout);
+  const timeval idle_limit = to_timeval(options_.idle_timeout);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_limit, sizeof send_limit);
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle_limit, sizeof idle_limit);
+  open_.emplace(fd, Conn{.mta = mta, .last_active = std::chrono::steady_clock::now()});
+  open_mta_ += mta ? 1 : 0;
+  ++threads_;
+  ++connections_;
+  try {
+    std::thread([this, fd] { serve(fd); }).detach();
+  } catch (const std::system_error& e) {
+    open_.erase(fd);
+    open_mta_ -= mta ? 1 : 0;
+    --threads_;
+    ::close(fd);
+    log::error("socketmap " + log::fields({{"error", "thread"}, {"why", e.what()}}));
+  }
+}
+
+void SocketmapServer::set_busy(int fd, bool busy) {
+  std::lock_guard lock(mutex_);
+  if (auto it = open_.find(fd); it != open_.end()) {
+    it->second.busy = busy;
+    it->second.last_active = std::chrono::steady_clock::now();
   }
 }
 
@@ -289,6 +362,7 @@ bool SocketmapServer::send_all(int fd, std::string_view bytes) {
 
 void SocketmapServer::serve(int fd) {
   NetstringDecoder decoder(options_.max_request);
+  MissBudget budget(options_.miss_rate, options_.miss_burst);
   std::array<char, 16384> buffer;
   std::string out;
   for (;;) {
@@ -304,8 +378,9 @@ void SocketmapServer::serve(int fd) {
       break;
     }
     if (got <= 0 || stopping_) {
-      break;  // closed by the client (Postfix does when idle), or stop()
+      break;  // closed by the client (Postfix does when idle), stop() or eviction
     }
+    set_busy(fd, true);
     decoder.feed(std::string_view(buffer.data(), static_cast<std::size_t>(got)));
     out.clear();
     bool bad = false;
@@ -326,7 +401,7 @@ void SocketmapServer::serve(int fd) {
       ++requests_;
       SocketmapReply reply;
       try {
-        reply = handler_(**next);
+        reply = handler_(**next, budget);
       } catch (const std::exception& e) {
         // Fail closed: Postfix defers the delivery (4.7.5) instead of
         // sending in clear.
@@ -346,9 +421,18 @@ void SocketmapServer::serve(int fd) {
     if ((!out.empty() && !send_all(fd, out)) || bad) {
       break;
     }
+    set_busy(fd, false);
   }
   std::lock_guard lock(mutex_);
-  open_.erase(fd);
+  if (auto it = open_.find(fd); it != open_.end()) {
+    if (it->second.evicted) {
+      log::write(log::Level::debug,
+                 "socketmap " + log::fields({{"event", "evicted-idle"}, {"client", peer_of(fd)}}));
+    } else if (it->second.mta) {
+      --open_mta_;
+    }
+    open_.erase(it);
+  }
   ::close(fd);
   --threads_;
   idle_.notify_all();

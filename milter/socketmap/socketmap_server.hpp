@@ -7,6 +7,14 @@
 // are dropped (low ports, socket directories); start() after fork. start(),
 // stop() and the destructor belong to the owning thread; the handler is
 // called concurrently from the connection threads.
+//
+// Limits: at most max_connections are open. At the limit a new connection
+// evicts the one idle longest (never one in the middle of a request), so
+// idle sockets cannot lock the MTA out; Postfix reconnects transparently.
+// On a unix socket a quarter of the slots is kept for the MTA (peers whose
+// uid, from SO_PEERCRED, is root or one of mta_uids): other local users can
+// neither hold nor evict them. Each connection queues probes within its own
+// MissBudget.
 #pragma once
 
 #include <sys/types.h>
@@ -15,12 +23,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "common/c_handle.hpp"
 #include "common/error.hpp"
@@ -32,11 +41,17 @@ namespace forcetls::milter {
 
 struct SocketmapServerOptions {
   conf::SocketAddress address;
-  /// Connections beyond this are closed at once (each Postfix smtp process
-  /// holds one; default_process_limit is 100).
+  /// Open connections at most (each Postfix smtp process holds one;
+  /// default_process_limit is 100); at the limit the longest idle goes.
   std::size_t max_connections = 1024;
   /// A connection silent this long is closed (Postfix reconnects).
-  std::chrono::milliseconds idle_timeout{std::chrono::minutes(10)};
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};
+  /// unix sockets: the MTA's uids (root always counts), for which a quarter
+  /// of max_connections is reserved.
+  std::vector<uid_t> mta_uids;
+  /// Probes a connection may queue: per second, and at once.
+  double miss_rate = 10;
+  double miss_burst = 100;
   /// A reply not taken by the client in this time closes the connection.
   std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};
   std::size_t max_request = kMaxNetstringPayload;
@@ -48,11 +63,13 @@ struct SocketmapServerOptions {
 
 /// Answers one request payload; must not throw (the server turns an
 /// exception into TEMP and a log line anyway).
-using SocketmapHandlerFn = std::function<SocketmapReply(std::string_view request)>;
+using SocketmapHandlerFn =
+    std::function<SocketmapReply(std::string_view request, MissBudget& budget)>;
 
 struct SocketmapServerStats {
   std::uint64_t connections = 0;  ///< accepted since start
-  std::uint64_t refused = 0;      ///< closed at once: too many connections
+  std::uint64_t refused = 0;      ///< closed at once: too many connections, none idle
+  std::uint64_t evicted = 0;      ///< idle connections closed to admit a new one
   std::uint64_t requests = 0;
   std::uint64_t malformed = 0;  ///< connections closed for a bad netstring
   std::size_t open = 0;         ///< connections open now
@@ -79,8 +96,18 @@ class SocketmapServer {
 
  private:
   explicit SocketmapServer(SocketmapServerOptions options) : options_(std::move(options)) {}
+  /// One open connection (mutex_).
+  struct Conn {
+    bool mta = false;   ///< a reserved-slot peer (unix socket, MTA uid)
+    bool busy = false;  ///< between a request's arrival and its answer
+    bool evicted = false;
+    std::chrono::steady_clock::time_point last_active;
+  };
   void accept_loop();
+  void admit(int fd);
+  bool make_room(bool mta);
   void serve(int fd);
+  void set_busy(int fd, bool busy);
   bool send_all(int fd, std::string_view bytes);
 
   SocketmapServerOptions options_;
@@ -95,10 +122,12 @@ class SocketmapServer {
 
   mutable std::mutex mutex_;
   std::condition_variable idle_;  ///< signalled when a connection thread ends
-  std::set<int> open_;            ///< connection descriptors, shut down by stop()
-  std::size_t threads_ = 0;       ///< connection threads still running
+  std::map<int, Conn> open_;      ///< by descriptor; shut down by stop() or eviction
+  std::size_t open_mta_ = 0;
+  std::size_t threads_ = 0;  ///< connection threads still running
   std::atomic<std::uint64_t> connections_{0};
   std::atomic<std::uint64_t> refused_{0};
+  std::atomic<std::uint64_t> evicted_{0};
   std::atomic<std::uint64_t> requests_{0};
   std::atomic<std::uint64_t> malformed_{0};
 };

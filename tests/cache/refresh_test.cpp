@@ -7,6 +7,7 @@
 
 #include <sched.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <condition_variable>
 #include <functional>
@@ -426,4 +427,101 @@ TEST_CASE("refresh: a probe the store refuses still reads pinned for its waiters
   CHECK((*got)->eligible == checker::Eligibility::unknown);
   CHECK((*got)->unknown_cause == checker::UnknownCause::downgrade_suspected);
   CHECK(eventually([&] { return engine.stats().store_errors == 1; }));
+}
+
+TEST_CASE("refresh: every class of request is bounded", "[cache]") {
+  Fixture f;
+  TestProber prober;
+  RefreshEngine engine(
+      *f.store, prober.fn(),
+      {.max_in_flight = 4, .queue_waiting = 2, .queue_delivery = 3, .queue_background = 4});
+  // Not started: everything stays queued.
+  int accepted = 0;
+  for (int i = 0; i < 1000; ++i) {
+    accepted +=
+        engine.request_refresh("flood" + std::to_string(i) + ".test", Priority::delivery) ? 1 : 0;
+  }
+  CHECK(accepted == 3);
+  for (int i = 0; i < 10; ++i) {
+    engine.request_refresh("bg" + std::to_string(i) + ".test");
+  }
+  CHECK(engine.request_refresh("w1.test", Priority::waiting));
+  CHECK(engine.request_refresh("w2.test", Priority::waiting));
+  CHECK_FALSE(engine.request_refresh("w3.test", Priority::waiting));
+  EngineStats s = engine.stats();
+  CHECK(s.queued_delivery == 3);
+  CHECK(s.queued_background == 4);
+  CHECK(s.queued_waiting == 2);
+  CHECK(s.dropped == 997 + 6 + 1);
+  // A sender whose class is full is answered at once, as not probed.
+  const auto before = std::chrono::steady_clock::now();
+  auto r = engine.await_fresh("w4.test", soon(10s));
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == Errc::timeout);
+  CHECK_THAT(r.error().message, Catch::Contains("queue full"));
+  CHECK(std::chrono::steady_clock::now() - before < 5s);
+  // Joining a queued flight is never refused, and may promote it.
+  CHECK(engine.request_refresh("flood0.test", Priority::delivery));
+  CHECK(engine.request_refresh("bg0.test", Priority::delivery));  // joined; delivery is full
+  CHECK(engine.stats().queued_background == 4);                   // so bg0 stays background
+}
+
+TEST_CASE("refresh: a flood of map misses leaves the waiting senders their slots", "[cache]") {
+  Fixture f;
+  TestProber prober;
+  // Four slots, one of them only for waiting senders.
+  RefreshEngine engine(*f.store, prober.fn(), {.max_in_flight = 4});
+  for (int i = 0; i < 50; ++i) {
+    REQUIRE(engine.request_refresh("flood" + std::to_string(i) + ".test", Priority::delivery));
+  }
+  engine.start();
+  REQUIRE(prober.wait_calls(3));
+  std::this_thread::sleep_for(100ms);
+  CHECK(prober.calls().size() == 3);  // the fourth slot stays free
+  std::atomic<int> got{0};            // 1: a report, 2: an error
+  std::thread sender(
+      [&] { got = engine.await_fresh("sender.test", soon(10s)).has_value() ? 1 : 2; });
+  REQUIRE(prober.wait_calls(4));
+  CHECK(prober.calls()[3] == "sender.test");
+  REQUIRE(prober.complete("sender.test"));
+  sender.join();
+  CHECK(got == 1);
+  engine.stop();
+}
+
+TEST_CASE("refresh: map misses are not starved by waiting senders", "[cache]") {
+  Fixture f;
+  TestProber prober(/*automatic=*/true);
+  RefreshEngine engine(*f.store, prober.fn(), {.max_in_flight = 1});
+  for (int i = 0; i < 8; ++i) {
+    REQUIRE(engine.request_refresh("w" + std::to_string(i) + ".test", Priority::waiting));
+  }
+  REQUIRE(engine.request_refresh("miss1.test", Priority::delivery));
+  REQUIRE(engine.request_refresh("miss2.test", Priority::delivery));
+  engine.start();
+  REQUIRE(prober.wait_calls(10));
+  const auto calls = prober.calls();
+  CHECK(calls[3] == "miss1.test");  // every fourth launch
+  CHECK(calls[7] == "miss2.test");
+}
+
+TEST_CASE("refresh: a waiting request whose waiter gave up is demoted", "[cache]") {
+  Fixture f;
+  TestProber prober;
+  RefreshEngine engine(*f.store, prober.fn(), {.max_in_flight = 1});
+  REQUIRE(engine.request_refresh("busy.test"));
+  engine.start();
+  REQUIRE(prober.wait_calls(1));  // the only slot is taken
+  auto r = engine.await_fresh("gaveup.test", soon(50ms));
+  REQUIRE_FALSE(r);
+  EngineStats s = engine.stats();
+  CHECK(s.demoted == 1);
+  CHECK(s.queued_waiting == 0);
+  CHECK(s.queued_background == 1);
+  // A map miss queued later now goes first.
+  REQUIRE(engine.request_refresh("miss.test", Priority::delivery));
+  REQUIRE(prober.complete("busy.test"));
+  REQUIRE(prober.wait_calls(2));
+  CHECK(prober.calls()[1] == "miss.test");
+  engine.stop();
 }

@@ -174,9 +174,17 @@ TEST_CASE("answer_request: names, keys and cache calls", "[milter]") {
        {"b.courts.example"},
        {},
        L::debug},
-      {"[address] under the prefer default: NOTFOUND", "forcetls [192.0.2.1]:25", "NOTFOUND ", {}, {},
+      {"[address] under the prefer default: NOTFOUND",
+       "forcetls [192.0.2.1]:25",
+       "NOTFOUND ",
+       {},
+       {},
        L::debug},
-      {"other port under prefer: NOTFOUND", "forcetls other.org:587", "NOTFOUND ", {}, {},
+      {"other port under prefer: NOTFOUND",
+       "forcetls other.org:587",
+       "NOTFOUND ",
+       {},
+       {},
        L::debug},
       {"sts map, enforce",
        "sts sts.example.com",
@@ -249,8 +257,8 @@ TEST_CASE("answer_request: a miss is urgent only for a require domain", "[milter
     cache::Priority want;
   };
   auto c = GENERATE(values<Case>({
-      {"forcetls new.example.com", cache::Priority::waiting},  // require: mail is held
-      {"sts other.org", cache::Priority::background},          // prefer, asked by Sendmail
+      {"forcetls new.example.com", cache::Priority::delivery},  // require: mail is held
+      {"sts other.org", cache::Priority::background},           // prefer, asked by Sendmail
   }));
   INFO(c.request);
   const policy::Policy policy = load(kPolicy);
@@ -258,6 +266,38 @@ TEST_CASE("answer_request: a miss is urgent only for a require domain", "[milter
   answer_request(policy, SocketmapOptions{}, reports, c.request);
   REQUIRE(reports.priorities.size() == 1);
   CHECK(reports.priorities[0] == c.want);
+}
+
+TEST_CASE("answer_request: a connection queues probes within its miss budget", "[milter]") {
+  const policy::Policy policy = load(kPolicy);
+  FakeDelivery reports;
+  reports.fresh["example.com"] = test::eligible_report("example.com");
+  MissBudget budget(/*per_second=*/0.001, /*burst=*/3);  // no refill within the test
+  log::set_level(log::Level::debug);
+  for (int i = 0; i < 10; ++i) {
+    const std::string name = "n" + std::to_string(i) + ".example.com";
+    const SocketmapReply r =
+        answer_request(policy, SocketmapOptions{}, reports, "forcetls " + name, &budget);
+    // Every miss under `require` is TEMP, queued or not.
+    CHECK(r.answer.kind == AnswerKind::temp);
+    if (i >= 3) {
+      CHECK_THAT(r.log_line, Catch::Contains("note=miss-rate-limited"));
+    }
+  }
+  CHECK(reports.looked_up.size() == 3);  // three queued a probe
+  CHECK(reports.peeked.size() == 7);     // the rest only read the cache
+  // A hit costs nothing and is answered from the cache as before.
+  const SocketmapReply hit =
+      answer_request(policy, SocketmapOptions{}, reports, "forcetls example.com", &budget);
+  CHECK(hit.answer.kind == AnswerKind::ok);
+  log::set_level(log::Level::info);
+  // The budget refills with time.
+  MissBudget refill(1000, 1);
+  const auto t0 = MissBudget::Clock::now();
+  CHECK(refill.available(t0));
+  refill.spend();
+  CHECK_FALSE(refill.available(t0));
+  CHECK(refill.available(t0 + std::chrono::milliseconds(5)));
 }
 
 TEST_CASE("answer_request: the log line", "[milter]") {

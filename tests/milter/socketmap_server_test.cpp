@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -76,10 +77,21 @@ std::optional<std::string> read_reply(int fd, NetstringDecoder& decoder) {
   }
 }
 
-// Echoes the key back: `OK key`; `boom` throws.
-SocketmapReply echo(std::string_view request) {
+// Released by the test: `forcetls hold` waits for it (a busy connection).
+std::atomic<bool> g_release{true};
+std::atomic<int> g_held{0};
+
+// Echoes the key back: `OK key`; `boom` throws; `hold` waits for g_release.
+SocketmapReply echo(std::string_view request, MissBudget&) {
   if (request == "forcetls boom") {
     throw std::runtime_error("boom");
+  }
+  if (request == "forcetls hold") {
+    ++g_held;
+    while (!g_release) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    --g_held;
   }
   SocketmapReply r;
   r.answer = {AnswerKind::ok, std::string(request.substr(request.find(' ') + 1))};
@@ -224,13 +236,44 @@ TEST_CASE("SocketmapServer: connection limit, stop, stale socket", "[milter]") {
   NetstringDecoder da;
   NetstringDecoder db;
   send_bytes(a.get(), encode_netstring("forcetls a"));
-  send_bytes(b.get(), encode_netstring("forcetls b"));
   CHECK(read_reply(a.get(), da) == "OK a");
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  send_bytes(b.get(), encode_netstring("forcetls b"));
   CHECK(read_reply(b.get(), db) == "OK b");
-  Fd third = connect_to(path);  // accepted by the kernel, closed by the server
+
+  // At the limit a new connection evicts the one idle longest (a), not
+  // the newcomer: idle sockets cannot lock the MTA out.
+  Fd third = connect_to(path);
   NetstringDecoder dt;
+  send_bytes(third.get(), encode_netstring("forcetls c"));
+  CHECK(read_reply(third.get(), dt) == "OK c");
+  CHECK(read_reply(a.get(), da) == std::nullopt);
+  CHECK(server->stats().evicted == 1);
+  CHECK(server->stats().refused == 0);
+
+  // A connection in the middle of a request is never evicted: b is busy,
+  // so the next newcomer evicts the idle `third`; with both busy, one more
+  // is refused.
+  g_release = false;
+  send_bytes(b.get(), encode_netstring("forcetls hold"));
+  while (g_held.load() < 1) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  Fd fourth = connect_to(path);
+  NetstringDecoder d4;
   CHECK(read_reply(third.get(), dt) == std::nullopt);
+  send_bytes(fourth.get(), encode_netstring("forcetls hold"));
+  while (g_held.load() < 2) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  Fd fifth = connect_to(path);
+  NetstringDecoder d5;
+  CHECK(read_reply(fifth.get(), d5) == std::nullopt);
   CHECK(server->stats().refused == 1);
+  g_release = true;
+  CHECK(read_reply(b.get(), db) == "OK hold");
+  CHECK(read_reply(fourth.get(), d4) == "OK hold");
+  CHECK(server->stats().evicted == 2);
 
   // In use: a second server on the same path is refused.
   SocketmapServerOptions again;
@@ -257,4 +300,98 @@ TEST_CASE("SocketmapServer: a path that is not a socket is refused", "[milter]")
   auto s = SocketmapServer::open(o);
   REQUIRE_FALSE(s);
   CHECK_THAT(s.error().message, Catch::Contains("not a socket"));
+}
+
+namespace {
+
+/// A connection held by another uid in a child process (SO_PEERCRED is
+/// taken at connect): only system calls after fork. Closed by ~Foreign.
+struct Foreign {
+  pid_t pid = -1;
+  int release[2] = {-1, -1};
+  int status[2] = {-1, -1};
+
+  Foreign(const std::string& path, uid_t uid) {
+    REQUIRE(::pipe(release) == 0);
+    REQUIRE(::pipe(status) == 0);
+    const sockaddr_un sun = unix_address(path);
+    pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      char ok = 'n';
+      int fd = -1;
+      if (::setgid(uid) == 0 && ::setuid(uid) == 0) {
+        fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+        if (fd >= 0 && ::connect(fd, reinterpret_cast<const sockaddr*>(&sun), sizeof sun) == 0) {
+          ok = 'y';
+        }
+      }
+      [[maybe_unused]] ssize_t w = ::write(status[1], &ok, 1);
+      char c = 0;
+      [[maybe_unused]] ssize_t r = ::read(release[0], &c, 1);
+      ::_exit(0);
+    }
+    char ok = 0;
+    REQUIRE(::read(status[0], &ok, 1) == 1);
+    REQUIRE(ok == 'y');
+  }
+  ~Foreign() {
+    // A byte, not EOF: later children inherited this pipe's write end too.
+    const char go = 'x';
+    [[maybe_unused]] ssize_t w = ::write(release[1], &go, 1);
+    ::close(release[1]);
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    for (int fd : {release[0], status[0], status[1]}) {
+      ::close(fd);
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("SocketmapServer: other local users cannot take the MTA's reserved slots", "[milter]") {
+  if (::geteuid() != 0) {
+    WARN("needs root to connect as another uid");
+    return;
+  }
+  TempDir dir;
+  ::chmod(dir.path.c_str(), 0755);
+  const std::string path = (dir.path / "sm.sock").string();
+  SocketmapServerOptions o;
+  o.max_connections = 4;  // one slot reserved for the MTA (root here)
+  o.unix_mode = 0666;
+  auto server = start_server(path, o);
+  auto open_now = [&] { return server->stats().open; };
+
+  // The MTA's connection, idle longest of all.
+  Fd mta = connect_to(path);
+  NetstringDecoder dm;
+  send_bytes(mta.get(), encode_netstring("forcetls m"));
+  CHECK(read_reply(mta.get(), dm) == "OK m");
+
+  std::vector<std::unique_ptr<Foreign>> others;
+  for (int i = 0; i < 4; ++i) {
+    others.push_back(std::make_unique<Foreign>(path, 65534));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  // Three others fit beside the MTA; the fourth evicted the oldest other,
+  // never the MTA's idle connection.
+  for (int i = 0; i < 200 && server->stats().evicted < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  CHECK(server->stats().evicted == 1);
+  CHECK(server->stats().refused == 0);
+  send_bytes(mta.get(), encode_netstring("forcetls still"));
+  CHECK(read_reply(mta.get(), dm) == "OK still");
+
+  // The MTA at the full limit evicts another user's connection first.
+  Fd mta2 = connect_to(path);
+  NetstringDecoder dm2;
+  send_bytes(mta2.get(), encode_netstring("forcetls m2"));
+  CHECK(read_reply(mta2.get(), dm2) == "OK m2");
+  CHECK(server->stats().evicted == 2);
+  send_bytes(mta.get(), encode_netstring("forcetls again"));
+  CHECK(read_reply(mta.get(), dm) == "OK again");
+  CHECK(open_now() <= 4);
 }
