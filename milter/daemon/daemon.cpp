@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -242,6 +243,34 @@ Result<std::unique_ptr<SocketmapServer>> open_socketmap(const conf::Config& conf
   return std::move(*opened);
 }
 
+/// Descriptors the limits of the configuration may hold at once (a map
+/// connection each, two per milter session, probes and LMDB besides): the
+/// soft RLIMIT_NOFILE is raised towards the hard one to cover them, and a
+/// limit still too low is said at startup rather than found at accept().
+void raise_descriptor_limit(const conf::Config& config) {
+  const rlim_t wanted = static_cast<rlim_t>(config.socketmap.max_connections) +
+                        2 * static_cast<rlim_t>(config.milter.max_sessions) +
+                        4 * static_cast<rlim_t>(config.checker.concurrency) + 256;
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= wanted) {
+    return;
+  }
+  rlimit raised = lim;
+  raised.rlim_cur = lim.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, lim.rlim_max);
+  if (raised.rlim_cur > lim.rlim_cur) {
+    ::setrlimit(RLIMIT_NOFILE, &raised);
+  }
+  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < wanted) {
+    log::warning(
+        log::fields({{"warning", "descriptor-limit"},
+                     {"limit", std::to_string(lim.rlim_cur)},
+                     {"wanted", std::to_string(wanted)},
+                     {"what",
+                      "socketmap.max_connections and milter.max_sessions may not be reached; "
+                      "raise LimitNOFILE"}}));
+  }
+}
+
 /// Every policy-map request reads the current runtime: SIGHUP swaps policy
 /// and map names. Each connection thread keeps its own copy and loads the
 /// shared one only after a reload.
@@ -369,6 +398,7 @@ int run_daemon(const DaemonOptions& options) {
   }
   log::init(log_options(config, options));
   g_runtime.store(make_runtime(config, loaded.value.policy));
+  raise_descriptor_limit(config);
 
   // Both listeners: as root, before daemonising (errors reach the terminal).
   if (auto opened = callbacks::open(config.milter.socket, g_runtime); !opened) {

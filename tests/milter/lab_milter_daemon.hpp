@@ -66,10 +66,11 @@ inline std::string last_decision(const std::string& log, const std::string& rcpt
 /// `extra_config`: more top-level YAML sections (e.g. `socketmap:`, `log:`).
 class LabMilterDaemon {
  public:
-  /// `on_miss`: milter.on_miss, "wait" (up to 25 s) or "answer-now".
+  /// `on_miss`: milter.on_miss, "wait" (up to 25 s) or "answer-now";
+  /// `milter_extra`: more `milter:` keys, each line indented two spaces.
   LabMilterDaemon(std::string binary, std::string socket, const std::string& policy_text,
                   bool header, const std::string& extra_config = "",
-                  const std::string& on_miss = "wait")
+                  const std::string& on_miss = "wait", const std::string& milter_extra = "")
       : binary_(std::move(binary)), socket_(std::move(socket)) {
     char tmpl[] = "/tmp/forcetls-milter-lab-XXXXXX";
     dir_ = mkdtemp(tmpl);
@@ -80,7 +81,8 @@ class LabMilterDaemon {
     std::ofstream(policy_) << policy_text;
     std::ofstream(config_) << "milter:\n  socket: " << socket_ << "\n  on_miss: " << on_miss
                            << "\n  miss_deadline: 25s\n  header: " << (header ? "true" : "false")
-                           << "\ndaemon:\n  user: nobody\n"
+                           << "\n"
+                           << milter_extra << "daemon:\n  user: nobody\n"
                            << "  pid_file: " << (dir_ / "milter.pid").string()
                            << "\ncache:\n  path: " << (dir_ / "cache").string()
                            << "\nchecker:\n  resolver: \"" << env().resolver
