@@ -324,12 +324,15 @@ class ForcetlsMilter:
         self.proc = None
 
     def start(self):
-        with open(self.log, "wb") as err:
+        """Starts (or restarts, on the same cache; the log is appended to)."""
+        started = self.log.read_text(errors="replace").count("event=started") \
+            if self.log.exists() else 0
+        with open(self.log, "ab") as err:
             self.proc = subprocess.Popen(
                 [self.binary, "-f", "-c", str(self.dir / "forcetls.yaml")],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
-        wait_until(lambda: "event=started" in self.log.read_text(errors="replace") or
-                   self.proc.poll() is not None, 30, "forcetls-milter to start")
+        wait_until(lambda: self.log.read_text(errors="replace").count("event=started") > started
+                   or self.proc.poll() is not None, 30, "forcetls-milter to start")
         if self.proc.poll() is not None:
             die(f"forcetls-milter exited: {self.log.read_text(errors='replace')}")
 
@@ -691,6 +694,109 @@ def check(args, env):
     return 0
 
 
+# ---------------------------------------------------------------- stop
+
+def stop_run(args, env):
+    """SIGTERM in the middle of an smtp-source load, then a restart on the
+    same cache: every message Postfix accepted is delivered exactly once, and
+    every delivered message carries the header (none passed unchecked); the
+    others were tempfailed to the client, which keeps them."""
+    tag = "L" + format(int(time.time() * 1000) % 36**8, "x")
+    workdir = Path(tempfile.mkdtemp(prefix="forcetls-stop-"))
+    os.chmod(workdir, 0o755)
+    postfix = Postfix(env)
+    sink = Sink(workdir)
+    milter = ForcetlsMilter(args.milter, workdir, env, FORCETLS_PORT)
+    problems = []
+    log_start = postfix.log.stat().st_size if postfix.log.exists() else 0
+    stop_seconds = None
+    try:
+        sink.start()
+        milter.start()
+        postfix.setup({"forcetls": milter.spec})
+        port = LISTENERS["forcetls"]
+        send(port, f"{tag}w", {d: 1 for d in BENCH_DOMAINS}, 1, 1)  # warm the cache
+        main = f"{tag}m"
+        plan = dict(zip(BENCH_DOMAINS, split(args.messages, len(BENCH_DOMAINS))))
+        result = {}
+        sender = threading.Thread(
+            target=lambda: result.update(out=send(port, main, plan, args.rcpts, args.sessions)))
+        sender.start()
+        wait_until(lambda: (sink.read(), sink.messages[main])[1] >= args.messages // 4, 120,
+                   "a quarter of the load delivered")
+        # Probes in flight as well: new domains the cache has not seen.
+        t0 = time.monotonic()
+        milter.proc.send_signal(signal.SIGTERM)
+        try:
+            code = milter.proc.wait(20)
+            stop_seconds = time.monotonic() - t0
+            if code != 0:
+                problems.append(f"forcetls-milter exited {code} on SIGTERM")
+        except subprocess.TimeoutExpired:
+            problems.append("forcetls-milter did not stop on SIGTERM within 20 s")
+            milter.proc.kill()
+            milter.proc.wait()
+        time.sleep(1)  # a second of sessions refused (milter_default_action)
+        milter.start()
+        sender.join()
+        queued = lambda: postfix.queued_from(f"load-{tag}")
+        run(["postqueue", "-c", postfix.conf, "-f"], check=False)
+        wait_until(lambda: queued() == 0, 120, "the run's queue to drain")
+        time.sleep(1)
+        sink.read()
+        log_text = postfix.log.read_text(errors="replace")[log_start:]
+        # Postfix's view: queue ids that took a message of the run, and the
+        # recipients it delivered.
+        accepted = set()
+        for line in log_text.splitlines():
+            m = re.search(r" ([0-9A-F]{6,}): from=<load-" + re.escape(main) + "@", line)
+            if m:
+                accepted.add(m.group(1))
+        sent = sum(1 for line in log_text.splitlines()
+                   if f"r-{main}@" in line and " status=sent " in line)
+        delivered_msgs = sink.messages[main]
+        dup = [a for a, n in sink.addresses.items() if n > 1 and tag_of(a) == main]
+        dump = sink.dump.read_text(errors="replace") if sink.dump.exists() else ""
+        headers = dump.count("\nX-ForceTLS: ")
+        total_in_sink = sum(sink.messages.values())
+        refused = args.messages - delivered_msgs
+        print(f"SIGTERM during the load: stopped in "
+              f"{'%.2f s' % stop_seconds if stop_seconds is not None else 'more than 20 s'}; "
+              f"{args.messages} messages sent by smtp-source, {len(accepted)} accepted by "
+              f"Postfix, {delivered_msgs} delivered ({sent} recipients), {refused} tempfailed "
+              f"to the client; {headers} of {total_in_sink} delivered messages carry the header")
+        if delivered_msgs != len(accepted):
+            problems.append(f"{len(accepted)} messages accepted but {delivered_msgs} delivered")
+        if sink.recipients[main] != sent:
+            problems.append(f"maillog says {sent} recipients sent, the sink got "
+                            f"{sink.recipients[main]}")
+        if dup:
+            problems.append(f"{len(dup)} addresses delivered more than once, e.g. {dup[:3]}")
+        if headers != total_in_sink:
+            problems.append(f"{total_in_sink - headers} delivered messages without the header "
+                            "(passed unchecked)")
+        if delivered_msgs == 0 or refused < 0:
+            problems.append("nothing delivered")
+        for bad in ("terminate called", "Segmentation", "AddressSanitizer", "internal error"):
+            if bad in milter.log.read_text(errors="replace"):
+                problems.append(f"milter log shows {bad!r}")
+    finally:
+        postfix.restore()
+        if not milter.stop():
+            problems.append("forcetls-milter did not stop at the end")
+        sink.stop()
+    if problems:
+        print("\nFAILED:")
+        for p in problems[:50]:
+            print("  " + p)
+        print(f"(files kept in {workdir})")
+        return 1
+    shutil.rmtree(workdir, ignore_errors=True)
+    print("OK: every message accepted was delivered once, checked; the rest stayed with "
+          "the client")
+    return 0
+
+
 # ---------------------------------------------------------------- bench
 
 def bench(args, env):
@@ -831,7 +937,11 @@ def main():
     b.add_argument("--sessions", type=int, default=3)
     b.add_argument("--rounds", type=int, default=5)
     b.add_argument("--noop", required=True, help="noop-milter binary")
-    for sp in (c, b):
+    st = sub.add_parser("stop", help="SIGTERM during a load: nothing lost, nothing unchecked")
+    st.add_argument("--messages", type=int, default=1000)
+    st.add_argument("--rcpts", type=int, default=2)
+    st.add_argument("--sessions", type=int, default=2)
+    for sp in (c, b, st):
         sp.add_argument("--lab", required=True, help="a running lab's directory")
         sp.add_argument("--milter", required=True, help="forcetls-milter binary")
     args = p.parse_args()
@@ -840,7 +950,8 @@ def main():
     env = read_env(args.lab)
     ensure_in_namespace(env, args.lab)
     sys.stdout.reconfigure(line_buffering=True)
-    sys.exit(check(args, env) if args.command == "check" else bench(args, env))
+    commands = {"check": check, "bench": bench, "stop": stop_run}
+    sys.exit(commands[args.command](args, env))
 
 
 if __name__ == "__main__":
