@@ -10,6 +10,8 @@ namespace {
 
 enum class MapKind : std::uint8_t { postfix, sts };
 
+constexpr std::string_view kRateLimited = "miss-rate-limited";
+
 std::string_view cache_use(const cache::Lookup* found) {
   if (found == nullptr) {
     return "none";
@@ -23,9 +25,12 @@ SocketmapReply finish(SocketmapAnswer answer, std::string_view map, std::string_
                       const policy::Decision* decision, const cache::Lookup* found,
                       std::string_view note) {
   SocketmapReply r;
-  r.level = (answer.kind == AnswerKind::temp || answer.kind == AnswerKind::perm)
-                ? log::Level::info
-                : log::Level::debug;
+  // A miss over the connection's budget is said once a minute instead: a
+  // flood of names must not flood the mail log.
+  r.level =
+      (answer.kind == AnswerKind::temp || answer.kind == AnswerKind::perm) && note != kRateLimited
+          ? log::Level::info
+          : log::Level::debug;
   r.answer = std::move(answer);
   if (!log::enabled(r.level)) {
     return r;
@@ -69,6 +74,15 @@ bool MissBudget::available(Clock::time_point now) {
   }
   last_ = now;
   return tokens_ >= 1.0;
+}
+
+bool MissBudget::refuse(Clock::time_point now) {
+  ++refused_;
+  if (logged_ != Clock::time_point{} && now < logged_ + std::chrono::minutes(1)) {
+    return false;
+  }
+  logged_ = now;
+  return true;
 }
 
 SocketmapReply answer_request(const policy::Policy& policy, const SocketmapOptions& options,
@@ -131,7 +145,16 @@ SocketmapReply answer_request(const policy::Policy& policy, const SocketmapOptio
     } else {
       found = reports.peek(target);  // over the budget: nothing is queued
       if (found->state == cache::Freshness::missing) {
-        note = "miss-rate-limited";
+        note = kRateLimited;
+        if (budget->refuse(MissBudget::Clock::now())) {
+          log::warning("socketmap " +
+                       log::fields({{"event", "miss-rate-limited"},
+                                    {"refused", std::to_string(budget->refused())},
+                                    {"limit", "socketmap.miss_rate"},
+                                    {"what",
+                                     "new names beyond the connection's probe budget are "
+                                     "answered from the cache alone, at debug level"}}));
+        }
       }
     }
     if (found->state != cache::Freshness::missing) {

@@ -40,8 +40,14 @@ class MissBudget {
   bool available(Clock::time_point now);
   /// Spends one miss (after a lookup that queued one).
   void spend() { tokens_ -= 1.0; }
+  /// Counts a miss refused; true at most once a minute (then log it, with
+  /// refused() misses since the last time).
+  bool refuse(Clock::time_point now);
+  std::uint64_t refused() const { return refused_; }
 
  private:
+  std::uint64_t refused_ = 0;
+  Clock::time_point logged_{};
   double per_second_;
   double burst_;
   double tokens_;

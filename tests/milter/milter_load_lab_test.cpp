@@ -29,9 +29,10 @@ TEST_CASE("forcetls-milter under smtp-source load: every recipient accounted for
   CHECK_THAT(r.out, Catch::Contains("growth after warm-up"));
 }
 
-TEST_CASE("forcetls-milter: SIGTERM during an smtp-source load loses nothing, passes nothing "
-          "unchecked",
-          "[milter][lab]") {
+TEST_CASE(
+    "forcetls-milter: SIGTERM during an smtp-source load loses nothing, passes nothing "
+    "unchecked",
+    "[milter][lab]") {
   const std::string script = std::string(FORCETLS_SOURCE_DIR) + "/tests/bench/milter_load.py";
   RunResult r =
       run("python3 " + shell_quote(script) + " stop --lab " + shell_quote(env().get("LAB_DIR")) +
