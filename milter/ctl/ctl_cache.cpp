@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <expected>
 #include <fstream>
 #include <iostream>
@@ -289,12 +291,37 @@ constexpr CacheSubcommand kCacheSubcommands[] = {
 
 }  // namespace
 
+namespace {
+
+/// The daemon's ids, for root's commands (none when not root or unknown).
+std::optional<DaemonIds> ids_as_root(const conf::Config& config) {
+  if (::geteuid() != 0 || config.daemon.user.empty()) {
+    return std::nullopt;
+  }
+  if (auto found = daemon_ids(config)) {
+    return *found;
+  }
+  return std::nullopt;
+}
+
+/// Store::open with the cache owner's rights when run as root.
+Result<std::unique_ptr<cache::Store>> open_as_owner(const conf::Config& config,
+                                                    std::optional<DaemonIds> ids) {
+  const AsCacheOwner as_owner(config.cache.path, ids);
+  if (!as_owner.ok()) {
+    return fail(Errc::io, std::string("cannot act as daemon.user: ") + std::strerror(errno));
+  }
+  return cache::Store::open(store_options(config));
+}
+
+}  // namespace
+
 std::unique_ptr<cache::Reports> open_cache_reports(const conf::Config& config) {
   if (!directory_exists(config.cache.path) ||
       (::geteuid() == 0 && !check_cache(config.cache.path))) {
     return std::make_unique<cache::NoReports>();
   }
-  auto store = cache::Store::open(store_options(config));
+  auto store = open_as_owner(config, ids_as_root(config));
   if (!store) {
     return std::make_unique<cache::NoReports>();
   }
@@ -310,12 +337,7 @@ std::unique_ptr<cache::Store> open_ctl_store(const conf::Config& config, bool mu
   // As root, the cache (and any LMDB file this opening creates) belongs to
   // daemon.user, as the daemon makes it: otherwise the daemon, once it has
   // dropped privileges, could not open a cache forcetls-ctl created.
-  std::optional<DaemonIds> ids;
-  if (::geteuid() == 0 && !config.daemon.user.empty()) {
-    if (auto found = daemon_ids(config)) {
-      ids = *found;
-    }
-  }
+  const std::optional<DaemonIds> ids = ids_as_root(config);
   // Only a command that writes gives the cache away; a read as root still
   // refuses LMDB files that are links to elsewhere.
   auto own = [&] {
@@ -332,7 +354,7 @@ std::unique_ptr<cache::Store> open_ctl_store(const conf::Config& config, bool mu
   if (!own()) {
     return nullptr;
   }
-  auto opened = cache::Store::open(store_options(config));
+  auto opened = open_as_owner(config, ids);
   if (!opened) {
     env.err << "forcetls-ctl: cache " << config.cache.path << ": " << opened.error().message
             << "\n";

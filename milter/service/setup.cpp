@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 
@@ -166,6 +167,39 @@ Result<void> check_cache(const std::string& dir) {
                            : fail(Errc::io, "open " + dir + ": " + std::strerror(errno));
   }
   return check_cache_files(cache_dir.get(), dir, std::nullopt);
+}
+
+AsCacheOwner::AsCacheOwner(const std::string& dir, std::optional<DaemonIds> ids) {
+  struct stat st {};
+  if (::geteuid() != 0 || !ids || ids->uid == 0 || ::stat(dir.c_str(), &st) != 0 ||
+      st.st_uid != ids->uid) {
+    return;
+  }
+  egid_ = ::getegid();
+  const int n = ::getgroups(0, nullptr);
+  groups_.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  if (n > 0 && ::getgroups(n, groups_.data()) != n) {
+    groups_.clear();
+  }
+  const gid_t only = ids->gid;
+  // Groups, then gid, then uid: the uid last, while root may still change
+  // the others.
+  if (::setgroups(1, &only) != 0 || ::setegid(ids->gid) != 0 || ::seteuid(ids->uid) != 0) {
+    ok_ = false;
+  }
+  switched_ = true;
+}
+
+AsCacheOwner::~AsCacheOwner() {
+  if (!switched_) {
+    return;
+  }
+  // Back to root: the uid first, so the gid and groups may be restored.
+  if (::seteuid(0) != 0 || ::setegid(egid_) != 0 ||
+      ::setgroups(groups_.size(), groups_.data()) != 0) {
+    // A half-restored root: go no further than acting as the daemon user.
+    std::abort();
+  }
 }
 
 }  // namespace forcetls::milter

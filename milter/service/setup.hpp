@@ -6,6 +6,10 @@
 #pragma once
 
 #include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
 #include "cache/refresh.hpp"
 #include "cache/store.hpp"
 #include "checker/dns/dns.hpp"
@@ -40,6 +44,29 @@ Result<void> own_cache(const std::string& dir, DaemonIds ids);
 /// As root, before a read-only opening: the LMDB files are plain files with
 /// a single link (cache.path itself may be a link). A missing cache is fine.
 Result<void> check_cache(const std::string& dir);
+
+/// While alive, a root process whose cache.path belongs to `ids` acts with
+/// the daemon's effective uid, gid and groups: what it opens meanwhile (the
+/// LMDB files) it opens with the daemon user's rights, so a link that user
+/// planted after check_cache() can reach no file only root may write.
+/// Nothing happens when not root, without ids, or for a directory owned by
+/// someone else (the daemon user could not plant links there). For
+/// single-threaded callers (forcetls-ctl): effective ids are per process.
+class AsCacheOwner {
+ public:
+  AsCacheOwner(const std::string& dir, std::optional<DaemonIds> ids);
+  ~AsCacheOwner();
+  AsCacheOwner(const AsCacheOwner&) = delete;
+  AsCacheOwner& operator=(const AsCacheOwner&) = delete;
+  /// False when the switch failed: open nothing.
+  bool ok() const { return ok_; }
+
+ private:
+  bool switched_ = false;
+  bool ok_ = true;
+  gid_t egid_ = 0;
+  std::vector<gid_t> groups_;
+};
 
 using checker::this_host_name;  ///< the default EHLO name (checker/smtp/smtp_session.hpp)
 

@@ -3,6 +3,7 @@
 // code behind the ReportSource seam) and the built executable end to end.
 #include "milter/ctl/ctl.hpp"
 
+#include <fcntl.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -17,6 +18,7 @@
 #include <map>
 #include <sstream>
 
+#include "milter/service/setup.hpp"
 #include "tests/policy/report_builder.hpp"
 
 using namespace forcetls::milter;
@@ -364,6 +366,7 @@ TEST_CASE("forcetls-ctl binary as root: a cache it creates belongs to daemon.use
     return;
   }
   TempDir dir;
+  ::chmod(dir.path.c_str(), 0755);  // daemon.user must reach cache.path, as under /var/lib
   const std::filesystem::path cache = dir.path / "cache";
   std::string config = dir.write(
       "forcetls.yaml", "daemon:\n  user: nobody\ncache:\n  path: " + cache.string() + "\n");
@@ -417,5 +420,53 @@ TEST_CASE("forcetls-ctl binary as root: a cache it creates belongs to daemon.use
     REQUIRE(::stat(target.c_str(), &st) == 0);
     CHECK(st.st_uid == 0);
     CHECK_FALSE(std::filesystem::exists(target / "data.mdb"));
+  }
+}
+
+TEST_CASE(
+    "AsCacheOwner: root opens the cache with its owner's rights, so a planted link "
+    "reaches nothing only root may write",
+    "[milter]") {
+  if (::geteuid() != 0) {
+    WARN("not root: nothing to check");
+    return;
+  }
+  TempDir dir;
+  ::chmod(dir.path.c_str(), 0755);
+  const passwd* nobody = ::getpwnam("nobody");
+  REQUIRE(nobody != nullptr);
+  const forcetls::milter::DaemonIds ids{nobody->pw_uid, nobody->pw_gid};
+  const std::filesystem::path cache = dir.path / "cache";
+  std::filesystem::create_directory(cache);
+  REQUIRE(::chown(cache.c_str(), ids.uid, ids.gid) == 0);
+  const std::filesystem::path victim = dir.path / "victim";
+  std::ofstream(victim) << "secret\n";
+  ::chmod(victim.c_str(), 0600);
+  // Planted after any check: the lock file is a link to root's file.
+  std::filesystem::create_symlink(victim, cache / "lock.mdb");
+  {
+    const forcetls::milter::AsCacheOwner as_owner(cache.string(), ids);
+    REQUIRE(as_owner.ok());
+    CHECK(::geteuid() == ids.uid);
+    const int fd = ::open((cache / "lock.mdb").c_str(), O_RDWR);
+    const int err = errno;
+    CHECK(fd < 0);
+    CHECK(err == EACCES);
+    if (fd >= 0) {
+      ::close(fd);
+    }
+  }
+  CHECK(::geteuid() == 0);
+  CHECK(::getegid() == 0);
+  // A directory the daemon user does not own: nothing changes.
+  {
+    const forcetls::milter::AsCacheOwner as_owner(dir.path.string(), ids);
+    CHECK(as_owner.ok());
+    CHECK(::geteuid() == 0);
+  }
+  // Not the daemon user at all: nothing changes either.
+  {
+    const forcetls::milter::AsCacheOwner as_owner(cache.string(), std::nullopt);
+    CHECK(::geteuid() == 0);
   }
 }
