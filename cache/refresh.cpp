@@ -32,7 +32,8 @@ enum class FlightState : std::uint8_t { queued, running, done };
 struct Flight {
   std::string domain;
   std::uint64_t id = 0;
-  Priority priority = Priority::background;
+  Priority priority = Priority::background;  // its class: queued in, or launched from
+  Priority floor = Priority::background;     // the highest class a non-waiter asked for
   FlightState state = FlightState::queued;
   int waiters = 0;  // threads in await_fresh on it
   SteadyClock::time_point started{};
@@ -47,6 +48,10 @@ constexpr std::size_t index_of(Priority p) { return static_cast<std::size_t>(p);
 constexpr auto kFullLogInterval = std::chrono::minutes(1);
 
 using FlightPtr = std::shared_ptr<Flight>;
+// A queue entry: weak, so an entry left behind by a promotion, a demotion or
+// a finish keeps nothing alive; Core::place() compacts a queue whose dead
+// entries outnumber its live ones.
+using FlightRef = std::weak_ptr<Flight>;
 
 // Flushes the store's noted uses and counters, logging a failure.
 void flush_logged(Store& store) {
@@ -73,20 +78,27 @@ struct RefreshEngine::Core {
   std::unordered_map<std::uint64_t, FlightPtr> running_by_id;
   // Per class (index_of(Priority)): the queue (entries of flights promoted,
   // demoted or finished since are skipped), how many of it are live, its bound.
-  std::array<std::deque<FlightPtr>, kClasses> queues;
+  std::array<std::deque<FlightRef>, kClasses> queues;
   std::array<std::size_t, kClasses> queued{};
   std::array<std::size_t, kClasses> bounds;
   std::array<std::uint64_t, kClasses> refused_unlogged{};
   std::array<SteadyClock::time_point, kClasses> full_logged{};
   std::size_t reserved;  // probe slots only a waiting request may take
   std::size_t max_in_flight;
-  std::uint64_t launches = 0;
+  int waiting_streak = 0;  // waiting launches in a row
   std::size_t running = 0;
+  std::size_t running_shared = 0;  // of them, launched from a class other than waiting
   std::vector<std::pair<std::uint64_t, Probed>> completions;
   std::unordered_map<std::string, std::int64_t> backoff_until;  // unix time
   EngineStats stats;
 
   std::size_t queued_total() const { return queued[0] + queued[1] + queued[2]; }
+
+  /// Whether a class other than waiting may take a probe slot (mu held):
+  /// those classes together never hold the reserved ones.
+  bool shared_slot_free() const {
+    return running < max_in_flight && running_shared + reserved < max_in_flight;
+  }
 
   /// Whether a queued flight may be launched now (mu held).
   bool can_launch() const {
@@ -96,14 +108,21 @@ struct RefreshEngine::Core {
     if (queued[index_of(Priority::waiting)] > 0) {
       return true;
     }
-    return running + reserved < max_in_flight && queued_total() > 0;
+    return shared_slot_free() && queued_total() > 0;
   }
 
   /// Puts a queued flight in the queue of `p` (mu held).
   void place(const FlightPtr& f, Priority p) {
     f->priority = p;
-    queues[index_of(p)].push_back(f);
+    auto& q = queues[index_of(p)];
     ++queued[index_of(p)];
+    q.push_back(f);
+    if (q.size() > 2 * queued[index_of(p)] + 64) {
+      std::erase_if(q, [p](const FlightRef& r) {
+        const FlightPtr e = r.lock();
+        return !e || e->state != FlightState::queued || e->priority != p;
+      });
+    }
   }
 
   /// Counts and, at most once a minute per class, logs a refused request
@@ -133,6 +152,9 @@ struct RefreshEngine::Core {
   void finish(const FlightPtr& f, bool ok, checker::DomainReport report) {
     if (f->state == FlightState::running) {
       --running;
+      if (f->priority != Priority::waiting) {
+        --running_shared;
+      }
       running_by_id.erase(f->id);
     } else if (f->state == FlightState::queued) {
       --queued[index_of(f->priority)];
@@ -158,6 +180,9 @@ struct RefreshEngine::Core {
     if (auto it = flights.find(domain); it != flights.end()) {
       FlightPtr f = it->second;
       ++stats.coalesced;
+      if (priority != Priority::waiting && priority > f->floor) {
+        f->floor = priority;  // where a demotion returns it
+      }
       if (f->state == FlightState::queued && priority > f->priority && queued[cls] < bounds[cls]) {
         // Promote: the entry in the lower queue is skipped when reached.
         --queued[index_of(f->priority)];
@@ -183,6 +208,7 @@ struct RefreshEngine::Core {
     auto f = std::make_shared<Flight>();
     f->domain = domain;
     f->id = next_id++;
+    f->floor = priority == Priority::waiting ? Priority::background : priority;
     flights.emplace(domain, f);
     place(f, priority);
     ++stats.requests;
@@ -190,17 +216,18 @@ struct RefreshEngine::Core {
     return f;
   }
 
-  /// A queued waiting flight nobody waits for any more (mu held): demoted
-  /// to background, or dropped when that class is full.
+  /// A queued waiting flight nobody waits for any more (mu held): back to
+  /// the highest class a map miss or a refresh asked for (background when
+  /// none did), or dropped when that class is full.
   void demote(const FlightPtr& f) {
     if (f->state != FlightState::queued || f->priority != Priority::waiting || f->waiters > 0) {
       return;
     }
     ++stats.demoted;
-    const std::size_t bg = index_of(Priority::background);
-    if (queued[bg] < bounds[bg]) {
+    const std::size_t to = index_of(f->floor);
+    if (queued[to] < bounds[to]) {
       --queued[index_of(Priority::waiting)];
-      place(f, Priority::background);
+      place(f, f->floor);
       return;
     }
     finish(f, false, {});
@@ -210,9 +237,9 @@ struct RefreshEngine::Core {
   FlightPtr pop_class(Priority p) {
     auto& q = queues[index_of(p)];
     while (!q.empty()) {
-      FlightPtr f = std::move(q.front());
+      FlightPtr f = q.front().lock();
       q.pop_front();
-      if (f->state == FlightState::queued && f->priority == p) {
+      if (f && f->state == FlightState::queued && f->priority == p) {
         return f;
       }
     }
@@ -220,23 +247,24 @@ struct RefreshEngine::Core {
   }
 
   /// Next flight to launch (mu held): waiting first (alone in the reserved
-  /// slots), delivery next and first on every fourth launch, then background.
+  /// slots), delivery next, and a delivery before anything else after
+  /// three waiting launches in a row; background last.
   FlightPtr pop() {
     if (!can_launch()) {
       return nullptr;
     }
-    const bool shared_slot = running + reserved < max_in_flight;
+    const bool shared = shared_slot_free();
     std::array<Priority, kClasses> order{Priority::waiting, Priority::delivery,
                                          Priority::background};
-    if (shared_slot && launches % 4 == 3 && queued[index_of(Priority::delivery)] > 0) {
+    if (shared && waiting_streak >= 3 && queued[index_of(Priority::delivery)] > 0) {
       order = {Priority::delivery, Priority::waiting, Priority::background};
     }
     for (Priority p : order) {
-      if (!shared_slot && p != Priority::waiting) {
+      if (!shared && p != Priority::waiting) {
         continue;
       }
       if (FlightPtr f = pop_class(p)) {
-        ++launches;
+        waiting_streak = p == Priority::waiting ? waiting_streak + 1 : 0;
         return f;
       }
     }
@@ -384,6 +412,7 @@ EngineStats RefreshEngine::stats() const {
   s.queued_waiting = core_->queued[index_of(Priority::waiting)];
   s.queued_delivery = core_->queued[index_of(Priority::delivery)];
   s.queued_background = core_->queued[index_of(Priority::background)];
+  s.queue_entries = core_->queues[0].size() + core_->queues[1].size() + core_->queues[2].size();
   s.running = core_->running;
   return s;
 }
@@ -534,6 +563,9 @@ std::vector<FlightPtr> take_launches(Core& c) {
     f->started = SteadyClock::now();
     c.running_by_id.emplace(f->id, f);
     ++c.running;
+    if (f->priority != Priority::waiting) {
+      ++c.running_shared;
+    }
     ++c.stats.probes_started;
     launch.push_back(f);
   }

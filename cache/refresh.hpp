@@ -100,6 +100,9 @@ struct EngineStats {
   std::size_t queued_waiting = 0;
   std::size_t queued_delivery = 0;
   std::size_t queued_background = 0;
+  /// Entries in the three queues, dead ones (left by promotions, demotions,
+  /// finishes) included: bounded by twice the live ones plus a constant.
+  std::size_t queue_entries = 0;
   std::size_t running = 0;
 };
 

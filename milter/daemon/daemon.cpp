@@ -221,6 +221,12 @@ Result<std::unique_ptr<SocketmapServer>> open_socketmap(const conf::Config& conf
   if (!c.mta_user.empty()) {
     if (const passwd* pw = ::getpwnam(c.mta_user.c_str())) {
       sm.mta_uids.push_back(pw->pw_uid);
+    } else if (c.socket.kind == conf::SocketAddress::Kind::unix_path) {
+      log::warning(log::fields({{"warning", "no-mta-user"},
+                                {"user", c.mta_user},
+                                {"what",
+                                 "socketmap.mta_user does not exist: only root gets "
+                                 "the reserved map connections"}}));
     }
   }
   if (::geteuid() == 0 && !config.daemon.user.empty()) {

@@ -68,6 +68,7 @@ bool report_matters(const policy::Match& match, MapKind kind) {
 }  // namespace
 
 bool MissBudget::available(Clock::time_point now) {
+  std::lock_guard lock(mutex_);
   if (last_ != Clock::time_point{}) {
     const double elapsed = std::chrono::duration<double>(now - last_).count();
     tokens_ = std::min(burst_, tokens_ + elapsed * per_second_);
@@ -76,7 +77,18 @@ bool MissBudget::available(Clock::time_point now) {
   return tokens_ >= 1.0;
 }
 
+void MissBudget::spend() {
+  std::lock_guard lock(mutex_);
+  tokens_ -= 1.0;
+}
+
+std::uint64_t MissBudget::refused() const {
+  std::lock_guard lock(mutex_);
+  return refused_;
+}
+
 bool MissBudget::refuse(Clock::time_point now) {
+  std::lock_guard lock(mutex_);
   ++refused_;
   if (logged_ != Clock::time_point{} && now < logged_ + std::chrono::minutes(1)) {
     return false;

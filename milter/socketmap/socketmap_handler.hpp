@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -26,11 +27,12 @@ struct SocketmapOptions {
   bool postfix_dnssec = false;
 };
 
-/// The probes one map connection may queue: a token bucket of `burst`
-/// misses refilled at `per_second`. A miss beyond it is answered from what
-/// the cache holds (unknown: TEMP under `require`) and queues nothing, so a
-/// client flooding one connection with new names cannot fill the probe
-/// queue. Owned by the connection's thread.
+/// The probes a map client may queue: a token bucket of `burst` misses
+/// refilled at `per_second`. A miss beyond it is answered from what the
+/// cache holds (unknown: TEMP under `require`) and queues nothing, so a
+/// client flooding the map with new names cannot fill the probe queue.
+/// One per connection, or one shared by every connection of a local user
+/// on a unix socket (so reconnecting gains nothing); thread-safe.
 class MissBudget {
  public:
   using Clock = std::chrono::steady_clock;
@@ -39,13 +41,14 @@ class MissBudget {
   /// Whether a miss may queue a probe now (refills first).
   bool available(Clock::time_point now);
   /// Spends one miss (after a lookup that queued one).
-  void spend() { tokens_ -= 1.0; }
+  void spend();
   /// Counts a miss refused; true at most once a minute (then log it, with
   /// refused() misses since the last time).
   bool refuse(Clock::time_point now);
-  std::uint64_t refused() const { return refused_; }
+  std::uint64_t refused() const;
 
  private:
+  mutable std::mutex mutex_;
   std::uint64_t refused_ = 0;
   Clock::time_point logged_{};
   double per_second_;

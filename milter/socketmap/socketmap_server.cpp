@@ -296,8 +296,9 @@ bool SocketmapServer::make_room(bool mta) {
 void SocketmapServer::admit(int fd) {
   const bool on_unix = options_.address.kind == conf::SocketAddress::Kind::unix_path;
   bool mta = false;
+  uid_t uid = static_cast<uid_t>(-1);
   if (on_unix) {
-    const uid_t uid = peer_uid(fd);
+    uid = peer_uid(fd);
     mta = uid == 0 || std::find(options_.mta_uids.begin(), options_.mta_uids.end(), uid) !=
                           options_.mta_uids.end();
   }
@@ -311,11 +312,20 @@ void SocketmapServer::admit(int fd) {
   const std::size_t others = live - open_mta_;
   const bool full = live >= limit || (!mta && others >= limit - reserved);
   if (full && !make_room(mta)) {
+    const auto now = std::chrono::steady_clock::now();
+    const bool say = refused_logged_ == std::chrono::steady_clock::time_point{} ||
+                     now >= refused_logged_ + std::chrono::minutes(1);
+    if (say) {
+      refused_logged_ = now;
+    }
     lock.unlock();
     ++refused_;
-    log::warning("socketmap " + log::fields({{"error", "too-many-connections"},
-                                             {"limit", std::to_string(limit)},
-                                             {"what", "every connection is busy"}}));
+    if (say) {
+      log::warning("socketmap " + log::fields({{"error", "too-many-connections"},
+                                               {"limit", std::to_string(limit)},
+                                               {"refused", std::to_string(refused_.load())},
+                                               {"what", "every connection is in a request"}}));
+    }
     ::close(fd);
     return;
   }
@@ -323,7 +333,7 @@ void SocketmapServer::admit(int fd) {
   const timeval idle_limit = to_timeval(options_.idle_timeout);
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_limit, sizeof send_limit);
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle_limit, sizeof idle_limit);
-  open_.emplace(fd, Conn{.mta = mta, .last_active = std::chrono::steady_clock::now()});
+  open_.emplace(fd, Conn{.mta = mta, .uid = uid, .last_active = std::chrono::steady_clock::now()});
   open_mta_ += mta ? 1 : 0;
   ++threads_;
   ++connections_;
@@ -336,6 +346,23 @@ void SocketmapServer::admit(int fd) {
     ::close(fd);
     log::error("socketmap " + log::fields({{"error", "thread"}, {"why", e.what()}}));
   }
+}
+
+// The MTA's connections (and every inet one) get a budget each; another
+// local user's connections on a unix socket share that user's.
+std::shared_ptr<MissBudget> SocketmapServer::budget_for(int fd) {
+  std::lock_guard lock(mutex_);
+  auto it = open_.find(fd);
+  if (it == open_.end() || it->second.mta ||
+      options_.address.kind != conf::SocketAddress::Kind::unix_path ||
+      it->second.uid == static_cast<uid_t>(-1)) {
+    return std::make_shared<MissBudget>(options_.miss_rate, options_.miss_burst);
+  }
+  auto& shared = user_budgets_[it->second.uid];
+  if (!shared) {
+    shared = std::make_shared<MissBudget>(options_.miss_rate, options_.miss_burst);
+  }
+  return shared;
 }
 
 void SocketmapServer::set_busy(int fd, bool busy) {
@@ -362,7 +389,7 @@ bool SocketmapServer::send_all(int fd, std::string_view bytes) {
 
 void SocketmapServer::serve(int fd) {
   NetstringDecoder decoder(options_.max_request);
-  MissBudget budget(options_.miss_rate, options_.miss_burst);
+  const std::shared_ptr<MissBudget> budget = budget_for(fd);
   std::array<char, 16384> buffer;
   std::string out;
   for (;;) {
@@ -401,7 +428,7 @@ void SocketmapServer::serve(int fd) {
       ++requests_;
       SocketmapReply reply;
       try {
-        reply = handler_(**next, budget);
+        reply = handler_(**next, *budget);
       } catch (const std::exception& e) {
         // Fail closed: Postfix defers the delivery (4.7.5) instead of
         // sending in clear.
@@ -418,10 +445,12 @@ void SocketmapServer::serve(int fd) {
     }
     // Answers to the frames before a bad one still go out: the client may
     // be waiting for them.
+    // Busy means in the handler only: a client that does not read its
+    // answers is as evictable as an idle one (shutdown() ends the send).
+    set_busy(fd, false);
     if ((!out.empty() && !send_all(fd, out)) || bad) {
       break;
     }
-    set_busy(fd, false);
   }
   std::lock_guard lock(mutex_);
   if (auto it = open_.find(fd); it != open_.end()) {

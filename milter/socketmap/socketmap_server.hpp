@@ -98,8 +98,9 @@ class SocketmapServer {
   explicit SocketmapServer(SocketmapServerOptions options) : options_(std::move(options)) {}
   /// One open connection (mutex_).
   struct Conn {
-    bool mta = false;   ///< a reserved-slot peer (unix socket, MTA uid)
-    bool busy = false;  ///< between a request's arrival and its answer
+    bool mta = false;                    ///< a reserved-slot peer (unix socket, MTA uid)
+    uid_t uid = static_cast<uid_t>(-1);  ///< the peer's, on a unix socket
+    bool busy = false;                   ///< between a request's arrival and its answer
     bool evicted = false;
     std::chrono::steady_clock::time_point last_active;
   };
@@ -108,6 +109,7 @@ class SocketmapServer {
   bool make_room(bool mta);
   void serve(int fd);
   void set_busy(int fd, bool busy);
+  std::shared_ptr<MissBudget> budget_for(int fd);
   bool send_all(int fd, std::string_view bytes);
 
   SocketmapServerOptions options_;
@@ -124,7 +126,10 @@ class SocketmapServer {
   std::condition_variable idle_;  ///< signalled when a connection thread ends
   std::map<int, Conn> open_;      ///< by descriptor; shut down by stop() or eviction
   std::size_t open_mta_ = 0;
-  std::size_t threads_ = 0;  ///< connection threads still running
+  /// Other local users' budgets on a unix socket, one per uid (mutex_).
+  std::map<uid_t, std::shared_ptr<MissBudget>> user_budgets_;
+  std::chrono::steady_clock::time_point refused_logged_{};  ///< once a minute at most
+  std::size_t threads_ = 0;                                 ///< connection threads still running
   std::atomic<std::uint64_t> connections_{0};
   std::atomic<std::uint64_t> refused_{0};
   std::atomic<std::uint64_t> evicted_{0};

@@ -7,6 +7,7 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <condition_variable>
@@ -523,5 +524,53 @@ TEST_CASE("refresh: a waiting request whose waiter gave up is demoted", "[cache]
   REQUIRE(prober.complete("busy.test"));
   REQUIRE(prober.wait_calls(2));
   CHECK(prober.calls()[1] == "miss.test");
+  engine.stop();
+}
+
+TEST_CASE("refresh: map misses launch even when waiting senders fill every slot", "[cache]") {
+  Fixture f;
+  TestProber prober(/*automatic=*/true);
+  // Four slots, one reserved for waiting senders; 20 senders and one miss.
+  RefreshEngine engine(*f.store, prober.fn(), {.max_in_flight = 4});
+  for (int i = 0; i < 20; ++i) {
+    REQUIRE(engine.request_refresh("w" + std::to_string(i) + ".test", Priority::waiting));
+  }
+  REQUIRE(engine.request_refresh("miss.test", Priority::delivery));
+  engine.start();
+  REQUIRE(prober.wait_calls(21));
+  const auto calls = prober.calls();
+  const auto at = std::find(calls.begin(), calls.end(), "miss.test") - calls.begin();
+  CHECK(at <= 3);  // after at most three waiting launches in a row
+}
+
+TEST_CASE("refresh: entries left in a queue by promotions stay bounded", "[cache]") {
+  Fixture f;
+  TestProber prober(/*automatic=*/true);
+  RefreshEngine engine(*f.store, prober.fn(), {.max_in_flight = 1, .queue_background = 4});
+  engine.start();
+  // A milter miss: a background request, then a sender waiting on it.
+  for (int i = 0; i < 500; ++i) {
+    const std::string d = "p" + std::to_string(i) + ".test";
+    engine.request_refresh(d);
+    REQUIRE(engine.await_fresh(d, soon(10s)));
+  }
+  const EngineStats s = engine.stats();
+  CHECK(s.queue_entries <= 2 * (s.queued_waiting + s.queued_delivery + s.queued_background) + 64);
+  CHECK(s.queued_background + s.queued_delivery + s.queued_waiting == 0);
+}
+
+TEST_CASE("refresh: a demoted request returns to the class a map miss asked for", "[cache]") {
+  Fixture f;
+  TestProber prober;
+  RefreshEngine engine(*f.store, prober.fn(), {.max_in_flight = 1});
+  REQUIRE(engine.request_refresh("busy.test"));
+  engine.start();
+  REQUIRE(prober.wait_calls(1));
+  REQUIRE(engine.request_refresh("both.test", Priority::delivery));
+  REQUIRE_FALSE(engine.await_fresh("both.test", soon(50ms)));  // promoted, then given up
+  EngineStats s = engine.stats();
+  CHECK(s.demoted == 1);
+  CHECK(s.queued_delivery == 1);  // not background: Postfix asked for it
+  CHECK(s.queued_background == 0);
   engine.stop();
 }

@@ -10,10 +10,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -81,8 +83,16 @@ std::optional<std::string> read_reply(int fd, NetstringDecoder& decoder) {
 std::atomic<bool> g_release{true};
 std::atomic<int> g_held{0};
 
+// The budgets `forcetls budget` requests were answered with.
+std::mutex g_budgets_mutex;
+std::vector<const MissBudget*> g_budgets;
+
 // Echoes the key back: `OK key`; `boom` throws; `hold` waits for g_release.
-SocketmapReply echo(std::string_view request, MissBudget&) {
+SocketmapReply echo(std::string_view request, MissBudget& budget) {
+  if (request == "forcetls budget") {
+    std::lock_guard lock(g_budgets_mutex);
+    g_budgets.push_back(&budget);
+  }
   if (request == "forcetls boom") {
     throw std::runtime_error("boom");
   }
@@ -311,10 +321,11 @@ struct Foreign {
   int release[2] = {-1, -1};
   int status[2] = {-1, -1};
 
-  Foreign(const std::string& path, uid_t uid) {
+  Foreign(const std::string& path, uid_t uid, const std::string& request = "") {
     REQUIRE(::pipe(release) == 0);
     REQUIRE(::pipe(status) == 0);
     const sockaddr_un sun = unix_address(path);
+    const std::string wire = request.empty() ? std::string() : encode_netstring(request);
     pid = ::fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
@@ -324,6 +335,10 @@ struct Foreign {
         fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
         if (fd >= 0 && ::connect(fd, reinterpret_cast<const sockaddr*>(&sun), sizeof sun) == 0) {
           ok = 'y';
+          if (!wire.empty() &&
+              ::write(fd, wire.data(), wire.size()) != static_cast<ssize_t>(wire.size())) {
+            ok = 'n';
+          }
         }
       }
       [[maybe_unused]] ssize_t w = ::write(status[1], &ok, 1);
@@ -394,4 +409,83 @@ TEST_CASE("SocketmapServer: other local users cannot take the MTA's reserved slo
   send_bytes(mta.get(), encode_netstring("forcetls again"));
   CHECK(read_reply(mta.get(), dm) == "OK again");
   CHECK(open_now() <= 4);
+}
+
+TEST_CASE("SocketmapServer: clients that never read their answers cannot hold every slot",
+          "[milter]") {
+  TempDir dir;
+  const std::string path = (dir.path / "sm.sock").string();
+  SocketmapServerOptions o;
+  o.max_connections = 2;
+  auto server = start_server(path, o);
+  // Two clients pipeline far more than the socket buffers hold and read
+  // nothing: their threads end up blocked sending answers.
+  std::string burst;
+  for (int i = 0; i < 200000; ++i) {
+    burst += encode_netstring("forcetls stuck" + std::to_string(i));
+  }
+  std::vector<Fd> stuck;
+  for (int i = 0; i < 2; ++i) {
+    stuck.push_back(connect_to(path));
+    std::string_view rest = burst;
+    while (!rest.empty()) {
+      const ssize_t n =
+          ::send(stuck.back().get(), rest.data(), rest.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n <= 0) {
+        break;  // the server stopped reading: its send is blocked
+      }
+      rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // A newcomer is answered at once: it evicted one of them.
+  Fd fresh = connect_to(path);
+  NetstringDecoder d;
+  send_bytes(fresh.get(), encode_netstring("forcetls fresh"));
+  CHECK(read_reply(fresh.get(), d) == "OK fresh");
+  CHECK(server->stats().evicted >= 1);
+  CHECK(server->stats().refused == 0);
+}
+
+TEST_CASE("SocketmapServer: another local user's connections share one miss budget", "[milter]") {
+  if (::geteuid() != 0) {
+    WARN("needs root to connect as another uid");
+    return;
+  }
+  TempDir dir;
+  ::chmod(dir.path.c_str(), 0755);
+  const std::string path = (dir.path / "sm.sock").string();
+  SocketmapServerOptions o;
+  o.unix_mode = 0666;
+  auto server = start_server(path, o);
+  {
+    std::lock_guard lock(g_budgets_mutex);
+    g_budgets.clear();
+  }
+  Foreign one(path, 65534, "forcetls budget");
+  Foreign two(path, 65534, "forcetls budget");
+  Fd root_a = connect_to(path);
+  Fd root_b = connect_to(path);
+  NetstringDecoder da;
+  NetstringDecoder db;
+  send_bytes(root_a.get(), encode_netstring("forcetls budget"));
+  CHECK(read_reply(root_a.get(), da) == "OK budget");
+  send_bytes(root_b.get(), encode_netstring("forcetls budget"));
+  CHECK(read_reply(root_b.get(), db) == "OK budget");
+  for (int i = 0; i < 200; ++i) {
+    {
+      std::lock_guard lock(g_budgets_mutex);
+      if (g_budgets.size() >= 4) {
+        break;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::lock_guard lock(g_budgets_mutex);
+  REQUIRE(g_budgets.size() == 4);
+  // Order: the two root answers were awaited; the others came before or after.
+  std::vector<const MissBudget*> all = g_budgets;
+  std::sort(all.begin(), all.end());
+  const auto distinct = std::unique(all.begin(), all.end()) - all.begin();
+  CHECK(distinct == 3);  // nobody's two connections share one; root's have one each
 }
