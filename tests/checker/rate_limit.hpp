@@ -102,6 +102,22 @@ class LimitedListener {
   LimitedListener& operator=(const LimitedListener&) = delete;
 
   std::string log() const { return dir_ + "/emulator.log"; }
+  /// Waits until its log stops growing (300 ms unchanged, 3 s at most): the
+  /// emulator notes a 421 after sending it, so a client that has seen the
+  /// reply can be a moment ahead of the log. Count after this.
+  void settle() const {
+    auto size = [this] {
+      std::ifstream in(log(), std::ios::ate | std::ios::binary);
+      return in ? static_cast<std::streamoff>(in.tellg()) : std::streamoff(0);
+    };
+    std::streamoff last = size();
+    for (int quiet = 0, i = 0; quiet < 3 && i < 30; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      const std::streamoff now = size();
+      quiet = now == last ? quiet + 1 : 0;
+      last = now;
+    }
+  }
   /// Connections it has seen: each is either refused (421) or proxied.
   int attempts() const { return refusals() + count(" event=proxy "); }
   /// The attempts it answered with 421.
