@@ -310,11 +310,6 @@ Result<std::unique_ptr<UnboundResolver>> UnboundResolver::create(asio::any_io_ex
   if (const int r = ub_ctx_async(ctx.get(), 1); r != 0) {
     return fail(Errc::internal, ub_error("libunbound: async mode", r));
   }
-  // `.test` is one of unbound's default local zones (always NXDOMAIN);
-  // transparent lets the lab's names through to the forwarder.
-  if (const int r = ub_ctx_set_option(ctx.get(), "local-zone:", "test. transparent"); r != 0) {
-    return fail(Errc::internal, ub_error("libunbound: local-zone test.", r));
-  }
   if (!options.forwarder.empty()) {
     if (const int r = ub_ctx_set_fwd(ctx.get(), options.forwarder.c_str()); r != 0) {
       return fail(Errc::invalid_argument,
@@ -343,10 +338,12 @@ Result<std::unique_ptr<UnboundResolver>> UnboundResolver::create(asio::any_io_ex
       return fail(Errc::config, ub_error("libunbound option \"" + option + " " + value + "\"", r));
     }
   }
-  // ub_ctx_zone_add finalises the context (reading the trust anchors) and
-  // is the documented way to adjust a local zone afterwards; doing it now
-  // turns a broken anchor file into a startup error.
-  if (const int r = ub_ctx_zone_add(ctx.get(), "test.", "transparent"); r != 0) {
+  // The context is finalised (options applied, trust anchors read) by the
+  // first call that needs it; ub_ctx_zone_remove is documented to finalise
+  // it and to do nothing for a zone that does not exist. Removing a name no
+  // one configures finalises now, so a broken anchor file or a bad option
+  // value is a startup error, not the first query's.
+  if (const int r = ub_ctx_zone_remove(ctx.get(), "finalise.forcetls.invalid."); r != 0) {
     return fail(
         Errc::config,
         ub_error("libunbound initialisation failed (check the trust anchor file " +

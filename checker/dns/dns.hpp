@@ -105,9 +105,11 @@ Result<std::pair<std::string, std::string>> parse_unbound_option(std::string_vie
 /// thread; its result pipe (ub_fd) is watched by the io_context and each
 /// answer resumes the coroutine that asked. Any number of queries may be in
 /// flight. libunbound's cache is per resolver: create one and share it.
-/// The built-in `test.` local zone is made transparent so the lab's `.test`
-/// domains reach the forwarder (elsewhere `.test` is NXDOMAIN either way,
-/// RFC 6761 §6.2).
+/// libunbound's default local zones stay as they are unless an option
+/// changes them: `.test` (RFC 6761 §6.2), `.invalid`, `localhost` and the
+/// private reverse zones are answered locally, never asked of the forwarder
+/// (the lab, whose domains are under `.test`, passes
+/// `local-zone: test. transparent`).
 class UnboundResolver final : public Resolver {
  public:
   /// Builds and finalises the libunbound context, so a bad forwarder or an

@@ -175,6 +175,40 @@ TEST_CASE("UnboundResolver: the options reach libunbound, and none are set by de
   }
 }
 
+TEST_CASE("UnboundResolver keeps unbound's .test local zone unless told otherwise", "[checker]") {
+  // Every address is off limits, so nothing leaves the host: the default
+  // `.test` zone answers NXDOMAIN itself; made transparent, the query would
+  // have to go out, cannot, and fails instead.
+  auto ask = [](std::vector<std::pair<std::string, std::string>> extra) {
+    asio::io_context io;
+    ResolverOptions o;
+    o.validate = false;
+    o.timeout = std::chrono::seconds(5);
+    o.unbound_options = {{"do-not-query-address", "0.0.0.0/0"}, {"do-not-query-address", "::/0"}};
+    o.unbound_options.insert(o.unbound_options.end(), extra.begin(), extra.end());
+    auto created = UnboundResolver::create(io.get_executor(), o);
+    REQUIRE(created);
+    std::optional<forcetls::Result<DnsAnswer>> out;
+    asio::co_spawn(io, (*created)->query("mx.good.test", DnsType::a),
+                   [&](std::exception_ptr e, forcetls::Result<DnsAnswer> r) {
+                     REQUIRE_FALSE(e);
+                     out = std::move(r);
+                   });
+    io.run();
+    REQUIRE(out.has_value());
+    return std::move(*out);
+  };
+  forcetls::Result<DnsAnswer> local = ask({});
+  REQUIRE(local.has_value());
+  CHECK(local->nxdomain);
+  CHECK(local->rcode == rcode::nxdomain);
+  CHECK(local->addresses.empty());
+
+  forcetls::Result<DnsAnswer> passed = ask({{"local-zone", "test. transparent"}});
+  CAPTURE(passed.has_value() ? rcode_name(passed->rcode) : passed.error().message);
+  CHECK_FALSE((passed.has_value() && passed->nxdomain));
+}
+
 TEST_CASE("UnboundResolver answers through the io_context", "[checker]") {
   asio::io_context io;
   auto created = UnboundResolver::create(io.get_executor(), offline_options());

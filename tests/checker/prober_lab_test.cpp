@@ -19,6 +19,7 @@
 #include "checker/report/report_text.hpp"
 #include "tests/checker/rate_limit.hpp"
 #include "tests/lab/lab_env.hpp"
+#include "tests/lab/lab_resolver.hpp"
 
 using namespace forcetls;
 using namespace forcetls::checker;
@@ -53,10 +54,7 @@ struct LabProber {
 std::unique_ptr<LabProber> lab_prober(int budget = 10, bool quick = false,
                                       const std::function<void(ProberOptions&)>& tweak = {}) {
   auto lab = std::make_unique<LabProber>();
-  ResolverOptions ro;
-  ro.forwarder = env().resolver;
-  ro.trust_anchor_file = env().trust_anchor;
-  auto resolver = UnboundResolver::create(lab->io.get_executor(), ro);
+  auto resolver = UnboundResolver::create(lab->io.get_executor(), lab_resolver_options());
   REQUIRE(resolver.has_value());
   lab->resolver = std::move(*resolver);
   ProberOptions po;
