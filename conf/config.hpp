@@ -113,6 +113,9 @@ struct Config {
     int max_addresses_per_mx = 8;
     std::string resolver;  ///< IP@PORT forwarder; empty: full recursion from the root
     std::string trust_anchor = "/usr/share/dns/root.key";
+    /// libunbound options (name without ':', value), applied after the
+    /// others: `- local-zone: test. transparent`; none by default.
+    std::vector<std::pair<std::string, std::string>> resolver_options;
     std::string ca_file;  ///< empty: the system CA store
     bool allow_private = false;
     AddressFamilies address_families = AddressFamilies::automatic;

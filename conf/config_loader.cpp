@@ -230,6 +230,60 @@ Field optional_text_field(std::string key, std::string& out, Parse parse) {
   });
 }
 
+// checker.resolver_options: a list of libunbound options, each written as in
+// unbound.conf (`- local-zone: test. transparent`, a mapping of one key).
+// Whether libunbound knows the name and takes the value is its own
+// judgement, when the resolver starts.
+Field resolver_options_field(std::string key,
+                             std::vector<std::pair<std::string, std::string>>& out) {
+  return leaf(std::move(key), [&out](YamlReader& r, const YAML::Node& n, const Where& w) {
+    out.clear();
+    if (n.IsNull()) {
+      return;
+    }
+    if (!n.IsSequence()) {
+      r.error(w.mark, w.path + ": expected a list of libunbound options (- name: value), got " +
+                          std::string(YamlReader::type_name(n)));
+      return;
+    }
+    std::size_t i = 0;
+    for (const YAML::Node& item : n) {
+      const Where at{w.path + "[" + std::to_string(i++) + "]", YamlReader::mark_of(item, w.mark)};
+      if (!item.IsMap() || item.size() != 1) {
+        r.error(at.mark, at.path +
+                             ": write one libunbound option as name: value, unquoted (e.g. "
+                             "- local-zone: test. transparent)");
+        continue;
+      }
+      const auto entry = *item.begin();
+      const std::string name = entry.first.IsScalar() ? entry.first.Scalar() : std::string();
+      bool name_ok = !name.empty();
+      for (char c : name) {
+        name_ok = name_ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
+      }
+      if (!name_ok) {
+        r.error(at.mark, at.path + ": '" + name +
+                             "' is not a libunbound option name (lower-case letters, digits, -)");
+        continue;
+      }
+      const Where value_at{at.path + "." + name, YamlReader::mark_of(entry.second, at.mark)};
+      std::optional<std::string> value = r.scalar(entry.second, value_at, "the option's value");
+      if (!value) {
+        continue;
+      }
+      bool value_ok = !value->empty();
+      for (unsigned char c : *value) {
+        value_ok = value_ok && c >= 0x20 && c != 0x7f;
+      }
+      if (!value_ok) {
+        r.error(value_at.mark, value_at.path + ": an empty value or a control character");
+        continue;
+      }
+      out.emplace_back(name, *value);
+    }
+  });
+}
+
 Field address_families_field(std::string key, AddressFamilies& out) {
   return leaf(std::move(key), [&out](YamlReader& r, const YAML::Node& n, const Where& w) {
     r.read_enum<AddressFamilies>(
@@ -324,6 +378,7 @@ Field checker_section(Config& c) {
           optional_text_field("resolver", c.checker.resolver,
                               [](const std::string& v) { return parse_resolver_address(v); }),
           path_field("trust_anchor", c.checker.trust_anchor, false, false),
+          resolver_options_field("resolver_options", c.checker.resolver_options),
           path_field("ca_file", c.checker.ca_file, true, false),
           bool_field("allow_private", c.checker.allow_private),
           address_families_field("address_families", c.checker.address_families),

@@ -5,6 +5,8 @@
 
 #include <charconv>
 
+#include "checker/dns/dns.hpp"
+
 namespace forcetls::checker {
 namespace {
 
@@ -47,6 +49,16 @@ Result<void> set_text(CheckArgs& out, const std::string& /*option*/, const std::
 
 Result<void> set_mx(CheckArgs& out, const std::string& /*option*/, const std::string& value) {
   out.mx.push_back(value);
+  return {};
+}
+
+Result<void> set_resolver_option(CheckArgs& out, const std::string& option,
+                                 const std::string& value) {
+  auto parsed = parse_unbound_option(value);
+  if (!parsed) {
+    return fail(Errc::invalid_argument, option + ": " + parsed.error().message);
+  }
+  out.resolver_options.push_back(std::move(*parsed));
   return {};
 }
 
@@ -93,6 +105,7 @@ constexpr ValueOption kValueOptions[] = {
     {"--mx", set_mx},
     {"--file", set_text<&CheckArgs::list_file>},
     {"--resolver", set_text<&CheckArgs::resolver>},
+    {"--resolver-option", set_resolver_option},
     {"--trust-anchor", set_text<&CheckArgs::trust_anchor>},
     {"--ca-file", set_text<&CheckArgs::ca_file>},
     {"--previous", set_text<&CheckArgs::previous>},
@@ -130,6 +143,8 @@ options:
   --mx HOST[:PORT]           probe one server directly, no MX lookup
   --file LIST                read domains from LIST (one per line, # comments)
   --resolver IP[@PORT]       forward DNS to this resolver (default: full recursion)
+  --resolver-option 'NAME: VALUE'  a libunbound option as unbound.conf writes it,
+                             e.g. 'local-zone: test. transparent' (repeatable)
   --trust-anchor FILE        DNSSEC trust anchors (default /usr/share/dns/root.key)
   --ca-file FILE             CA certificates for verification (default: system store)
   --previous FILE            an earlier --json output: MTA-STS policies still within

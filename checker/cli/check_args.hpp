@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/error.hpp"
@@ -30,7 +31,9 @@ struct CheckArgs {
   bool quick = false;
   bool allow_private = false;
   bool tls13_counts = false;
-  std::string resolver;      ///< --resolver IP@PORT
+  std::string resolver;  ///< --resolver IP@PORT
+  /// --resolver-option 'NAME: VALUE' (repeatable): libunbound options, in order
+  std::vector<std::pair<std::string, std::string>> resolver_options;
   std::string trust_anchor;  ///< --trust-anchor FILE
   std::string ca_file;       ///< --ca-file FILE
   std::string previous;      ///< --previous FILE: an earlier --json output (MTA-STS cache)

@@ -188,6 +188,7 @@ Result<CheckPlan> plan_check(const CheckArgs& a) {
 Result<std::unique_ptr<UnboundResolver>> make_resolver(asio::io_context& io, const CheckArgs& a) {
   ResolverOptions resolver_options;
   resolver_options.forwarder = a.resolver;
+  resolver_options.unbound_options = a.resolver_options;
   if (!a.trust_anchor.empty()) {
     resolver_options.trust_anchor_file = a.trust_anchor;
   }

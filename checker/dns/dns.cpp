@@ -263,6 +263,26 @@ DnsAnswer to_answer(const ub_result& r, const std::string& name, DnsType type, b
 
 }  // namespace
 
+Result<std::pair<std::string, std::string>> parse_unbound_option(std::string_view text) {
+  auto trim = [](std::string_view s) {
+    const auto first = s.find_first_not_of(" \t");
+    if (first == std::string_view::npos) {
+      return std::string_view();
+    }
+    return s.substr(first, s.find_last_not_of(" \t") - first + 1);
+  };
+  const std::size_t colon = text.find(':');
+  const std::string_view name = colon == std::string_view::npos ? "" : trim(text.substr(0, colon));
+  const std::string_view value =
+      colon == std::string_view::npos ? "" : trim(text.substr(colon + 1));
+  if (name.empty() || name.find_first_of(" \t") != std::string_view::npos || value.empty()) {
+    return fail(Errc::invalid_argument,
+                "resolver option \"" + std::string(text) +
+                    "\" is not \"name: value\" (e.g. \"local-zone: test. transparent\")");
+  }
+  return std::pair{std::string(name), std::string(value)};
+}
+
 UnboundResolver::UnboundResolver(std::shared_ptr<Core> core, ResolverOptions options)
     : core_(std::move(core)), options_(std::move(options)) {}
 
@@ -290,11 +310,6 @@ Result<std::unique_ptr<UnboundResolver>> UnboundResolver::create(asio::any_io_ex
   if (const int r = ub_ctx_async(ctx.get(), 1); r != 0) {
     return fail(Errc::internal, ub_error("libunbound: async mode", r));
   }
-  // `.test` is one of unbound's default local zones (always NXDOMAIN);
-  // transparent lets the lab's names through to the forwarder.
-  if (const int r = ub_ctx_set_option(ctx.get(), "local-zone:", "test. transparent"); r != 0) {
-    return fail(Errc::internal, ub_error("libunbound: local-zone test.", r));
-  }
   if (!options.forwarder.empty()) {
     if (const int r = ub_ctx_set_fwd(ctx.get(), options.forwarder.c_str()); r != 0) {
       return fail(Errc::invalid_argument,
@@ -318,18 +333,23 @@ Result<std::unique_ptr<UnboundResolver>> UnboundResolver::create(asio::any_io_ex
     }
   }
   for (const auto& [name, value] : options.unbound_options) {
-    if (const int r = ub_ctx_set_option(ctx.get(), name.c_str(), value.c_str()); r != 0) {
-      return fail(Errc::config, ub_error("libunbound option " + name + " " + value, r));
+    const std::string option = name.ends_with(':') ? name : name + ":";
+    if (const int r = ub_ctx_set_option(ctx.get(), option.c_str(), value.c_str()); r != 0) {
+      return fail(Errc::config, ub_error("libunbound option \"" + option + " " + value + "\"", r));
     }
   }
-  // ub_ctx_zone_add finalises the context (reading the trust anchors) and
-  // is the documented way to adjust a local zone afterwards; doing it now
-  // turns a broken anchor file into a startup error.
-  if (const int r = ub_ctx_zone_add(ctx.get(), "test.", "transparent"); r != 0) {
-    return fail(Errc::config,
-                ub_error("libunbound initialisation failed (check the trust anchor file " +
-                             options.trust_anchor_file + ")",
-                         r));
+  // The context is finalised (options applied, trust anchors read) by the
+  // first call that needs it; ub_ctx_zone_remove is documented to finalise
+  // it and to do nothing for a zone that does not exist. Removing a name no
+  // one configures finalises now, so a broken anchor file or a bad option
+  // value is a startup error, not the first query's.
+  if (const int r = ub_ctx_zone_remove(ctx.get(), "finalise.forcetls.invalid."); r != 0) {
+    return fail(
+        Errc::config,
+        ub_error("libunbound initialisation failed (check the trust anchor file " +
+                     options.trust_anchor_file +
+                     (options.unbound_options.empty() ? "" : " and the resolver options") + ")",
+                 r));
   }
   const int fd = ub_fd(ctx.get());
   if (fd < 0) {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "checker/dns/dns_record.hpp"
@@ -86,17 +87,29 @@ struct ResolverOptions {
   bool validate = true;
   /// Per query, from submission to answer.
   std::chrono::milliseconds timeout{10000};
-  /// Extra libunbound options ("name:", "value"), applied last (tests, tuning).
+  /// Extra libunbound options (name, value) as ub_ctx_set_option takes them,
+  /// the name with or without its ':' ("local-zone", "test. transparent"),
+  /// applied last: checker.resolver_options, forcetls-check --resolver-option.
+  /// An option libunbound refuses fails create().
   std::vector<std::pair<std::string, std::string>> unbound_options;
 };
+
+/// One libunbound option written as in unbound.conf, "name: value"
+/// ("local-zone: test. transparent"), split into (name, value), both trimmed;
+/// the value is passed on as written (libunbound strips no quotes).
+/// Errc::invalid_argument when there is no "name:" (a name without spaces)
+/// or no value.
+Result<std::pair<std::string, std::string>> parse_unbound_option(std::string_view text);
 
 /// libunbound in asynchronous thread mode: queries go to its background
 /// thread; its result pipe (ub_fd) is watched by the io_context and each
 /// answer resumes the coroutine that asked. Any number of queries may be in
 /// flight. libunbound's cache is per resolver: create one and share it.
-/// The built-in `test.` local zone is made transparent so the lab's `.test`
-/// domains reach the forwarder (elsewhere `.test` is NXDOMAIN either way,
-/// RFC 6761 §6.2).
+/// libunbound's default local zones stay as they are unless an option
+/// changes them: `.test` (RFC 6761 §6.2), `.invalid`, `localhost` and the
+/// private reverse zones are answered locally, never asked of the forwarder
+/// (the lab, whose domains are under `.test`, passes
+/// `local-zone: test. transparent`).
 class UnboundResolver final : public Resolver {
  public:
   /// Builds and finalises the libunbound context, so a bad forwarder or an

@@ -10,6 +10,7 @@
 #include <asio/experimental/awaitable_operators.hpp>
 
 #include "checker/auth/mta_sts.hpp"
+#include "checker/probe/politeness.hpp"
 #include "checker/report/cipher_suites.hpp"
 #include "checker/smtp/raw_exchange.hpp"
 #include "checker/smtp/socket_io.hpp"
@@ -20,9 +21,31 @@
 namespace forcetls::checker {
 
 struct Prober::AddressState {
-  explicit AddressState(int limit, std::chrono::milliseconds pause) : gate(limit), pause(pause) {}
+  AddressState(int limit, PolitenessOptions options) : gate(limit), politeness(options) {}
   AsyncGate gate;
-  std::chrono::milliseconds pause;  // grows after 421s, shrinks back after successes
+  AddressPoliteness politeness;  // pause, back-off, the rate-limit stop
+  int probes = 0;                // probes of the address in progress
+
+  /// One probe of the address. Without remember_addresses (the daemon) the
+  /// last one to end forgets a rate-limit stop, so the next refresh asks
+  /// again; forcetls-check keeps it for its whole run.
+  class Run {
+   public:
+    Run(AddressState& state, bool keep_stop) : state_(state), keep_stop_(keep_stop) {
+      ++state_.probes;
+    }
+    ~Run() {
+      if (--state_.probes == 0 && !keep_stop_) {
+        state_.politeness.restart();
+      }
+    }
+    Run(const Run&) = delete;
+    Run& operator=(const Run&) = delete;
+
+   private:
+    AddressState& state_;
+    bool keep_stop_;
+  };
 };
 
 namespace {
@@ -43,13 +66,6 @@ bool transient(const SmtpResult& smtp) {
     default:
       return true;
   }
-}
-
-// The server asked us to slow down (421 or a dropped greeting).
-bool rate_limited(const SmtpResult& smtp) {
-  const SmtpReply* reply = smtp.stop_reply();
-  return (reply != nullptr && reply->code == 421) ||
-         (smtp.status == SmtpStatus::closed && smtp.step == SmtpStep::greeting);
 }
 
 void set_no_tls(AddressReport& r) {
@@ -194,61 +210,59 @@ Prober::AddressState& Prober::state_for(const asio::ip::address& address, std::u
   std::string key = address.to_string() + "|" + std::to_string(port);
   auto& slot = states_[key];
   if (!slot) {
-    slot = std::make_unique<AddressState>(std::max(1, options_.per_address_connections),
-                                          options_.pause);
+    slot = std::make_unique<AddressState>(
+        std::max(1, options_.per_address_connections),
+        PolitenessOptions{.pause = options_.pause,
+                          .rate_limit_pause = options_.rate_limit_pause,
+                          .max_backoff = options_.max_backoff,
+                          .rate_limit_stop = options_.rate_limit_stop});
   }
   return *slot;
 }
 
 namespace {
 
-// One connection under the address's gate, then the pause (or back-off).
-struct Politeness {
-  static void after(std::chrono::milliseconds& pause, const SmtpResult& smtp,
-                    const ProberOptions& options) {
-    if (rate_limited(smtp)) {
-      pause = std::min(options.max_backoff, std::max(pause * 4, options.rate_limit_pause));
-    } else if (smtp.ok()) {
-      pause = std::max(options.pause, pause * 3 / 4);  // stay slow for a while
-    }
-  }
-};
-
 // One address being probed: its connections share the address's gate and
-// pause, and are counted in `connections` as they are opened.
+// politeness, and are counted in `connections` as they are opened.
 struct AddressProbe {
   const std::string& host;
   Endpoint endpoint;
   AsyncGate& gate;
-  std::chrono::milliseconds& pause;
-  const ProberOptions& options;
+  AddressPoliteness& politeness;
   int& connections;
 };
 
-// One OpenSSL handshake probe under the gate, then the pause.
-asio::awaitable<HandshakeProbeResult> handshake_once(const AddressProbe& at,
-                                                     const TlsClientContext& context,
-                                                     const HandshakeProbeOptions& hs_options) {
+// One OpenSSL handshake probe under the gate, then the pause (or back-off);
+// nullopt, without connecting, once the address is stopped.
+asio::awaitable<std::optional<HandshakeProbeResult>> handshake_once(
+    const AddressProbe& at, const TlsClientContext& context,
+    const HandshakeProbeOptions& hs_options) {
   GateSlot slot = co_await GateSlot::take(at.gate);
+  if (at.politeness.stopped()) {
+    co_return std::nullopt;
+  }
   HandshakeProbeResult hs = co_await probe_handshake(at.endpoint, at.host, context, hs_options);
   at.connections += hs.connections;
-  Politeness::after(at.pause, hs.smtp, at.options);
-  co_await sleep_for(at.pause);
+  co_await sleep_for(at.politeness.after(hs.smtp));
   co_return hs;
 }
 
 // The full handshake, retried once when the connection learnt nothing
 // (refused, 421, timeout, ...). `dane` is cleared before each attempt.
-asio::awaitable<HandshakeProbeResult> handshake_with_retry(const AddressProbe& at,
-                                                           const TlsClientContext& context,
-                                                           const HandshakeProbeOptions& hs_options,
-                                                           DaneSlot& dane) {
-  HandshakeProbeResult hs;
+// nullopt when the address was stopped before the first attempt.
+asio::awaitable<std::optional<HandshakeProbeResult>> handshake_with_retry(
+    const AddressProbe& at, const TlsClientContext& context,
+    const HandshakeProbeOptions& hs_options, DaneSlot& dane) {
+  std::optional<HandshakeProbeResult> hs;
   for (int attempt = 1; attempt <= 2; ++attempt) {
     dane.outcome.reset();
-    hs = co_await handshake_once(at, context, hs_options);
-    bool tls_timeout = hs.smtp.ok() && hs.tls && hs.tls->status == HandshakeStatus::timeout;
-    if (!transient(hs.smtp) && !tls_timeout) {
+    std::optional<HandshakeProbeResult> next = co_await handshake_once(at, context, hs_options);
+    if (!next) {
+      break;
+    }
+    hs = std::move(next);
+    bool tls_timeout = hs->smtp.ok() && hs->tls && hs->tls->status == HandshakeStatus::timeout;
+    if (!transient(hs->smtp) && !tls_timeout) {
       break;
     }
   }
@@ -341,13 +355,18 @@ asio::awaitable<ProbeResult> exchange_hello(Socket& socket, const ClientHelloOpt
 }
 
 // One of the plan's hand-built ClientHello questions, on a connection of its
-// own under the gate, then the pause.
-asio::awaitable<ProbeResult> ask_hello(const AddressProbe& at, const Probe& probe,
-                                       const RandomSource& random) {
+// own under the gate, then the pause; nullopt, not asked, once the address
+// is stopped.
+asio::awaitable<std::optional<ProbeResult>> ask_hello(const AddressProbe& at, const Probe& probe,
+                                                      const RandomSource& random,
+                                                      const ProberOptions& options) {
   ProbeResult result;
   GateSlot slot = co_await GateSlot::take(at.gate);
+  if (at.politeness.stopped()) {
+    co_return std::nullopt;
+  }
   Socket socket(co_await asio::this_coro::executor);
-  SmtpResult smtp = co_await smtp_connect_starttls(socket, at.endpoint, at.options.smtp);
+  SmtpResult smtp = co_await smtp_connect_starttls(socket, at.endpoint, options.smtp);
   ++at.connections;
   if (!smtp.ok()) {
     result.acceptance = Acceptance::unknown;
@@ -360,12 +379,26 @@ asio::awaitable<ProbeResult> ask_hello(const AddressProbe& at, const Probe& prob
       result.reason = "cannot build hello: " + hello.error().message;
       close_quietly(socket);
     } else {
-      result = co_await exchange_hello(socket, offered, *hello, at.options.raw_timeout);
+      result = co_await exchange_hello(socket, offered, *hello, options.raw_timeout);
     }
   }
-  Politeness::after(at.pause, smtp, at.options);
-  co_await sleep_for(at.pause);
+  co_await sleep_for(at.politeness.after(smtp));
   co_return result;
+}
+
+// The plan's questions until it is done or the address is stopped; true
+// when questions were left unasked because of the stop.
+asio::awaitable<bool> ask_plan(const AddressProbe& at, ProbePlan& plan,
+                               const ProberOptions& options) {
+  RandomSource random = system_random();
+  while (std::optional<Probe> probe = plan.next()) {
+    std::optional<ProbeResult> result = co_await ask_hello(at, *probe, random, options);
+    if (!result) {
+      co_return true;
+    }
+    plan.record(*probe, *result);
+  }
+  co_return false;
 }
 
 }  // namespace
@@ -421,15 +454,21 @@ asio::awaitable<Prober::Probed> Prober::probe_address(std::string host, asio::ip
 asio::awaitable<DaneOutcome> Prober::probe_dane_now(std::string host, asio::ip::address address,
                                                     std::uint16_t port, DanePtr dane) {
   AddressState& state = state_for(address, port);
-  const AddressProbe at{
-      host, make_endpoint(address, port), state.gate, state.pause, options_, connections_};
+  const AddressState::Run run(state, options_.remember_addresses);
+  const AddressProbe at{host, make_endpoint(address, port), state.gate, state.politeness,
+                        connections_};
   HandshakeProbeOptions hs_options;
   hs_options.smtp = options_.smtp;
   hs_options.tls.handshake_timeout = options_.tls_timeout;
   auto slot = std::make_shared<DaneSlot>();
   attach_dane(hs_options.tls, dane, slot);
-  HandshakeProbeResult hs = co_await handshake_with_retry(at, wide_, hs_options, *slot);
-  co_return dane_outcome_of(hs, *slot, address.to_string());
+  std::optional<HandshakeProbeResult> hs =
+      co_await handshake_with_retry(at, wide_, hs_options, *slot);
+  if (!hs) {
+    co_return DaneOutcome{Tri::unknown,
+                          address.to_string() + ": " + state.politeness.stop_reason()};
+  }
+  co_return dane_outcome_of(*hs, *slot, address.to_string());
 }
 
 asio::awaitable<Prober::Probed> Prober::probe_address_now(std::string host,
@@ -440,12 +479,18 @@ asio::awaitable<Prober::Probed> Prober::probe_address_now(std::string host,
   r.address = address.to_string();
   r.port = port;
   AddressState& state = state_for(address, port);
+  const AddressState::Run run(state, options_.remember_addresses);
   int connections = 0;
-  const AddressProbe at{host,       make_endpoint(address, port), state.gate, state.pause, options_,
+  const AddressProbe at{host, make_endpoint(address, port), state.gate, state.politeness,
                         connections};
-  auto count_connections = [&]() {
+  // Every way out: the connections made, and why the probe ended early when
+  // the address stopped answering (the answers not had stay unknown).
+  auto finish = [&](bool cut_short) {
     r.connections = connections;
     connections_ += connections;
+    if (cut_short && state.politeness.stopped()) {
+      r.notes.push_back(state.politeness.stop_reason());
+    }
   };
 
   HandshakeProbeOptions hs_options;
@@ -462,15 +507,28 @@ asio::awaitable<Prober::Probed> Prober::probe_address_now(std::string host,
       probed.dane = dane_outcome_of(from, *dane_slot, r.address);
     }
   };
+  // Stopped before any handshake (an earlier probe of the address in this
+  // run was refused): nothing is known.
+  auto not_asked = [&]() {
+    r.error = state.politeness.stop_reason();
+    if (dane) {
+      probed.dane = DaneOutcome{Tri::unknown, r.address + ": " + r.error};
+    }
+    finish(false);
+  };
 
   // 1. The fast answer (quick mode only).
   std::optional<SmtpResult> quick_smtp;
   if (options_.quick) {
-    HandshakeProbeResult quick = co_await handshake_once(at, quick_, hs_options);
-    quick_smtp = quick.smtp;
-    if (take_quick_answer(quick, r)) {
-      count_connections();
-      take_dane(quick);
+    std::optional<HandshakeProbeResult> quick = co_await handshake_once(at, quick_, hs_options);
+    if (!quick) {
+      not_asked();
+      co_return probed;
+    }
+    quick_smtp = quick->smtp;
+    if (take_quick_answer(*quick, r)) {
+      finish(false);
+      take_dane(*quick);
       co_return probed;
     }
   }
@@ -479,31 +537,32 @@ asio::awaitable<Prober::Probed> Prober::probe_address_now(std::string host,
   //    the connection learnt nothing. A quick probe that already found no
   //    STARTTLS needs no second look.
   ProbePlan plan(options_.plan);
-  HandshakeProbeResult hs;
+  std::optional<HandshakeProbeResult> hs;
   if (options_.quick && quick_smtp && !quick_smtp->ok() && !transient(*quick_smtp)) {
-    hs.smtp = *quick_smtp;
+    hs.emplace();
+    hs->smtp = *quick_smtp;
   } else {
     hs = co_await handshake_with_retry(at, wide_, hs_options, *dane_slot);
   }
-  take_dane(hs);
-  if (!hs.smtp.ok()) {
-    note_smtp_failure(hs.smtp, r);
-    count_connections();
+  if (!hs) {
+    not_asked();
     co_return probed;
   }
-  note_handshake(hs, r, plan);
+  take_dane(*hs);
+  if (!hs->smtp.ok()) {
+    note_smtp_failure(hs->smtp, r);
+    finish(true);
+    co_return probed;
+  }
+  note_handshake(*hs, r, plan);
 
   // 3. The plan's hand-built ClientHello questions, one per connection.
-  RandomSource random = system_random();
-  while (std::optional<Probe> probe = plan.next()) {
-    ProbeResult result = co_await ask_hello(at, *probe, random);
-    plan.record(*probe, result);
-  }
+  const bool cut_short = co_await ask_plan(at, plan, options_);
   copy_answers(plan.answers(), r);
-  if (r.starttls == Tri::no && hs.tls && !hs.tls->ok()) {
+  if (r.starttls == Tri::no && hs->tls && !hs->tls->ok()) {
     r.notes.push_back("the server answers hand-built ClientHellos, but no TLS handshake completes");
   }
-  count_connections();
+  finish(cut_short);
   co_return probed;
 }
 

@@ -2,7 +2,8 @@
 // The prober: from a domain (or one server) to a judged DomainReport. Resolves
 // the MX hosts (mx_resolver), probes every address concurrently — one full
 // OpenSSL handshake, then the hand-built ClientHello questions of a ProbePlan —
-// politely (per-address connection limit and pause, back-off after 421) and
+// politely (per-address connection limit and pause, back-off after 421, an
+// address that keeps refusing left unknown: checker/probe/politeness.hpp) and
 // once per run for an address shared by several MX names or domains.
 // A Prober lives on one io_context thread; its coroutines run there, and the
 // Resolver and the Prober must outlive them.
@@ -58,8 +59,13 @@ struct ProberOptions {
   /// that rate-limit count connections over windows of a few seconds.
   std::chrono::milliseconds rate_limit_pause = 5s;
   std::chrono::milliseconds max_backoff = 20s;  ///< pause ceiling after repeated 421s
-  PlanOptions plan = {};                        ///< connection budget per address
-  TlsClientOptions tls = {};                    ///< CA file for the "trusted" check
+  /// This many 421s (or dropped greetings) in a row from one address end its
+  /// probe: the questions not yet answered stay unknown, with a note (in
+  /// forcetls-check for the whole run; the daemon asks again at its next
+  /// refresh). 0: never stop early.
+  int rate_limit_stop = 2;
+  PlanOptions plan = {};      ///< connection budget per address
+  TlsClientOptions tls = {};  ///< CA file for the "trusted" check
   /// Stop at the fast answer: one handshake offering TLS 1.0-1.2 and only the
   /// NIST r1 suites OpenSSL has; a negotiated TLS 1.2/1.0 with an r1 suite
   /// proves the address eligible. Anything else falls through to the full probes.

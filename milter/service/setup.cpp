@@ -42,6 +42,7 @@ checker::ResolverOptions resolver_options(const conf::Config& config) {
   checker::ResolverOptions o;
   o.forwarder = config.checker.resolver;
   o.trust_anchor_file = config.checker.trust_anchor;
+  o.unbound_options = config.checker.resolver_options;
   o.timeout = std::max(config.checker.command_timeout, conf::Duration(5000));
   return o;
 }

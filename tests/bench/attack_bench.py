@@ -348,7 +348,8 @@ def main():
             t0 = time.monotonic()
             r = subprocess.run([args.check, "--mx", f"{args.rate_limited}:25", "--json",
                                 "--allow-private",
-                                "--resolver", env["RESOLVER"], "--trust-anchor",
+                                "--resolver", env["RESOLVER"],
+                                "--resolver-option", env["RESOLVER_OPTION"], "--trust-anchor",
                                 env["TRUST_ANCHOR"], "--ca-file", env["CA_FILE"]],
                                capture_output=True, text=True, timeout=600)
             wall = time.monotonic() - t0

@@ -318,6 +318,7 @@ class ForcetlsMilter:
             f"daemon:\n  user: nobody\n"
             f"cache:\n  path: {self.dir / 'cache'}\n"
             f"checker:\n  resolver: \"{env['RESOLVER']}\"\n  trust_anchor: {env['TRUST_ANCHOR']}\n"
+            f"  resolver_options:\n    - {env['RESOLVER_OPTION']}\n"
             f"  ca_file: {env['CA_FILE']}\n  allow_private: true\n  ehlo_name: milter.lab.test\n"
             f"  pause: 50ms\n"
             f"policy_file: {self.dir / 'policy.yaml'}\n")

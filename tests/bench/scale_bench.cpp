@@ -12,7 +12,7 @@
 //               [--deadline=S] [--dir=PATH] [--keep] [--per-address] [--no-recent]
 //
 // Needs the scale lab's environment (doc/lab.md: SCALE_DOMAINS,
-// SCALE_MX, RESOLVER, TRUST_ANCHOR, CA_FILE, MX_LOG) and runs only inside
+// SCALE_MX, RESOLVER, RESOLVER_OPTION, TRUST_ANCHOR, CA_FILE, MX_LOG) and runs only inside
 // the lab's network namespace (FORCETLS_IN_LAB=1, set by `lab exec`): every
 // connection goes to the lab's 127.0.x.y servers.
 //
@@ -41,6 +41,7 @@
 
 #include "cache/refresh.hpp"
 #include "cache/store.hpp"
+#include "checker/dns/dns.hpp"
 #include "checker/report/report.hpp"
 #include "conf/config.hpp"
 #include "milter/service/probe_service.hpp"
@@ -370,6 +371,12 @@ int main(int argc, char** argv) {
   config.cache.path = flags.dir + "/cache";
   config.checker.resolver = need_env("RESOLVER");
   config.checker.trust_anchor = need_env("TRUST_ANCHOR");
+  auto option = checker::parse_unbound_option(need_env("RESOLVER_OPTION"));
+  if (!option) {
+    std::fprintf(stderr, "scale_bench: RESOLVER_OPTION: %s\n", option.error().message.c_str());
+    return 2;
+  }
+  config.checker.resolver_options = {*option};
   config.checker.ca_file = need_env("CA_FILE");
   config.checker.allow_private = true;  // the lab's MX hosts live on 127.0.x.y
   config.checker.ehlo_name = "scale-bench.lab.test";

@@ -47,6 +47,8 @@ trap 'exit 130' INT TERM HUP
 "$lab" up "$lab_dir"
 # shellcheck disable=SC1091
 . <(grep -E '^(RESOLVER|TRUST_ANCHOR|CA_FILE)=' "$lab_dir/env")
+# Not sourced: its value has spaces ("name: value").
+RESOLVER_OPTION=$(sed -n 's/^RESOLVER_OPTION=//p' "$lab_dir/env")
 cat >"$work/policy.yaml" <<POLICY
 default:
   mode: require
@@ -67,6 +69,8 @@ cache:
 checker:
   resolver: "$RESOLVER"
   trust_anchor: $TRUST_ANCHOR
+  resolver_options:
+    - $RESOLVER_OPTION
   ca_file: $CA_FILE
   allow_private: true
   ehlo_name: bench.lab.test

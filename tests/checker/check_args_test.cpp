@@ -33,6 +33,19 @@ TEST_CASE("parse_check_args accepts the documented options", "[checker]") {
   CHECK(r->domains == std::vector<std::string>{"good.test", "tls10.test"});
 }
 
+TEST_CASE("parse_check_args: --resolver-option is repeatable and keeps its order", "[checker]") {
+  auto r = parse_check_args({"--resolver-option", "local-zone: test. transparent",
+                             "--resolver-option", "do-ip6:no", "good.test"});
+  REQUIRE(r.has_value());
+  using Option = std::pair<std::string, std::string>;
+  CHECK(r->resolver_options ==
+        std::vector<Option>{{"local-zone", "test. transparent"}, {"do-ip6", "no"}});
+  // None unless given: unbound's own local zones stay.
+  auto plain = parse_check_args({"good.test"});
+  REQUIRE(plain.has_value());
+  CHECK(plain->resolver_options.empty());
+}
+
 TEST_CASE("parse_check_args rejects bad command lines with the option named", "[checker]") {
   struct Case {
     std::vector<std::string> args;
@@ -48,6 +61,11 @@ TEST_CASE("parse_check_args rejects bad command lines with the option named", "[
       {{"--families", "ipx", "a.test"}, "--families"},
       {{"--frobnicate", "a.test"}, "unknown option --frobnicate"},
       {{"--mx", "mx.a.test", "a.test"}, "--mx"},
+      {{"--resolver-option", "local-zone test. transparent", "a.test"},
+       "--resolver-option: resolver option \"local-zone test. transparent\" is not \"name: "
+       "value\""},
+      {{"--resolver-option", "local-zone:", "a.test"}, "--resolver-option"},
+      {{"--resolver-option", ": x", "a.test"}, "--resolver-option"},
   }));
   auto r = parse_check_args(c.args);
   REQUIRE_FALSE(r.has_value());

@@ -24,6 +24,10 @@ TEST_CASE("forcetls-check: bad input is a usage error with one clear line", "[ch
       {{"--file", "/nonexistent/list"}, "cannot read"},
       {{"--families", "ipx", "example.com"}, "--families"},
       {{"--resolver", "not-an-address", "example.com"}, "resolver"},
+      // libunbound judges the options when the resolver is built.
+      {{"--resolver-option", "no-such-option: 1", "example.com"},
+       "resolver: libunbound option \"no-such-option: 1\""},
+      {{"--resolver-option", "local-zone: test.", "example.com"}, "local-zone: test."},
       {{"--previous", "/nonexistent/reports.json", "example.com"}, "--previous: cannot read"},
       {{"--previous", "/proc/self/cmdline", "example.com"},
        "--previous: /proc/self/cmdline line 1"},

@@ -23,6 +23,7 @@
 #include "checker/dns/mx_resolver.hpp"
 #include "common/c_handle.hpp"
 #include "tests/lab/lab_env.hpp"
+#include "tests/lab/lab_resolver.hpp"
 
 using namespace forcetls::checker;
 namespace lab = forcetls::labtest;
@@ -30,9 +31,7 @@ namespace lab = forcetls::labtest;
 namespace {
 
 ResolverOptions lab_resolver() {
-  ResolverOptions o;
-  o.forwarder = lab::env().resolver;
-  o.trust_anchor_file = lab::env().trust_anchor;
+  ResolverOptions o = lab::lab_resolver_options();
   o.timeout = std::chrono::seconds(10);
   return o;
 }
@@ -290,22 +289,74 @@ TEST_CASE("40 shared domains resolve concurrently", "[checker][lab]") {
   CHECK(lab.resolver->in_flight() == 0);
 }
 
-TEST_CASE("a forwarder that never answers gives a timeout, not an answer", "[checker][lab]") {
-  // A UDP socket in the lab's namespace that reads nothing and answers nothing.
-  forcetls::Fd silent{::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)};
-  REQUIRE(silent);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(silent.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::getsockname(silent.get(), reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+namespace {
 
+// A UDP socket in the lab's namespace (127.0.0.1, a free port) that answers
+// nothing; it can tell whether a query arrived.
+struct SilentForwarder {
+  SilentForwarder() : fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) {
+    REQUIRE(fd);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    socklen_t len = sizeof addr;
+    REQUIRE(::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    address = "127.0.0.1@" + std::to_string(ntohs(addr.sin_port));
+  }
+  /// A datagram is waiting (it is read and dropped).
+  bool received() {
+    char buf[512];
+    return ::recv(fd.get(), buf, sizeof buf, MSG_DONTWAIT) >= 0;
+  }
+  forcetls::Fd fd;
+  std::string address;  ///< for ResolverOptions::forwarder
+};
+
+}  // namespace
+
+TEST_CASE("without the lab's option, .test names never reach the forwarder", "[checker][lab]") {
+  // Production resolvers keep unbound's `.test` local zone (RFC 6761 §6.2):
+  // good.test exists in the lab, and still libunbound answers NXDOMAIN
+  // itself. With RESOLVER_OPTION the same query goes out.
+  for (bool lab_option : {false, true}) {
+    CAPTURE(lab_option);
+    SilentForwarder forwarder;
+    asio::io_context io;
+    ResolverOptions o;
+    o.forwarder = forwarder.address;
+    o.validate = false;
+    o.timeout = std::chrono::milliseconds(700);
+    if (lab_option) {
+      o.unbound_options = {lab::lab_resolver_option()};
+    }
+    auto resolver = UnboundResolver::create(io.get_executor(), o);
+    REQUIRE(resolver);
+    std::optional<forcetls::Result<DnsAnswer>> got;
+    asio::co_spawn(io, (*resolver)->query("good.test", DnsType::mx),
+                   [&](std::exception_ptr, forcetls::Result<DnsAnswer> r) { got = std::move(r); });
+    io.run();
+    REQUIRE(got.has_value());
+    if (lab_option) {
+      REQUIRE_FALSE(got->has_value());
+      CHECK(got->error().code == forcetls::Errc::timeout);
+      CHECK(forwarder.received());
+    } else {
+      REQUIRE(got->has_value());
+      CHECK((*got)->nxdomain);
+      CHECK_FALSE(forwarder.received());
+    }
+  }
+}
+
+TEST_CASE("a forwarder that never answers gives a timeout, not an answer", "[checker][lab]") {
+  SilentForwarder silent;
   asio::io_context io;
   ResolverOptions o;
-  o.forwarder = "127.0.0.1@" + std::to_string(ntohs(addr.sin_port));
+  o.forwarder = silent.address;
   o.validate = false;
   o.timeout = std::chrono::milliseconds(700);
+  o.unbound_options = {lab::lab_resolver_option()};  // good.test must reach it
   auto resolver = UnboundResolver::create(io.get_executor(), o);
   REQUIRE(resolver);
   std::optional<forcetls::Result<DnsAnswer>> got;

@@ -111,6 +111,104 @@ TEST_CASE("UnboundResolver set-up errors are clear", "[checker]") {
   }
 }
 
+TEST_CASE("parse_unbound_option splits an unbound.conf line", "[checker]") {
+  struct Case {
+    std::string text;
+    bool ok;
+    std::string name;
+    std::string value;
+  };
+  auto c = GENERATE(values<Case>({
+      {"local-zone: test. transparent", true, "local-zone", "test. transparent"},
+      {"  do-ip6:no ", true, "do-ip6", "no"},
+      {"local-data: a.test. 300 A 192.0.2.1", true, "local-data", "a.test. 300 A 192.0.2.1"},
+      {"local-zone: \"test.\" transparent", true, "local-zone", "\"test.\" transparent"},
+      {"local-zone test. transparent", false, "", ""},
+      {"local zone: test. transparent", false, "", ""},
+      {"local-zone:", false, "", ""},
+      {"local-zone:   ", false, "", ""},
+      {": test. transparent", false, "", ""},
+      {"", false, "", ""},
+  }));
+  CAPTURE(c.text);
+  auto r = parse_unbound_option(c.text);
+  REQUIRE(r.has_value() == c.ok);
+  if (c.ok) {
+    CHECK(r->first == c.name);
+    CHECK(r->second == c.value);
+  } else {
+    CHECK(r.error().code == forcetls::Errc::invalid_argument);
+  }
+}
+
+TEST_CASE("UnboundResolver: the options reach libunbound, and none are set by default",
+          "[checker]") {
+  asio::io_context io;
+  CHECK(ResolverOptions{}.unbound_options.empty());
+  SECTION("an option libunbound does not know fails at creation") {
+    ResolverOptions o;
+    o.unbound_options = {{"no-such-option", "1"}};
+    auto r = UnboundResolver::create(io.get_executor(), o);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == forcetls::Errc::config);
+    CHECK_THAT(r.error().message, Catch::Contains("libunbound option \"no-such-option: 1\""));
+  }
+  SECTION("a value libunbound refuses fails at creation") {
+    ResolverOptions o;
+    o.unbound_options = {{"local-zone:", "test."}};  // no zone type
+    auto r = UnboundResolver::create(io.get_executor(), o);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == forcetls::Errc::config);
+  }
+  SECTION("a zone type libunbound refuses fails at creation, not at the first query") {
+    ResolverOptions o;
+    o.unbound_options = {{"local-zone", "test. no-such-type"}};
+    auto r = UnboundResolver::create(io.get_executor(), o);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == forcetls::Errc::config);
+    CHECK_THAT(r.error().message, Catch::Contains("resolver options"));
+  }
+  SECTION("names with and without the ':' are both taken") {
+    ResolverOptions o;
+    o.unbound_options = {{"do-ip6", "no"}, {"do-ip4:", "yes"}};
+    CHECK(UnboundResolver::create(io.get_executor(), o).has_value());
+  }
+}
+
+TEST_CASE("UnboundResolver keeps unbound's .test local zone unless told otherwise", "[checker]") {
+  // Every address is off limits, so nothing leaves the host: the default
+  // `.test` zone answers NXDOMAIN itself; made transparent, the query would
+  // have to go out, cannot, and fails instead.
+  auto ask = [](std::vector<std::pair<std::string, std::string>> extra) {
+    asio::io_context io;
+    ResolverOptions o;
+    o.validate = false;
+    o.timeout = std::chrono::seconds(5);
+    o.unbound_options = {{"do-not-query-address", "0.0.0.0/0"}, {"do-not-query-address", "::/0"}};
+    o.unbound_options.insert(o.unbound_options.end(), extra.begin(), extra.end());
+    auto created = UnboundResolver::create(io.get_executor(), o);
+    REQUIRE(created);
+    std::optional<forcetls::Result<DnsAnswer>> out;
+    asio::co_spawn(io, (*created)->query("mx.good.test", DnsType::a),
+                   [&](std::exception_ptr e, forcetls::Result<DnsAnswer> r) {
+                     REQUIRE_FALSE(e);
+                     out = std::move(r);
+                   });
+    io.run();
+    REQUIRE(out.has_value());
+    return std::move(*out);
+  };
+  forcetls::Result<DnsAnswer> local = ask({});
+  REQUIRE(local.has_value());
+  CHECK(local->nxdomain);
+  CHECK(local->rcode == rcode::nxdomain);
+  CHECK(local->addresses.empty());
+
+  forcetls::Result<DnsAnswer> passed = ask({{"local-zone", "test. transparent"}});
+  CAPTURE(passed.has_value() ? rcode_name(passed->rcode) : passed.error().message);
+  CHECK_FALSE((passed.has_value() && passed->nxdomain));
+}
+
 TEST_CASE("UnboundResolver answers through the io_context", "[checker]") {
   asio::io_context io;
   auto created = UnboundResolver::create(io.get_executor(), offline_options());

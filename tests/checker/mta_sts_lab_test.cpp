@@ -22,6 +22,7 @@
 #include "checker/report/report_json.hpp"
 #include "checker/report/report_text.hpp"
 #include "tests/lab/lab_env.hpp"
+#include "tests/lab/lab_resolver.hpp"
 
 using namespace forcetls;
 using namespace forcetls::checker;
@@ -31,10 +32,7 @@ using namespace std::chrono_literals;
 namespace {
 
 std::unique_ptr<UnboundResolver> lab_resolver(asio::io_context& io) {
-  ResolverOptions ro;
-  ro.forwarder = env().resolver;
-  ro.trust_anchor_file = env().trust_anchor;
-  auto resolver = UnboundResolver::create(io.get_executor(), ro);
+  auto resolver = UnboundResolver::create(io.get_executor(), lab_resolver_options());
   REQUIRE(resolver.has_value());
   return std::move(*resolver);
 }
@@ -264,10 +262,10 @@ TEST_CASE("MTA-STS fetch: a transfer in progress ends when it is cancelled", "[l
 
 TEST_CASE("forcetls-check --previous: a fresh cached policy applies when the fetch fails",
           "[lab][mta-sts]") {
-  const std::vector<std::string> common = {"--json",       "--quick",        "--allow-private",
-                                           "--families",   "ipv4",           "--resolver",
-                                           env().resolver, "--trust-anchor", env().trust_anchor,
-                                           "--ca-file",    env().ca_file};
+  const std::vector<std::string> common = {
+      "--json",      "--quick",           "--allow-private",    "--families",       "ipv4",
+      "--resolver",  env().resolver,      "--trust-anchor",     env().trust_anchor, "--ca-file",
+      env().ca_file, "--resolver-option", env().resolver_option};
   std::vector<std::string> args = common;
   args.push_back("sts-nopolicy.test");
   std::ostringstream out;

@@ -3,7 +3,8 @@
 // checker finds for each domain (MX hosts, addresses, DNSSEC, TLSA), all
 // domains resolved at once. Not installed; forcetls-check is the real tool.
 //
-//   checker_mx_lookup [--resolver IP@PORT] [--trust-anchor FILE] [--no-validate]
+//   checker_mx_lookup [--resolver IP@PORT] [--resolver-option 'NAME: VALUE']...
+//                     [--trust-anchor FILE] [--no-validate]
 //                     [--allow-private] [--family ipv4|ipv6|both|auto] DOMAIN...
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
@@ -81,6 +82,13 @@ int main(int argc, char** argv) {
     };
     if (arg == "--resolver") {
       ro.forwarder = value();
+    } else if (arg == "--resolver-option") {
+      auto option = parse_unbound_option(value());
+      if (!option) {
+        std::fprintf(stderr, "checker_mx_lookup: %s\n", option.error().message.c_str());
+        return 2;
+      }
+      ro.unbound_options.push_back(std::move(*option));
     } else if (arg == "--trust-anchor") {
       ro.trust_anchor_file = value();
     } else if (arg == "--no-validate") {

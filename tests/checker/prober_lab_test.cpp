@@ -4,6 +4,7 @@
 // personalities, the ServerHello emulator, slow / flaky / refused servers) and
 // every fact of the report is compared with tests/lab/personalities.tsv and
 // servers.tsv. Runs inside the lab's namespace (127.0.0.x / ::1 only).
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <catch2/catch.hpp>
@@ -18,11 +19,13 @@
 #include "checker/report/report_text.hpp"
 #include "tests/checker/rate_limit.hpp"
 #include "tests/lab/lab_env.hpp"
+#include "tests/lab/lab_resolver.hpp"
 
 using namespace forcetls;
 using namespace forcetls::checker;
 using namespace forcetls::labtest;
 using namespace std::chrono_literals;
+using Duration = std::chrono::milliseconds;
 
 namespace {
 
@@ -32,19 +35,28 @@ struct Checked {
   int reused = 0;
 };
 
-asio::awaitable<void> check_one(Prober* prober, std::string domain, Checked* out) {
-  out->reports[domain] = co_await prober->check_domain(domain);
+// `key` is a domain or, bracketed, one server ("[127.0.0.60]"), as the
+// cache keys them; the report is filed under `key` as given.
+asio::awaitable<void> check_one(Prober* prober, std::string key, Checked* out) {
+  Result<ReportTarget> target = parse_report_key(key);
+  REQUIRE(target.has_value());
+  out->reports[key] = co_await prober->check(*target);
 }
 
-// Checks `domains` with one prober (so shared addresses are probed once).
-Checked check_all(const std::vector<std::string>& domains, int budget = 10, bool quick = false,
-                  const std::function<void(ProberOptions&)>& tweak = {}) {
+// A prober on the lab's resolver, configured as every test here wants it;
+// `tweak` changes the options last.
+struct LabProber {
   asio::io_context io;
-  ResolverOptions ro;
-  ro.forwarder = env().resolver;
-  ro.trust_anchor_file = env().trust_anchor;
-  auto resolver = UnboundResolver::create(io.get_executor(), ro);
+  std::unique_ptr<UnboundResolver> resolver;
+  std::unique_ptr<Prober> prober;
+};
+
+std::unique_ptr<LabProber> lab_prober(int budget = 10, bool quick = false,
+                                      const std::function<void(ProberOptions&)>& tweak = {}) {
+  auto lab = std::make_unique<LabProber>();
+  auto resolver = UnboundResolver::create(lab->io.get_executor(), lab_resolver_options());
   REQUIRE(resolver.has_value());
+  lab->resolver = std::move(*resolver);
   ProberOptions po;
   po.smtp.ehlo_name = "prober.lab.test";
   po.smtp.connect_timeout = 5s;
@@ -59,20 +71,49 @@ Checked check_all(const std::vector<std::string>& domains, int budget = 10, bool
   if (tweak) {
     tweak(po);
   }
-  auto prober = Prober::create(**resolver, po);
+  auto prober = Prober::create(*lab->resolver, po);
   REQUIRE(prober.has_value());
+  lab->prober = std::move(*prober);
+  return lab;
+}
+
+// Checks `domains` (report keys) with one prober, all at once (so shared
+// addresses are probed once).
+Checked check_all(const std::vector<std::string>& domains, int budget = 10, bool quick = false,
+                  const std::function<void(ProberOptions&)>& tweak = {}) {
+  std::unique_ptr<LabProber> lab = lab_prober(budget, quick, tweak);
   Checked checked;
   for (const std::string& d : domains) {
-    asio::co_spawn(io, check_one(prober->get(), d, &checked), [](std::exception_ptr e) {
+    asio::co_spawn(lab->io, check_one(lab->prober.get(), d, &checked), [](std::exception_ptr e) {
       if (e) {
         std::rethrow_exception(e);
       }
     });
   }
-  io.run();
-  checked.connections = (*prober)->connections();
-  checked.reused = (*prober)->reused();
+  lab->io.run();
+  checked.connections = lab->prober->connections();
+  checked.reused = lab->prober->reused();
   return checked;
+}
+
+// Checks `key` on the lab prober's loop (again and again on the same prober,
+// as the daemon does); the report and the time it took.
+std::pair<DomainReport, Duration> check_once(LabProber& lab, const std::string& key) {
+  Checked checked;
+  const auto start = std::chrono::steady_clock::now();
+  asio::co_spawn(lab.io, check_one(lab.prober.get(), key, &checked), [](std::exception_ptr e) {
+    if (e) {
+      std::rethrow_exception(e);
+    }
+  });
+  lab.io.restart();
+  lab.io.run();
+  const auto took = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - start);
+  return {checked.reports.at(key), took};
+}
+
+bool has_note(const AddressReport& a, const std::string& note) {
+  return std::find(a.notes.begin(), a.notes.end(), note) != a.notes.end();
 }
 
 Tri expected_tri(const std::string& v) {
@@ -364,4 +405,73 @@ TEST_CASE("prober: an address known from elsewhere gets one handshake for DANE a
   REQUIRE(bad.mx.size() == 1);
   CHECK(bad.mx[0].dane.match == Tri::no);
   CHECK(bad.dane == Tri::no);
+}
+
+TEST_CASE("prober: an address that answers 421 to every connection after its second",
+          "[checker][lab]") {
+  const Row* flaky = nullptr;
+  for (const Row& s : servers()) {
+    if (s.at("fault").starts_with("421-after=")) {
+      flaky = &s;
+    }
+  }
+  REQUIRE(flaky != nullptr);
+  // The flaky personality's backend answers the first two connections; a
+  // ten-minute window keeps every later one refused, as a server that limits
+  // per minutes refuses a prober that keeps coming back within them.
+  LimitedListener listener("127.0.0.60", flaky->at("host"), flaky->at("backend") + ":25",
+                           RateLimit{2, 600s});
+  // The daemon's manner (addresses not remembered): a stop lasts one probe.
+  // Politeness as shipped: 5 s after a 421, 20 s at most, stop after 2.
+  std::unique_ptr<LabProber> lab =
+      lab_prober(10, false, [](ProberOptions& po) { po.remember_addresses = false; });
+  const ProberOptions defaults;
+  REQUIRE(defaults.rate_limit_stop == 2);
+  const std::string note = "rate-limited: stopped after 2 consecutive 421 replies";
+
+  // First probe: two connections answered, two refused, then no more.
+  {
+    const auto [r, took] = check_once(*lab, "[127.0.0.60]");
+    CAPTURE(to_text(r), took.count());
+    REQUIRE(r.mx.size() == 1);
+    REQUIRE(r.mx[0].addresses.size() == 1);
+    const AddressReport& a = r.mx[0].addresses[0];
+    CHECK(a.connections == 4);
+    CHECK(has_note(a, note));
+    CHECK(a.starttls == Tri::yes);
+    // What was not asked is unknown, never a guess; nothing is "no".
+    CHECK(a.ssl3 == Tri::unknown);
+    CHECK(a.tls1_0 == Tri::unknown);
+    CHECK(a.tls1_1 == Tri::unknown);
+    CHECK(a.weak == Tri::unknown);
+    for (Tri t : {a.ssl3, a.tls1_0, a.tls1_1, a.tls1_2, a.tls1_3, a.weak, a.nist_r1, a.nist_r2}) {
+      CHECK(t != Tri::no);
+    }
+    CHECK(r.grade.provisional);
+    // One 5 s back-off; asking every question until the budget ran out
+    // would wait 145 s (5 s, then 20 s seven times).
+    CHECK(took < 60s);
+  }
+  listener.settle();
+  CHECK(listener.attempts() == 4);
+  CHECK(listener.refusals() == 2);
+
+  // The next probe (the daemon's next refresh) asks again: refused twice at
+  // the handshake, it ends at once, everything unknown.
+  {
+    const auto [r, took] = check_once(*lab, "[127.0.0.60]");
+    CAPTURE(to_text(r), took.count());
+    REQUIRE(r.mx.size() == 1);
+    REQUIRE(r.mx[0].addresses.size() == 1);
+    const AddressReport& a = r.mx[0].addresses[0];
+    CHECK(a.connections == 2);
+    CHECK(has_note(a, note));
+    CHECK(a.starttls == Tri::unknown);
+    CHECK(a.error.find("421") != std::string::npos);
+    CHECK(r.eligible == Eligibility::unknown);
+    CHECK(took < 60s);
+  }
+  listener.settle();
+  CHECK(listener.attempts() == 6);
+  CHECK(listener.refusals() == 4);
 }

@@ -115,6 +115,63 @@ policy_file: /etc/forcetls/strict.yaml
   CHECK(v.checker.connect_timeout == 10s);
 }
 
+TEST_CASE("config: checker.resolver_options, libunbound options in order", "[conf]") {
+  using Options = std::vector<std::pair<std::string, std::string>>;
+  CHECK(Config{}.checker.resolver_options.empty());  // unbound's own .test zone stays
+  Loaded<Config> c = parse_config(R"(
+checker:
+  resolver_options:
+    - local-zone: test. transparent
+    - local-data: "mx.lab.test. 300 A 192.0.2.25"
+    - do-ip6: no
+    - cache-max-ttl: 3600
+)",
+                                  "forcetls.yaml");
+  INFO(problems_text(c.problems));
+  REQUIRE(c.ok());
+  CHECK(c.value.checker.resolver_options == Options{{"local-zone", "test. transparent"},
+                                                    {"local-data", "mx.lab.test. 300 A 192.0.2.25"},
+                                                    {"do-ip6", "no"},
+                                                    {"cache-max-ttl", "3600"}});
+  for (const std::string empty :
+       {"checker:\n  resolver_options: []\n", "checker:\n  resolver_options:\n"}) {
+    Loaded<Config> e = parse_config(empty, "forcetls.yaml");
+    CHECK(e.ok());
+    CHECK(e.value.checker.resolver_options.empty());
+  }
+
+  struct Case {
+    std::string label;
+    std::string yaml;
+    int line;
+    int column;
+    std::string message;
+  };
+  auto bad = GENERATE(values<Case>({
+      {"a string, not a list", "checker:\n  resolver_options: \"local-zone: test. transparent\"\n",
+       2, 21, "checker.resolver_options: expected a list of libunbound options (- name: value)"},
+      {"a quoted entry", "checker:\n  resolver_options:\n    - \"local-zone: test. transparent\"\n",
+       3, 7, "checker.resolver_options[0]: write one libunbound option as name: value, unquoted"},
+      {"two keys in one entry", "checker:\n  resolver_options:\n    - {do-ip6: no, do-ip4: yes}\n",
+       3, 7, "checker.resolver_options[0]: write one libunbound option as name: value"},
+      {"a name libunbound cannot have",
+       "checker:\n  resolver_options:\n    - do-ip6: no\n    - Local_Zone: test. static\n", 4, 7,
+       "checker.resolver_options[1]: 'Local_Zone' is not a libunbound option name"},
+      {"no value", "checker:\n  resolver_options:\n    - local-zone:\n", 3, 7,
+       "checker.resolver_options[0].local-zone: expected the option's value, got nothing"},
+      {"a list as value", "checker:\n  resolver_options:\n    - local-zone: [a, b]\n", 3, 19,
+       "checker.resolver_options[0].local-zone: expected the option's value, got a list"},
+  }));
+  INFO(bad.label);
+  Loaded<Config> got = parse_config(bad.yaml, "forcetls.yaml");
+  INFO(problems_text(got.problems));
+  CHECK_FALSE(got.ok());
+  REQUIRE(got.problems.size() == 1);
+  CHECK(got.problems.front().line == bad.line);
+  CHECK(got.problems.front().column == bad.column);
+  CHECK_THAT(got.problems.front().message, Catch::Contains(bad.message));
+}
+
 TEST_CASE("config: every validation error, with message and position", "[conf]") {
   struct Case {
     std::string label;

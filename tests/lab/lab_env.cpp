@@ -47,6 +47,7 @@ Env load_env() {
   e.dir = field(e.vars, "LAB_DIR");
   e.netns = field(e.vars, "NETNS");
   e.resolver = field(e.vars, "RESOLVER");
+  e.resolver_option = field(e.vars, "RESOLVER_OPTION");
   e.auth = field(e.vars, "AUTH");
   e.trust_anchor = field(e.vars, "TRUST_ANCHOR");
   e.ca_file = field(e.vars, "CA_FILE");
@@ -78,6 +79,13 @@ std::map<std::string, std::string> parse_env(std::string_view text) {
 const Env& env() {
   static const Env e = load_env();
   return e;
+}
+
+std::string checker_resolver_yaml() {
+  // RESOLVER_OPTION is written as unbound.conf writes it, "name: value",
+  // which is YAML's one-key mapping too.
+  return "  resolver: \"" + env().resolver + "\"\n  trust_anchor: " + env().trust_anchor +
+         "\n  resolver_options:\n    - " + env().resolver_option + "\n";
 }
 
 RunResult run(const std::string& shell_command) {

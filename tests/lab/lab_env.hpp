@@ -16,6 +16,7 @@ struct Env {
   std::string dir;                          ///< LAB_DIR: the state directory
   std::string netns;                        ///< NETNS: the network namespace's name
   std::string resolver;                     ///< RESOLVER: validating unbound, "127.0.0.1@53"
+  std::string resolver_option;              ///< RESOLVER_OPTION: lets `.test` names reach it
   std::string auth;                         ///< AUTH: authoritative nsd, "127.0.0.1@5300"
   std::string trust_anchor;                 ///< TRUST_ANCHOR: DS lines of the signed zones
   std::string ca_file;                      ///< CA_FILE: the lab CA (PEM)
@@ -40,6 +41,11 @@ struct RunResult {
   int status;       ///< exit code, 128+N when killed by signal N, -1 if not run
   std::string out;  ///< stdout and stderr, interleaved
 };
+
+/// The lines of forcetls.yaml's `checker:` section that point forcetls at the
+/// lab's resolver (resolver, trust_anchor, resolver_options), indented two
+/// spaces, each ending in a newline. Every lab configuration writes these.
+std::string checker_resolver_yaml();
 
 /// Runs `/bin/sh -c shell_command` (in the lab's namespace when the test is).
 RunResult run(const std::string& shell_command);

@@ -40,6 +40,8 @@ fi
 
 "$lab_copy/lab" up "$lab_dir"
 . <(grep -E '^(LAB_DIR|NETNS|RESOLVER|TRUST_ANCHOR|CA_FILE|SEND_LOG|MX_LOG)=' "$lab_dir/env")
+# Not sourced: its value has spaces ("name: value").
+RESOLVER_OPTION=$(sed -n 's/^RESOLVER_OPTION=//p' "$lab_dir/env")
 state=$LAB_DIR
 case "$state" in "$private"/*) fail "the daemons' state $state is below the private directory" ;; esac
 [ "$(readlink "$lab_dir/run")" = "$state" ] || fail "$lab_dir/run does not point at $state"
@@ -67,6 +69,8 @@ cache:
 checker:
   resolver: "$RESOLVER"
   trust_anchor: $TRUST_ANCHOR
+  resolver_options:
+    - $RESOLVER_OPTION
   ca_file: $CA_FILE
   allow_private: true
   ehlo_name: milter.lab.test

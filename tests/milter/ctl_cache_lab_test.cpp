@@ -11,6 +11,7 @@
 #include "milter/service/probe_service.hpp"
 #include "milter/service/setup.hpp"
 #include "tests/lab/lab_env.hpp"
+#include "tests/lab/lab_resolver.hpp"
 
 using namespace forcetls::milter;
 using namespace forcetls::labtest;
@@ -25,10 +26,8 @@ struct Ctl {
     char tmpl[] = "/tmp/forcetls-ctl-lab-XXXXXX";
     dir = mkdtemp(tmpl);
     config = (dir / "forcetls.yaml").string();
-    std::ofstream(config) << "cache:\n  path: " << (dir / "cache").string()
-                          << "\nchecker:\n  resolver: \"" << env().resolver
-                          << "\"\n  trust_anchor: " << env().trust_anchor
-                          << "\n  ca_file: " << env().ca_file
+    std::ofstream(config) << "cache:\n  path: " << (dir / "cache").string() << "\nchecker:\n"
+                          << checker_resolver_yaml() << "  ca_file: " << env().ca_file
                           << "\n  allow_private: true\n  ehlo_name: ctl.lab.test\n  pause: 50ms\n";
   }
   ~Ctl() {
@@ -108,6 +107,7 @@ TEST_CASE("ProbeService reuses fresh provider MX results from the cache across d
   config.cache.path = (ctl.dir / "cache").string();
   config.checker.resolver = env().resolver;
   config.checker.trust_anchor = env().trust_anchor;
+  config.checker.resolver_options = {lab_resolver_option()};
   config.checker.ca_file = env().ca_file;
   config.checker.allow_private = true;
   config.checker.pause = std::chrono::milliseconds(50);

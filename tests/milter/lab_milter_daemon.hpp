@@ -84,10 +84,8 @@ class LabMilterDaemon {
                            << "\n"
                            << milter_extra << "daemon:\n  user: nobody\n"
                            << "  pid_file: " << (dir_ / "milter.pid").string()
-                           << "\ncache:\n  path: " << (dir_ / "cache").string()
-                           << "\nchecker:\n  resolver: \"" << env().resolver
-                           << "\"\n  trust_anchor: " << env().trust_anchor
-                           << "\n  ca_file: " << env().ca_file
+                           << "\ncache:\n  path: " << (dir_ / "cache").string() << "\nchecker:\n"
+                           << checker_resolver_yaml() << "  ca_file: " << env().ca_file
                            << "\n  allow_private: true\n  ehlo_name: milter.lab.test\n"
                            << "  pause: 50ms\npolicy_file: " << policy_ << "\n"
                            << extra_config;

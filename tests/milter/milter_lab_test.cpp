@@ -46,10 +46,8 @@ struct Daemon {
                           << "\n  on_miss: wait\n  miss_deadline: 25s\n"
                           << "daemon:\n  user: nobody\n  pid_file: "
                           << (dir / "milter.pid").string()
-                          << "\ncache:\n  path: " << (dir / "cache").string()
-                          << "\nchecker:\n  resolver: \"" << env().resolver
-                          << "\"\n  trust_anchor: " << env().trust_anchor
-                          << "\n  ca_file: " << env().ca_file
+                          << "\ncache:\n  path: " << (dir / "cache").string() << "\nchecker:\n"
+                          << checker_resolver_yaml() << "  ca_file: " << env().ca_file
                           << "\n  allow_private: true\n  ehlo_name: milter.lab.test\n"
                           << "  pause: 50ms\npolicy_file: " << policy << "\n";
   }

@@ -10,6 +10,7 @@
 #include "milter/service/probe_service.hpp"
 #include "milter/service/setup.hpp"
 #include "tests/lab/lab_env.hpp"
+#include "tests/lab/lab_resolver.hpp"
 
 using namespace forcetls;
 using namespace forcetls::milter;
@@ -28,6 +29,7 @@ struct Fixture {
     config.cache.path = (dir / "cache").string();
     config.checker.resolver = env().resolver;
     config.checker.trust_anchor = env().trust_anchor;
+    config.checker.resolver_options = {lab_resolver_option()};
     config.checker.ca_file = env().ca_file;
     config.checker.allow_private = true;  // the lab's MX hosts live on 127.0.0.x
     config.checker.pause = std::chrono::milliseconds(50);

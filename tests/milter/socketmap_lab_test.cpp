@@ -67,10 +67,8 @@ struct Daemon {
                           << "\n  on_miss: wait\n  miss_deadline: 25s\n"
                           << "socketmap:\n  socket: " << map_socket << "\n"
                           << "daemon:\n  user: nobody\n"
-                          << "cache:\n  path: " << (dir / "cache").string()
-                          << "\nchecker:\n  resolver: \"" << env().resolver
-                          << "\"\n  trust_anchor: " << env().trust_anchor
-                          << "\n  ca_file: " << env().ca_file
+                          << "cache:\n  path: " << (dir / "cache").string() << "\nchecker:\n"
+                          << checker_resolver_yaml() << "  ca_file: " << env().ca_file
                           << "\n  allow_private: true\n  ehlo_name: milter.lab.test\n"
                           << "  pause: 50ms\n"
                           << "log:\n  level: debug\n"
