@@ -11,6 +11,7 @@
 
 #include "checker/report/domain_name.hpp"
 #include "common/duration_text.hpp"
+#include "common/unbound_options.hpp"
 #include "conf/config.hpp"
 #include "conf/loader.hpp"
 #include "conf/yaml_reader.hpp"
@@ -264,6 +265,13 @@ Field resolver_options_field(std::string key,
       if (!name_ok) {
         r.error(at.mark, at.path + ": '" + name +
                              "' is not a libunbound option name (lower-case letters, digits, -)");
+        continue;
+      }
+      if (!unbound_option_allowed(name)) {
+        r.error(at.mark, at.path + ": '" + name +
+                             "' is not a resolver option forcetls lets set (nothing that "
+                             "touches DNSSEC validation); allowed: " +
+                             std::string(kUnboundOptionsAllowed));
         continue;
       }
       const Where value_at{at.path + "." + name, YamlReader::mark_of(entry.second, at.mark)};

@@ -333,6 +333,10 @@ Result<std::unique_ptr<UnboundResolver>> UnboundResolver::create(asio::any_io_ex
     }
   }
   for (const auto& [name, value] : options.unbound_options) {
+    if (!unbound_option_allowed(name)) {
+      return fail(Errc::config, "resolver option \"" + name + "\" is not one forcetls lets set (" +
+                                    std::string(kUnboundOptionsAllowed) + ")");
+    }
     const std::string option = name.ends_with(':') ? name : name + ":";
     if (const int r = ub_ctx_set_option(ctx.get(), option.c_str(), value.c_str()); r != 0) {
       return fail(Errc::config, ub_error("libunbound option \"" + option + " " + value + "\"", r));
@@ -344,6 +348,9 @@ Result<std::unique_ptr<UnboundResolver>> UnboundResolver::create(asio::any_io_ex
   // one configures finalises now, so a broken anchor file or a bad option
   // value is a startup error, not the first query's.
   if (const int r = ub_ctx_zone_remove(ctx.get(), "finalise.forcetls.invalid."); r != 0) {
+    // libunbound may crash deleting a context whose modules failed to
+    // start: it is left to the process's exit instead.
+    [[maybe_unused]] ub_ctx* failed = ctx.release();
     return fail(
         Errc::config,
         ub_error("libunbound initialisation failed (check the trust anchor file " +

@@ -18,6 +18,7 @@
 #include "checker/dns/dns_record.hpp"
 #include "checker/report/report.hpp"
 #include "common/error.hpp"
+#include "common/unbound_options.hpp"
 
 namespace forcetls::checker {
 
@@ -100,6 +101,8 @@ struct ResolverOptions {
 /// Errc::invalid_argument when there is no "name:" (a name without spaces)
 /// or no value.
 Result<std::pair<std::string, std::string>> parse_unbound_option(std::string_view text);
+
+using forcetls::unbound_option_allowed;  ///< common/unbound_options.hpp
 
 /// libunbound in asynchronous thread mode: queries go to its background
 /// thread; its result pipe (ub_fd) is watched by the io_context and each

@@ -551,7 +551,7 @@ asio::awaitable<Prober::Probed> Prober::probe_address_now(std::string host,
   take_dane(*hs);
   if (!hs->smtp.ok()) {
     note_smtp_failure(hs->smtp, r);
-    finish(true);
+    finish(transient(hs->smtp));  // a definite refusal is not noted as a stop
     co_return probed;
   }
   note_handshake(*hs, r, plan);

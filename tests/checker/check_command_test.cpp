@@ -26,7 +26,9 @@ TEST_CASE("forcetls-check: bad input is a usage error with one clear line", "[ch
       {{"--resolver", "not-an-address", "example.com"}, "resolver"},
       // libunbound judges the options when the resolver is built.
       {{"--resolver-option", "no-such-option: 1", "example.com"},
-       "resolver: libunbound option \"no-such-option: 1\""},
+       "resolver: resolver option \"no-such-option\" is not one forcetls lets set"},
+      {{"--resolver-option", "module-config: iterator", "example.com"},
+       "resolver: resolver option \"module-config\" is not one forcetls lets set"},
       {{"--resolver-option", "local-zone: test.", "example.com"}, "local-zone: test."},
       {{"--previous", "/nonexistent/reports.json", "example.com"}, "--previous: cannot read"},
       {{"--previous", "/proc/self/cmdline", "example.com"},

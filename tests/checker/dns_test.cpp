@@ -145,13 +145,25 @@ TEST_CASE("UnboundResolver: the options reach libunbound, and none are set by de
           "[checker]") {
   asio::io_context io;
   CHECK(ResolverOptions{}.unbound_options.empty());
-  SECTION("an option libunbound does not know fails at creation") {
-    ResolverOptions o;
-    o.unbound_options = {{"no-such-option", "1"}};
-    auto r = UnboundResolver::create(io.get_executor(), o);
-    REQUIRE_FALSE(r);
-    CHECK(r.error().code == forcetls::Errc::config);
-    CHECK_THAT(r.error().message, Catch::Contains("libunbound option \"no-such-option: 1\""));
+  SECTION("an option not on the list fails at creation, DNSSEC's above all") {
+    for (const char* name : {"no-such-option", "module-config", "val-permissive-mode",
+                             "trust-anchor", "domain-insecure", "harden-dnssec-stripped"}) {
+      ResolverOptions o;
+      o.unbound_options = {{name, "iterator"}};
+      auto r = UnboundResolver::create(io.get_executor(), o);
+      INFO(name);
+      REQUIRE_FALSE(r);
+      CHECK(r.error().code == forcetls::Errc::config);
+      CHECK_THAT(r.error().message, Catch::Contains("is not one forcetls lets set"));
+    }
+  }
+  SECTION("the list and its text agree") {
+    std::string joined;
+    for (std::string_view n : forcetls::kUnboundOptionsAllowedList) {
+      joined += (joined.empty() ? "" : ", ") + std::string(n);
+      CHECK(forcetls::unbound_option_allowed(std::string(n) + ":"));
+    }
+    CHECK(joined == forcetls::kUnboundOptionsAllowed);
   }
   SECTION("a value libunbound refuses fails at creation") {
     ResolverOptions o;

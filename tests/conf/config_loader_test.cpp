@@ -157,6 +157,12 @@ checker:
       {"a name libunbound cannot have",
        "checker:\n  resolver_options:\n    - do-ip6: no\n    - Local_Zone: test. static\n", 4, 7,
        "checker.resolver_options[1]: 'Local_Zone' is not a libunbound option name"},
+      {"an option that touches DNSSEC",
+       "checker:\n  resolver_options:\n    - do-ip6: no\n    - val-permissive-mode: yes\n", 4, 7,
+       "checker.resolver_options[1]: 'val-permissive-mode' is not a resolver option forcetls lets "
+       "set (nothing that touches DNSSEC validation)"},
+      {"module-config", "checker:\n  resolver_options:\n    - module-config: iterator\n", 3, 7,
+       "checker.resolver_options[0]: 'module-config' is not a resolver option forcetls lets set"},
       {"no value", "checker:\n  resolver_options:\n    - local-zone:\n", 3, 7,
        "checker.resolver_options[0].local-zone: expected the option's value, got nothing"},
       {"a list as value", "checker:\n  resolver_options:\n    - local-zone: [a, b]\n", 3, 19,
