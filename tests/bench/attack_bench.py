@@ -44,6 +44,11 @@ import threading
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lab_netns import ensure_in_namespace, read_env  # noqa: E402
+
+PROG = "attack_bench"
+
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 MILTER_PORT = 8898
@@ -60,29 +65,6 @@ rules:
 def die(why):
     print(f"attack_bench: {why}", file=sys.stderr)
     sys.exit(2)
-
-
-def read_env(lab_dir):
-    path = Path(lab_dir) / "env"
-    if not path.exists():
-        die(f"no {path}: bring the lab up first (tests/lab/lab up {lab_dir})")
-    env = {}
-    for line in path.read_text().splitlines():
-        if "=" in line:
-            k, v = line.split("=", 1)
-            env[k] = v
-    return env
-
-
-def ensure_in_namespace(env, lab_dir):
-    r = subprocess.run(["ip", "netns", "identify"], capture_output=True, text=True)
-    if r.stdout.strip() == env["NETNS"]:
-        return
-    if os.environ.get("ATTACK_BENCH_REEXEC"):
-        die(f"not inside the lab namespace {env['NETNS']} after lab exec")
-    os.environ["ATTACK_BENCH_REEXEC"] = "1"
-    os.execv(env["LAB_SCRIPT"], [env["LAB_SCRIPT"], "exec", str(lab_dir), "--",
-                                 sys.executable, str(Path(__file__).resolve()), *sys.argv[1:]])
 
 
 def pct(values, p):
@@ -282,8 +264,8 @@ def main():
     ap.add_argument("--rcpts", type=int, default=200)
     ap.add_argument("--smoke", action="store_true")
     args = ap.parse_args()
-    env = read_env(args.lab)
-    ensure_in_namespace(env, args.lab)
+    env = read_env(args.lab, PROG)
+    ensure_in_namespace(env, args.lab, __file__, PROG)
     if args.smoke:
         args.names, args.idle, args.rcpts = 3000, 1100, 20
     miss_deadline = 2 if args.smoke else 5

@@ -46,6 +46,11 @@ import threading
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lab_netns import ensure_in_namespace, read_env  # noqa: E402
+
+PROG = "milter_load.py"
+
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 SINK_PORT = 2600
@@ -98,29 +103,6 @@ BENCH_DOMAINS = ["good.test", "tls10.test", "shared01.test", "shared03.test", "c
 def die(msg):
     print(f"milter_load.py: {msg}", file=sys.stderr)
     sys.exit(2)
-
-
-def read_env(lab_dir):
-    env = {}
-    path = Path(lab_dir) / "env"
-    if not path.exists():
-        die(f"no {path}: bring the lab up first (tests/lab/lab up {lab_dir})")
-    for line in path.read_text().splitlines():
-        if "=" in line:
-            k, v = line.split("=", 1)
-            env[k] = v
-    return env
-
-
-def ensure_in_namespace(env, lab_dir):
-    r = subprocess.run(["ip", "netns", "identify"], capture_output=True, text=True)
-    if r.stdout.strip() == env["NETNS"]:
-        return
-    if os.environ.get("MILTER_LOAD_REEXEC"):
-        die(f"not inside the lab namespace {env['NETNS']} after lab exec")
-    os.environ["MILTER_LOAD_REEXEC"] = "1"
-    os.execv(env["LAB_SCRIPT"], [env["LAB_SCRIPT"], "exec", str(lab_dir), "--",
-                                 sys.executable, str(Path(__file__).resolve()), *sys.argv[1:]])
 
 
 def verdicts(personalities):
@@ -948,8 +930,8 @@ def main():
     args = p.parse_args()
     if os.geteuid() != 0:
         die("needs root (the lab and Postfix's configuration do)")
-    env = read_env(args.lab)
-    ensure_in_namespace(env, args.lab)
+    env = read_env(args.lab, PROG)
+    ensure_in_namespace(env, args.lab, __file__, PROG)
     sys.stdout.reconfigure(line_buffering=True)
     commands = {"check": check, "bench": bench, "stop": stop_run}
     sys.exit(commands[args.command](args, env))
