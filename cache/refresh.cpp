@@ -20,6 +20,7 @@
 #include "cache/pins.hpp"
 #include "checker/report/judgement.hpp"
 #include "checker/report/next_hop.hpp"
+#include "common/enum_names.hpp"
 #include "common/log.hpp"
 
 namespace forcetls::cache {
@@ -44,8 +45,6 @@ struct Flight {
 
 constexpr std::size_t kClasses = 3;
 constexpr std::size_t index_of(Priority p) { return static_cast<std::size_t>(p); }
-// How often a full class is logged at most.
-constexpr auto kFullLogInterval = std::chrono::minutes(1);
 
 using FlightPtr = std::shared_ptr<Flight>;
 // A queue entry: weak, so an entry left behind by a promotion, a demotion or
@@ -81,9 +80,8 @@ struct RefreshEngine::Core {
   std::array<std::deque<FlightRef>, kClasses> queues;
   std::array<std::size_t, kClasses> queued{};
   std::array<std::size_t, kClasses> bounds;
-  std::array<std::uint64_t, kClasses> refused_unlogged{};
-  std::array<SteadyClock::time_point, kClasses> full_logged{};
-  std::size_t reserved;  // probe slots only a waiting request may take
+  std::array<log::Throttle, kClasses> full_logged;  // a full class, once a minute
+  std::size_t reserved;                             // probe slots only a waiting request may take
   std::size_t max_in_flight;
   int waiting_streak = 0;  // waiting launches in a row
   std::size_t running = 0;
@@ -133,19 +131,16 @@ struct RefreshEngine::Core {
     if (p == Priority::background) {
       return;
     }
-    ++refused_unlogged[i];
-    const auto now = SteadyClock::now();
-    if (full_logged[i] != SteadyClock::time_point{} && now < full_logged[i] + kFullLogInterval) {
+    std::uint64_t refused = 0;
+    if (!full_logged[i].due(&refused)) {
       return;
     }
-    full_logged[i] = now;
     log::warning("cache: " + log::fields({{"event", "queue-full"},
                                           {"class", to_string(p)},
                                           {"limit", std::to_string(bounds[i])},
-                                          {"refused", std::to_string(refused_unlogged[i])},
+                                          {"refused", std::to_string(refused)},
                                           {"domain", domain},
                                           {"what", "not probed now; answered as not checked"}}));
-    refused_unlogged[i] = 0;
   }
 
   /// Finishes a flight (mu held): it leaves the table and its waiters wake.
@@ -272,17 +267,15 @@ struct RefreshEngine::Core {
   }
 };
 
-std::string_view to_string(Priority p) {
-  switch (p) {
-    case Priority::background:
-      return "background";
-    case Priority::delivery:
-      return "delivery";
-    case Priority::waiting:
-      return "waiting";
-  }
-  return "?";
-}
+namespace {
+constexpr NameTable<Priority, 3> kPriorityNames{{
+    {Priority::background, "background"},
+    {Priority::delivery, "delivery"},
+    {Priority::waiting, "waiting"},
+}};
+}  // namespace
+
+std::string_view to_string(Priority p) { return name_in(kPriorityNames, p); }
 
 RefreshEngine::RefreshEngine(Store& store, ProbeFn probe, RefreshOptions options)
     : store_(store),

@@ -166,4 +166,21 @@ std::string fields(std::initializer_list<Field> kv) {
   return out;
 }
 
+bool Throttle::due(std::uint64_t* events) {
+  pending_.fetch_add(1);
+  const std::int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+  std::int64_t seen = last_.load();
+  if (seen != kNever && now - seen < interval_.count()) {
+    return false;
+  }
+  if (!last_.compare_exchange_strong(seen, now)) {
+    return false;  // another thread logs this interval's line
+  }
+  const std::uint64_t n = pending_.exchange(0);
+  if (events != nullptr) {
+    *events = n;
+  }
+  return true;
+}
+
 }  // namespace forcetls::log

@@ -4,8 +4,12 @@
 // once init() has run; init() itself is called once at startup.
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -49,6 +53,27 @@ std::string fields(std::initializer_list<Field> kv);
 
 /// Quotes one value if needed: `a b` -> `"a b"`, control bytes -> \xNN.
 std::string quote(std::string_view value);
+
+/// At most one line per interval for an event that can come in floods
+/// (a full queue, a refused connection): due() counts the event and says
+/// whether to log it now; the first one is always due. Thread-safe.
+class Throttle {
+ public:
+  explicit Throttle(std::chrono::steady_clock::duration interval = std::chrono::minutes(1))
+      : interval_(interval) {}
+  Throttle(const Throttle&) = delete;
+  Throttle& operator=(const Throttle&) = delete;
+  /// Counts one event; true when it is to be logged now, with `events` (if
+  /// given) set to the events counted since the last logged one, this one
+  /// included.
+  bool due(std::uint64_t* events = nullptr);
+
+ private:
+  static constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::min();
+  std::chrono::steady_clock::duration interval_;
+  std::atomic<std::int64_t> last_{kNever};  ///< steady clock ticks of the last logged one
+  std::atomic<std::uint64_t> pending_{0};
+};
 
 inline void info(std::string_view line) { write(Level::info, line); }
 inline void warning(std::string_view line) { write(Level::warning, line); }

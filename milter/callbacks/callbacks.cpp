@@ -204,16 +204,14 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
 
 /// At most once a minute: sessions beyond milter.max_sessions.
 void log_over_limit(int limit) {
-  static std::atomic<std::int64_t> last{0};
-  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                               std::chrono::steady_clock::now().time_since_epoch())
-                               .count();
-  std::int64_t seen = last.load();
-  if ((seen != 0 && now - seen < 60) || !last.compare_exchange_strong(seen, now)) {
+  static log::Throttle throttle;
+  std::uint64_t refused = 0;
+  if (!throttle.due(&refused)) {
     return;
   }
   log::warning(log::fields({{"error", "too-many-sessions"},
                             {"limit", std::to_string(limit)},
+                            {"refused", std::to_string(refused)},
                             {"action", "tempfail"},
                             {"what", "sessions beyond milter.max_sessions are tempfailed"}}));
 }

@@ -82,19 +82,9 @@ void MissBudget::spend() {
   tokens_ -= 1.0;
 }
 
-std::uint64_t MissBudget::refused() const {
-  std::lock_guard lock(mutex_);
-  return refused_;
-}
-
-bool MissBudget::refuse(Clock::time_point now) {
-  std::lock_guard lock(mutex_);
+bool MissBudget::refuse() {
   ++refused_;
-  if (logged_ != Clock::time_point{} && now < logged_ + std::chrono::minutes(1)) {
-    return false;
-  }
-  logged_ = now;
-  return true;
+  return throttle_.due();
 }
 
 SocketmapReply answer_request(const policy::Policy& policy, const SocketmapOptions& options,
@@ -158,7 +148,7 @@ SocketmapReply answer_request(const policy::Policy& policy, const SocketmapOptio
       found = reports.peek(target);  // over the budget: nothing is queued
       if (found->state == cache::Freshness::missing) {
         note = kRateLimited;
-        if (budget->refuse(MissBudget::Clock::now())) {
+        if (budget->refuse()) {
           log::warning("socketmap " +
                        log::fields({{"event", "miss-rate-limited"},
                                     {"refused", std::to_string(budget->refused())},

@@ -6,6 +6,7 @@
 // reentrant: the responder calls it from every connection thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <string>
@@ -42,15 +43,14 @@ class MissBudget {
   bool available(Clock::time_point now);
   /// Spends one miss (after a lookup that queued one).
   void spend();
-  /// Counts a miss refused; true at most once a minute (then log it, with
-  /// refused() misses since the last time).
-  bool refuse(Clock::time_point now);
-  std::uint64_t refused() const;
+  /// Counts a miss refused; true at most once a minute (then log it).
+  bool refuse();
+  std::uint64_t refused() const { return refused_.load(); }
 
  private:
   mutable std::mutex mutex_;
-  std::uint64_t refused_ = 0;
-  Clock::time_point logged_{};
+  std::atomic<std::uint64_t> refused_{0};
+  log::Throttle throttle_;
   double per_second_;
   double burst_;
   double tokens_;

@@ -16,6 +16,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <tuple>
 
 #include "common/log.hpp"
 
@@ -272,11 +273,11 @@ bool SocketmapServer::make_room(bool mta) {
   auto victim = open_.end();
   for (auto it = open_.begin(); it != open_.end(); ++it) {
     const Conn& c = it->second;
-    if (c.busy || c.evicted || (c.mta && !mta)) {
+    if (c.busy.load() || c.evicted || (c.mta && !mta)) {
       continue;
     }
     if (victim == open_.end() || (victim->second.mta && !c.mta) ||
-        (victim->second.mta == c.mta && c.last_active < victim->second.last_active)) {
+        (victim->second.mta == c.mta && c.last_active.load() < victim->second.last_active.load())) {
       victim = it;
     }
   }
@@ -312,15 +313,9 @@ void SocketmapServer::admit(int fd) {
   const std::size_t others = live - open_mta_;
   const bool full = live >= limit || (!mta && others >= limit - reserved);
   if (full && !make_room(mta)) {
-    const auto now = std::chrono::steady_clock::now();
-    const bool say = refused_logged_ == std::chrono::steady_clock::time_point{} ||
-                     now >= refused_logged_ + std::chrono::minutes(1);
-    if (say) {
-      refused_logged_ = now;
-    }
     lock.unlock();
     ++refused_;
-    if (say) {
+    if (refused_log_.due()) {
       log::warning("socketmap " + log::fields({{"error", "too-many-connections"},
                                                {"limit", std::to_string(limit)},
                                                {"refused", std::to_string(refused_.load())},
@@ -333,7 +328,8 @@ void SocketmapServer::admit(int fd) {
   const timeval idle_limit = to_timeval(options_.idle_timeout);
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_limit, sizeof send_limit);
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle_limit, sizeof idle_limit);
-  open_.emplace(fd, Conn{.mta = mta, .uid = uid, .last_active = std::chrono::steady_clock::now()});
+  open_.emplace(std::piecewise_construct, std::forward_as_tuple(fd),
+                std::forward_as_tuple(mta, uid));
   open_mta_ += mta ? 1 : 0;
   ++threads_;
   ++connections_;
@@ -350,27 +346,17 @@ void SocketmapServer::admit(int fd) {
 
 // The MTA's connections (and every inet one) get a budget each; another
 // local user's connections on a unix socket share that user's.
-std::shared_ptr<MissBudget> SocketmapServer::budget_for(int fd) {
-  std::lock_guard lock(mutex_);
-  auto it = open_.find(fd);
-  if (it == open_.end() || it->second.mta ||
-      options_.address.kind != conf::SocketAddress::Kind::unix_path ||
-      it->second.uid == static_cast<uid_t>(-1)) {
+// (mutex_ held)
+std::shared_ptr<MissBudget> SocketmapServer::budget_for(const Conn& conn) {
+  if (conn.mta || options_.address.kind != conf::SocketAddress::Kind::unix_path ||
+      conn.uid == static_cast<uid_t>(-1)) {
     return std::make_shared<MissBudget>(options_.miss_rate, options_.miss_burst);
   }
-  auto& shared = user_budgets_[it->second.uid];
+  auto& shared = user_budgets_[conn.uid];
   if (!shared) {
     shared = std::make_shared<MissBudget>(options_.miss_rate, options_.miss_burst);
   }
   return shared;
-}
-
-void SocketmapServer::set_busy(int fd, bool busy) {
-  std::lock_guard lock(mutex_);
-  if (auto it = open_.find(fd); it != open_.end()) {
-    it->second.busy = busy;
-    it->second.last_active = std::chrono::steady_clock::now();
-  }
 }
 
 bool SocketmapServer::send_all(int fd, std::string_view bytes) {
@@ -389,7 +375,15 @@ bool SocketmapServer::send_all(int fd, std::string_view bytes) {
 
 void SocketmapServer::serve(int fd) {
   NetstringDecoder decoder(options_.max_request);
-  const std::shared_ptr<MissBudget> budget = budget_for(fd);
+  // The connection's entry stays in open_ (a map: stable) until this
+  // thread erases it at the end.
+  Conn* conn = nullptr;
+  std::shared_ptr<MissBudget> budget;
+  {
+    std::lock_guard lock(mutex_);
+    conn = &open_.at(fd);
+    budget = budget_for(*conn);
+  }
   std::array<char, 16384> buffer;
   std::string out;
   for (;;) {
@@ -407,7 +401,8 @@ void SocketmapServer::serve(int fd) {
     if (got <= 0 || stopping_) {
       break;  // closed by the client (Postfix does when idle), stop() or eviction
     }
-    set_busy(fd, true);
+    conn->busy.store(true);
+    conn->touch();
     decoder.feed(std::string_view(buffer.data(), static_cast<std::size_t>(got)));
     out.clear();
     bool bad = false;
@@ -447,13 +442,14 @@ void SocketmapServer::serve(int fd) {
     // be waiting for them.
     // Busy means in the handler only: a client that does not read its
     // answers is as evictable as an idle one (shutdown() ends the send).
-    set_busy(fd, false);
+    conn->touch();
+    conn->busy.store(false);
     if ((!out.empty() && !send_all(fd, out)) || bad) {
       break;
     }
   }
   std::lock_guard lock(mutex_);
-  if (auto it = open_.find(fd); it != open_.end()) {
+  if (auto it = open_.find(fd); it != open_.end()) {  // `conn`
     if (it->second.evicted) {
       log::write(log::Level::debug,
                  "socketmap " + log::fields({{"event", "evicted-idle"}, {"client", peer_of(fd)}}));

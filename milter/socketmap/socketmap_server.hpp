@@ -33,6 +33,7 @@
 
 #include "common/c_handle.hpp"
 #include "common/error.hpp"
+#include "common/log.hpp"
 #include "conf/socket_address.hpp"
 #include "milter/socketmap/netstring.hpp"
 #include "milter/socketmap/socketmap_handler.hpp"
@@ -97,19 +98,22 @@ class SocketmapServer {
  private:
   explicit SocketmapServer(SocketmapServerOptions options) : options_(std::move(options)) {}
   /// One open connection (mutex_).
+  /// One open connection. `busy` and `last_active` are written by its own
+  /// thread without mutex_ (once per request) and read by make_room().
   struct Conn {
-    bool mta = false;                    ///< a reserved-slot peer (unix socket, MTA uid)
-    uid_t uid = static_cast<uid_t>(-1);  ///< the peer's, on a unix socket
-    bool busy = false;                   ///< between a request's arrival and its answer
-    bool evicted = false;
-    std::chrono::steady_clock::time_point last_active;
+    Conn(bool mta_peer, uid_t peer) : mta(mta_peer), uid(peer) { touch(); }
+    void touch() { last_active.store(std::chrono::steady_clock::now().time_since_epoch().count()); }
+    const bool mta;                         ///< a reserved-slot peer (unix socket, MTA uid)
+    const uid_t uid;                        ///< the peer's on a unix socket, else -1
+    bool evicted = false;                   ///< mutex_
+    std::atomic<bool> busy{false};          ///< inside the handler
+    std::atomic<std::int64_t> last_active;  ///< steady clock ticks
   };
   void accept_loop();
   void admit(int fd);
   bool make_room(bool mta);
   void serve(int fd);
-  void set_busy(int fd, bool busy);
-  std::shared_ptr<MissBudget> budget_for(int fd);
+  std::shared_ptr<MissBudget> budget_for(const Conn& conn);
   bool send_all(int fd, std::string_view bytes);
 
   SocketmapServerOptions options_;
@@ -128,8 +132,8 @@ class SocketmapServer {
   std::size_t open_mta_ = 0;
   /// Other local users' budgets on a unix socket, one per uid (mutex_).
   std::map<uid_t, std::shared_ptr<MissBudget>> user_budgets_;
-  std::chrono::steady_clock::time_point refused_logged_{};  ///< once a minute at most
-  std::size_t threads_ = 0;                                 ///< connection threads still running
+  log::Throttle refused_log_;
+  std::size_t threads_ = 0;  ///< connection threads still running
   std::atomic<std::uint64_t> connections_{0};
   std::atomic<std::uint64_t> refused_{0};
   std::atomic<std::uint64_t> evicted_{0};

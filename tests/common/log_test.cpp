@@ -2,8 +2,11 @@
 // Tests for common/log: field quoting and level filtering.
 #include "common/log.hpp"
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace forcetls;
@@ -50,4 +53,33 @@ TEST_CASE("log::parse_level accepts the five names only", "[common]") {
   CHECK(level == log::Level::warning);
   CHECK_FALSE(log::parse_level("WARN", level));
   CHECK_FALSE(log::parse_level("", level));
+}
+
+TEST_CASE("log::Throttle: the first event, then one per interval, with the count", "[common]") {
+  forcetls::log::Throttle throttle(std::chrono::milliseconds(50));
+  std::uint64_t n = 0;
+  CHECK(throttle.due(&n));
+  CHECK(n == 1);
+  for (int i = 0; i < 5; ++i) {
+    CHECK_FALSE(throttle.due());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  CHECK(throttle.due(&n));
+  CHECK(n == 6);  // the five held back and this one
+  CHECK_FALSE(throttle.due(&n));
+  // Many threads at once: exactly one of them logs within the interval.
+  forcetls::log::Throttle shared(std::chrono::minutes(1));
+  std::atomic<int> logged{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 1000; ++i) {
+        logged += shared.due() ? 1 : 0;
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  CHECK(logged == 1);
 }
