@@ -202,7 +202,7 @@ ProberOptions prober_options(const CheckArgs& a, const CheckPlan& plan) {
   options.set_timeouts(a.timeout, a.timeout);
   options.port = a.port;
   options.per_address_connections = a.per_address_connections;
-  options.pause = a.pause;
+  options.politeness.pause = a.pause;
   options.mx.families = select_families(plan.families);
   options.mx.address_policy.allow_private = a.allow_private;
   options.tls.ca_file = a.ca_file;

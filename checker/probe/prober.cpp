@@ -210,12 +210,8 @@ Prober::AddressState& Prober::state_for(const asio::ip::address& address, std::u
   std::string key = address.to_string() + "|" + std::to_string(port);
   auto& slot = states_[key];
   if (!slot) {
-    slot = std::make_unique<AddressState>(
-        std::max(1, options_.per_address_connections),
-        PolitenessOptions{.pause = options_.pause,
-                          .rate_limit_pause = options_.rate_limit_pause,
-                          .max_backoff = options_.max_backoff,
-                          .rate_limit_stop = options_.rate_limit_stop});
+    slot = std::make_unique<AddressState>(std::max(1, options_.per_address_connections),
+                                          options_.politeness);
   }
   return *slot;
 }

@@ -23,6 +23,7 @@
 #include "checker/dns/dns.hpp"
 #include "checker/dns/mx_resolver.hpp"
 #include "checker/probe/async_util.hpp"
+#include "checker/probe/politeness.hpp"
 #include "checker/report/judgement.hpp"
 #include "checker/report/next_hop.hpp"
 #include "checker/report/report.hpp"
@@ -53,17 +54,13 @@ struct ProberOptions {
   std::chrono::milliseconds raw_timeout = 15s;  ///< the answer to one raw ClientHello
   MxOptions mx = {};                            ///< caps, address families, address policy
   std::uint16_t port = 25;
-  int per_address_connections = 1;          ///< connections at once to one address
-  std::chrono::milliseconds pause = 200ms;  ///< between connections to one address
-  /// After a 421 (or a dropped greeting) wait at least this long: servers
-  /// that rate-limit count connections over windows of a few seconds.
-  std::chrono::milliseconds rate_limit_pause = 5s;
-  std::chrono::milliseconds max_backoff = 20s;  ///< pause ceiling after repeated 421s
-  /// This many 421s (or dropped greetings) in a row from one address end its
-  /// probe: the questions not yet answered stay unknown, with a note (in
+  int per_address_connections = 1;  ///< connections at once to one address
+  /// Per address: the pause between connections, the back-off after a 421
+  /// (or a dropped greeting), and the stop after `rate_limit_stop` of them in
+  /// a row: the questions not yet answered stay unknown, with a note (in
   /// forcetls-check for the whole run; the daemon asks again at its next
-  /// refresh). 0: never stop early.
-  int rate_limit_stop = 2;
+  /// refresh).
+  PolitenessOptions politeness = {};
   PlanOptions plan = {};      ///< connection budget per address
   TlsClientOptions tls = {};  ///< CA file for the "trusted" check
   /// Stop at the fast answer: one handshake offering TLS 1.0-1.2 and only the

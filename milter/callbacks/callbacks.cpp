@@ -220,7 +220,7 @@ sfsistat on_connect(SMFICTX* ctx, char* /*hostname*/, _SOCK_ADDR* hostaddr) {
   return guarded(ctx, "connect", [&] {
     auto c = std::make_unique<Connection>();
     const std::shared_ptr<const Runtime> rt = g_filter.runtime->load();
-    const int limit = rt ? rt->config.milter.max_sessions : 1024;
+    const int limit = rt ? rt->config.milter.max_sessions : conf::Config::Milter{}.max_sessions;
     if (g_filter.sessions.fetch_add(1) >= limit) {
       // Counted in all the same (on_close counts every Connection out).
       c->over_limit = true;

@@ -174,13 +174,18 @@ void reload(const conf::SetupOptions& setup_options) {
   }
   auto old = g_runtime.load();
   const conf::Config& n = loaded.value.config;
+  // The map's names and DNSSEC answers apply at once; the rest of its
+  // section (socket and limits) is read when the listener opens.
+  auto listener_part = [](conf::Config::Socketmap m) {
+    m.name.clear();
+    m.sts_name.clear();
+    m.postfix_dnssec = false;
+    return m;
+  };
   if (n.milter.socket != old->config.milter.socket ||
-      n.socketmap.socket != old->config.socketmap.socket ||
-      n.socketmap.max_connections != old->config.socketmap.max_connections ||
-      n.socketmap.idle_timeout != old->config.socketmap.idle_timeout ||
-      n.socketmap.mta_user != old->config.socketmap.mta_user ||
-      n.socketmap.miss_rate != old->config.socketmap.miss_rate || n.cache != old->config.cache ||
-      n.checker != old->config.checker || n.daemon != old->config.daemon) {
+      listener_part(n.socketmap) != listener_part(old->config.socketmap) ||
+      n.cache != old->config.cache || n.checker != old->config.checker ||
+      n.daemon != old->config.daemon) {
     log::warning(log::fields(
         {{"event", "reload"},
          {"note", "socket, socketmap limit, cache, checker and daemon changes need a restart"}}));

@@ -53,7 +53,7 @@ checker::ProberOptions prober_options(const conf::Config& config, const std::str
   o.smtp.ehlo_name = c.ehlo_name.empty() ? this_host : c.ehlo_name;
   o.set_timeouts(c.connect_timeout, c.command_timeout);
   o.per_address_connections = c.connections_per_address;
-  o.pause = c.pause;
+  o.politeness.pause = c.pause;
   o.mx.max_addresses_per_host = static_cast<std::size_t>(c.max_addresses_per_mx);
   o.mx.address_policy.allow_private = c.allow_private;
   checker::FamilyChoice choice = checker::FamilyChoice::automatic;

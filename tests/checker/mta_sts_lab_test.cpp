@@ -150,7 +150,7 @@ TEST_CASE("MTA-STS in the prober: the report's mta_sts, tlsrpt and enforce answe
   po.smtp.command_timeout = 10s;
   po.tls_timeout = 10s;
   po.raw_timeout = 10s;
-  po.pause = 20ms;
+  po.politeness.pause = 20ms;
   po.quick = true;
   po.mx.address_policy.allow_private = true;
   po.mx.families = Families{.ipv4 = true, .ipv6 = false};

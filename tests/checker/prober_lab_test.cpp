@@ -63,7 +63,7 @@ std::unique_ptr<LabProber> lab_prober(int budget = 10, bool quick = false,
   po.smtp.command_timeout = 5s;
   po.tls_timeout = 5s;
   po.raw_timeout = 5s;
-  po.pause = 50ms;
+  po.politeness.pause = 50ms;
   po.mx.address_policy.allow_private = true;
   po.tls.ca_file = env().ca_file;
   po.plan.max_connections = budget;
@@ -426,7 +426,7 @@ TEST_CASE("prober: an address that answers 421 to every connection after its sec
   std::unique_ptr<LabProber> lab =
       lab_prober(10, false, [](ProberOptions& po) { po.remember_addresses = false; });
   const ProberOptions defaults;
-  REQUIRE(defaults.rate_limit_stop == 2);
+  REQUIRE(defaults.politeness.rate_limit_stop == 2);
   const std::string note = "rate-limited: stopped after 2 consecutive 421 replies";
 
   // First probe: two connections answered, two refused, then no more.
