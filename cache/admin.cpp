@@ -26,7 +26,6 @@ using nlohmann::json;
 constexpr std::size_t kMaxLine = 1 << 20;
 constexpr std::size_t kImportBatch = 500;
 
-std::string grade_text(const checker::Grade& g) { return g.letter + (g.provisional ? "?" : ""); }
 
 ListEntry entry_of(const std::string& domain, Lookup& l) {
   ListEntry e;
@@ -38,7 +37,7 @@ ListEntry entry_of(const std::string& domain, Lookup& l) {
   e.last_used = l.last_used;
   if (l.miss == Miss::none || l.miss == Miss::expired) {
     e.eligible = l.report.eligible;
-    e.grade = grade_text(l.report.grade);
+    e.grade = checker::short_grade(l.report.grade);
   }
   return e;
 }

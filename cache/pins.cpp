@@ -95,6 +95,14 @@ void mark_downgrade_suspected(checker::DomainReport& report, const Pin& pin) {
                " before; ineligible on " + std::to_string(pin.suspects) +
                " probe(s) since: held as unknown until the change is confirmed "
                "(forcetls-ctl cache unpin if it is real)";
+  // The verdict with TLS 1.3 counted is never stricter: held the same way
+  // when it is ineligible too, so no rule reads the suspected change as final.
+  checker::EligibilityResult& loose = report.tls13_counted;
+  if (loose.eligible == checker::Eligibility::ineligible) {
+    loose.eligible = checker::Eligibility::unknown;
+    loose.unknown_cause = checker::UnknownCause::downgrade_suspected;
+    loose.reasons.insert(loose.reasons.begin(), why);
+  }
   report.reasons.insert(report.reasons.begin(), std::move(why));
 }
 

@@ -7,33 +7,18 @@
 
 #include "cache/keys.hpp"
 #include "checker/report/domain_name.hpp"
+#include "checker/report/judgement.hpp"
 #include "checker/report/next_hop.hpp"
 #include "common/log.hpp"
 
 namespace forcetls::cache {
 namespace detail {
-namespace {
 
 using checker::AddressReport;
 using checker::DomainReport;
 
-// The class one address earns on its own: judged as if it were the only
-// address of the only MX host, so the rule stays the checker's.
-TtlClass address_class(const AddressReport& a, const std::string& host,
-                       const checker::JudgeOptions& options) {
-  DomainReport one;
-  one.source = checker::MxSource::mx;
-  checker::MxReport mx;
-  mx.host = host;
-  mx.addresses.push_back(a);
-  one.mx.push_back(std::move(mx));
-  return ttl_class_of(checker::eligibility(one, options).eligible);
-}
-
-}  // namespace
-
 Result<Prepared> prepare(const DomainReport& report, std::int64_t now, const Ttls& ttls,
-                         const checker::JudgeOptions& judge, const PutOptions& options) {
+                         const PutOptions& options) {
   Prepared p;
   auto domain = checker::normalize_report_key(report.domain);
   if (!domain) {
@@ -49,7 +34,7 @@ Result<Prepared> prepare(const DomainReport& report, std::int64_t now, const Ttl
   d.checked_at = checked_at;
   d.stored_at = now;
   d.dns_ttl = options.dns_ttl ? std::max<std::int64_t>(0, *options.dns_ttl) : -1;
-  d.eligible = checker::eligibility(report, judge).eligible;
+  d.eligible = report.eligible;
   d.ttl_class = ttl_class_of(d.eligible);
   d.source = report.source;
   d.dnssec = report.dnssec;
@@ -94,7 +79,8 @@ Result<Prepared> prepare(const DomainReport& report, std::int64_t now, const Ttl
       rec.report.address = *address;
       rec.report.grade = {};
       rec.report.recommendations.clear();
-      rec.ttl_class = address_class(rec.report, e.host, judge);
+      // The class one address earns on its own, by the rule for one address.
+      rec.ttl_class = ttl_class_of(checker::address_eligibility(rec.report));
       rec.expires_at = checked_at + ttl_for(ttls, rec.ttl_class);
       if (auto bytes = encode(rec); !bytes) {
         return fail(Errc::invalid_argument, "MX host " + e.host + ": " + bytes.error().message);
@@ -113,7 +99,7 @@ Result<Prepared> prepare(const DomainReport& report, std::int64_t now, const Ttl
 }  // namespace detail
 
 Result<void> check_storable(const checker::DomainReport& report) {
-  auto p = detail::prepare(report, 0, Ttls{}, checker::JudgeOptions{}, PutOptions{});
+  auto p = detail::prepare(report, 0, Ttls{}, PutOptions{});
   if (!p) {
     return std::unexpected(p.error());
   }

@@ -11,7 +11,6 @@
 
 #include "cache/record.hpp"
 #include "cache/store.hpp"
-#include "checker/report/judgement.hpp"
 #include "checker/report/report.hpp"
 #include "common/error.hpp"
 
@@ -24,9 +23,10 @@ struct Prepared {
   std::vector<std::pair<std::string, AddressRecord>> addresses;  // key, record
 };
 
-/// The records for `report` stored at `now`; an error names what put()
+/// The records for `report` (judged: its verdict is stored for listing)
+/// stored at `now`; an error names what put()
 /// refuses (a bad name or address, a limit exceeded). check_storable() runs it too.
 Result<Prepared> prepare(const checker::DomainReport& report, std::int64_t now, const Ttls& ttls,
-                         const checker::JudgeOptions& judge, const PutOptions& options);
+                         const PutOptions& options);
 
 }  // namespace forcetls::cache::detail

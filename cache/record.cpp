@@ -111,12 +111,14 @@ void write_address(Writer& w, const AddressReport& a) {
 void write_mta_sts(Writer& w, const checker::MtaStsReport& m) {
   w.str(m.txt);
   w.str(m.id);
-  w.str(m.mode);
+  w.str(m.mode ? std::string(to_string(*m.mode)) : std::string());
   w.strings(m.mx_patterns, "MTA-STS patterns");
   w.s(m.max_age);
   w.strings(m.mx_match, "MTA-STS matched hosts");
   w.s(m.fetched_at);
-  w.str(m.error);
+  // The text form, as version 2 always wrote it (the cached-policy note,
+  // which older writers appended, is derived from the mode on reading).
+  w.str(checker::to_string(m.failure));
 }
 
 void write_tlsrpt(Writer& w, const checker::TlsRptReport& t) {
@@ -324,9 +326,13 @@ void read_address(Reader& r, AddressReport& a) {
 void read_mta_sts(Reader& r, checker::MtaStsReport& m) {
   r.str(m.txt);
   r.str(m.id);
-  r.str(m.mode);
-  if (!m.mode.empty() && m.mode != "enforce" && m.mode != "testing" && m.mode != "none") {
-    r.failed("bad MTA-STS mode");
+  std::string text;
+  r.str(text);
+  if (!text.empty()) {
+    m.mode = checker::sts_mode_from_string(text);
+    if (!m.mode) {
+      r.failed("bad MTA-STS mode");
+    }
   }
   r.strings(m.mx_patterns, "MTA-STS patterns");
   m.max_age = r.s();
@@ -335,7 +341,10 @@ void read_mta_sts(Reader& r, checker::MtaStsReport& m) {
   }
   r.strings(m.mx_match, "MTA-STS matched hosts");
   m.fetched_at = r.s();
-  r.str(m.error);
+  r.str(text);
+  if (!checker::set_sts_error(m, text)) {
+    r.failed("unknown MTA-STS problem");
+  }
 }
 
 void read_tlsrpt(Reader& r, checker::TlsRptReport& t) {

@@ -18,7 +18,6 @@
 #include <vector>
 
 #include "cache/pins.hpp"
-#include "checker/report/judgement.hpp"
 #include "checker/report/next_hop.hpp"
 #include "common/enum_names.hpp"
 #include "common/log.hpp"
@@ -518,15 +517,14 @@ std::vector<checker::DomainReport> answers(Store& store, std::vector<PutItem>& i
   return results;
 }
 
-// Judges and stores the results, then finishes their flights (taking c.mu
+// Stores the results (the store judges them), then finishes their flights (taking c.mu
 // through `lock`, which is not held on entry or exit), so a result is in the
 // store before any waiter wakes.
 void store_results(Store& store, Core& c, std::unique_lock<std::mutex>& lock, Results& matched) {
   std::vector<PutItem> items;
   items.reserve(matched.size());
   for (auto& [f, probed] : matched) {
-    probed.report.domain = f->domain;
-    checker::judge(probed.report, store.options().judge);
+    probed.report.domain = f->domain;  // the store judges what it keeps
     items.push_back({probed.report, PutOptions{.dns_ttl = probed.dns_ttl, .probed = true}});
   }
   std::vector<bool> stored = put_all(store, items);

@@ -29,6 +29,7 @@
 #include "cache/prepared.hpp"
 #include "cache/record_io.hpp"
 #include "checker/report/domain_name.hpp"
+#include "checker/report/judgement.hpp"
 #include "checker/report/next_hop.hpp"
 #include "common/log.hpp"
 #include "common/unix_time.hpp"
@@ -194,7 +195,7 @@ Lookup Store::read_domain(std::string_view domain, bool count) {
     settle_miss(im, out, count);
     return out;
   }
-  checker::judge(out.report, options_.judge);
+  checker::judge(out.report);  // reassembled: the observations may be of several probes
   if (out.report.eligible == checker::Eligibility::ineligible) {
     // Pinned eligible and found ineligible since, not yet confirmed.
     if (std::optional<Pin> p = pin(*key); p && p->suspected() && p->until > now) {
@@ -283,7 +284,7 @@ int write_pin(Store::Impl& im, MDB_txn* txn, const std::string& key, const std::
 /// probed before whose MX is a server once seen eligible, found stripped, is
 /// suspect as well. Fills `from` with the live pin of such a server.
 int apply_server_pins(Store::Impl& im, MDB_txn* txn, const Prepared& p, std::int64_t now,
-                      const checker::JudgeOptions& judge, const PinOptions& options,
+                      const PinOptions& options,
                       PinSteps& steps, std::optional<Pin>& from) {
   std::vector<std::string> seen;
   for (const auto& [unused, record] : p.addresses) {
@@ -302,7 +303,7 @@ int apply_server_pins(Store::Impl& im, MDB_txn* txn, const Prepared& p, std::int
     if (int rc = read_pin(im, txn, key, pin); rc != 0) {
       return rc;
     }
-    const checker::Eligibility e = checker::address_eligibility(a, judge);
+    const checker::Eligibility e = checker::address_eligibility(a);
     if (e == checker::Eligibility::ineligible && pin && pin->until > now &&
         (!from || pin->pinned_at < from->pinned_at)) {
       from = pin;
@@ -325,7 +326,7 @@ int apply_server_pins(Store::Impl& im, MDB_txn* txn, const Prepared& p, std::int
 /// stored, updated or deleted; a suspected result kept only for the unknown
 /// TTL, so it is probed again soon.
 int apply_pin(Store::Impl& im, MDB_txn* txn, Prepared& p, std::int64_t now, const Ttls& ttls,
-              const checker::JudgeOptions& judge, const PinOptions& options, PinSteps& steps) {
+              const PinOptions& options, PinSteps& steps) {
   DomainRecord& d = p.domain;
   std::optional<Pin> pin;
   if (int rc = read_pin(im, txn, d.domain, pin); rc != 0) {
@@ -335,7 +336,7 @@ int apply_pin(Store::Impl& im, MDB_txn* txn, Prepared& p, std::int64_t now, cons
   step = next_pin(pin, d.eligible, now, options);
   if (options.pin_for > 0) {
     std::optional<Pin> from;
-    if (int rc = apply_server_pins(im, txn, p, now, judge, options, steps, from); rc != 0) {
+    if (int rc = apply_server_pins(im, txn, p, now, options, steps, from); rc != 0) {
       return rc;
     }
     if (from && !step.pin && step.event != PinEvent::confirmed &&
@@ -400,7 +401,11 @@ Result<void> Store::put_many(std::span<const PutItem> items) {
   std::vector<Prepared> prepared;
   prepared.reserve(items.size());
   for (const PutItem& item : items) {
-    auto p = prepare(item.report, now, options_.ttls, options_.judge, item.options);
+    // Judged here, not trusted from the caller: an imported report's verdict
+    // is whatever its file says.
+    checker::DomainReport judged = item.report;
+    checker::judge(judged);
+    auto p = prepare(judged, now, options_.ttls, item.options);
     if (!p) {
       return std::unexpected(p.error());
     }
@@ -412,8 +417,8 @@ Result<void> Store::put_many(std::span<const PutItem> items) {
       [&](MDB_txn* txn, std::string& why) -> int {
         for (std::size_t i = 0; i < prepared.size(); ++i) {
           if (items[i].options.probed) {
-            if (int rc = apply_pin(im, txn, prepared[i], now, options_.ttls, options_.judge,
-                                   options_.pins, steps[i]);
+            if (int rc = apply_pin(im, txn, prepared[i], now, options_.ttls, options_.pins,
+                                   steps[i]);
                 rc != 0) {
               return rc;
             }

@@ -45,7 +45,6 @@
 
 #include "cache/pins.hpp"
 #include "cache/record.hpp"
-#include "checker/report/judgement.hpp"
 #include "checker/report/report.hpp"
 #include "common/error.hpp"
 
@@ -80,7 +79,6 @@ struct StoreOptions {
   unsigned max_readers = 1024;            ///< concurrent read transactions, all processes
   std::int64_t touch_interval = 300;      ///< last_used precision: fewer writes for hot domains
   Durability durability = Durability::no_meta_sync;
-  checker::JudgeOptions judge;
   PinOptions pins;  ///< eligibility pins (pins.hpp) for probe results
   Clock clock;      ///< empty: system_clock()
 };

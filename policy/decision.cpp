@@ -7,7 +7,6 @@
 #include <array>
 #include <utility>
 
-#include "checker/report/judgement.hpp"
 #include "common/enum_names.hpp"
 #include "common/log.hpp"
 
@@ -65,29 +64,26 @@ Check check_grade(GradeLetter min, const DomainReport& report) {
   }
   const std::string want(to_string(min));
   const checker::Grade& g = report.grade;
-  auto parsed = grade_from_string(g.letter);
-  if (!has_address(report) || !parsed) {
+  if (!has_address(report)) {
     // Without any graded address the report's grade is a placeholder.
     note(c, Tri::unknown, {"grade-unknown", "", "no MX address was graded"});
     return c;
   }
-  GradeLetter have = *parsed;
-  Tri meets = have >= min ? Tri::yes : Tri::no;
-  if (meets == Tri::no && min == GradeLetter::A_plus && have == GradeLetter::A && g.score == 100) {
-    // A+ is "A at 100 points plus MTA-STS enforce or DANE on every MX"
-    // (doc/checks.md); the grade may predate those answers, so ask them here.
-    meets = (report.mta_sts_enforce == Tri::yes || report.dane == Tri::yes)           ? Tri::yes
-            : (report.mta_sts_enforce == Tri::unknown || report.dane == Tri::unknown) ? Tri::unknown
-                                                                                      : Tri::no;
+  Tri meets = g.letter >= min ? Tri::yes : Tri::no;
+  if (meets == Tri::no && min == GradeLetter::A_plus && g.letter == GradeLetter::A &&
+      g.score == 100 && (report.mta_sts_enforce == Tri::unknown || report.dane == Tri::unknown)) {
+    // A+ is A at 100 points plus MTA-STS enforce or DANE (doc/checks.md):
+    // with one of those unanswered the letter may still become A+.
+    meets = Tri::unknown;
   }
   if (meets == Tri::yes && g.provisional) {
     meets = Tri::unknown;
   }
-  const std::string shown = g.letter + (g.provisional ? "?" : "");
+  const std::string shown = checker::short_grade(g);
   // The parenthesised part of these reasons is the grade, not a host.
   if (meets == Tri::no) {
     note(c, Tri::no,
-         {"grade-below-min", g.letter + "<" + want,
+         {"grade-below-min", std::string(to_string(g.letter)) + "<" + want,
           "grade " + shown + " (" + std::to_string(g.score) + " points) is below the minimum " +
               want});
   } else if (meets == Tri::unknown) {
@@ -263,7 +259,7 @@ std::string grade_text(const DomainReport& report) {
   if (!has_address(report)) {
     return "";
   }
-  return report.grade.letter + (report.grade.provisional ? "?" : "");
+  return checker::short_grade(report.grade);
 }
 
 }  // namespace
@@ -291,15 +287,14 @@ constexpr NameTable<Delivery, 4> kDeliveryNames{{
 std::string_view to_string(Delivery d) { return name_in(kDeliveryNames, d); }
 
 Evaluation evaluate(const RuleOptions& options, const DomainReport& report) {
-  // The eligibility rule itself: the stored verdict was judged with the
-  // default options; tls13_counts changes the rule, so recompute.
+  // The eligibility rule itself, as judged: tls13_counts picks the verdict
+  // judged with TLS 1.3 counted.
   Check base;
   UnknownCause base_cause = report.unknown_cause;
   if (options.tls13_counts) {
-    checker::EligibilityResult v = checker::eligibility(report, {.tls13_counts = true});
-    base.result = tri_of(v.eligible);
-    base.reasons = std::move(v.reasons);
-    base_cause = v.unknown_cause;
+    base.result = tri_of(report.tls13_counted.eligible);
+    base.reasons = report.tls13_counted.reasons;
+    base_cause = report.tls13_counted.unknown_cause;
   } else {
     base.result = tri_of(report.eligible);
     base.reasons = report.reasons;

@@ -50,8 +50,8 @@ struct Evaluation {
   std::vector<checker::Reason> reasons;
 };
 
-/// Applies the eligibility rule (recomputed with checker::eligibility when
-/// tls13_counts is set, else the report's stored verdict) and the rule's
+/// Reads the judged verdict (`tls13_counted` when the rule sets tls13_counts)
+/// and applies the rule's
 /// stricter options, in three-valued logic: any definite failure makes the
 /// domain ineligible, otherwise anything unknown makes it unknown. A
 /// provisional grade is an upper bound: below min_grade it is a definite

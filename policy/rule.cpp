@@ -33,26 +33,14 @@ constexpr std::array<std::pair<Require, std::string_view>, 4> kRequires{{
     {Require::either, "either"},
 }};
 
-// The checker's letters (doc/checks.md, Grade), best first.
-constexpr std::array<std::pair<GradeLetter, std::string_view>, 6> kGrades{{
-    {GradeLetter::A_plus, "A+"},
-    {GradeLetter::A, "A"},
-    {GradeLetter::B, "B"},
-    {GradeLetter::C, "C"},
-    {GradeLetter::D, "D"},
-    {GradeLetter::F, "F"},
-}};
-
 }  // namespace
 
 std::string_view to_string(Mode m) { return name_in(kModes, m); }
 std::string_view to_string(Action a) { return name_in(kActions, a); }
 std::string_view to_string(Require r) { return name_in(kRequires, r); }
-std::string_view to_string(GradeLetter g) { return name_in(kGrades, g); }
 std::optional<Mode> mode_from_string(std::string_view s) { return value_in(kModes, s); }
 std::optional<Action> action_from_string(std::string_view s) { return value_in(kActions, s); }
 std::optional<Require> require_from_string(std::string_view s) { return value_in(kRequires, s); }
-std::optional<GradeLetter> grade_from_string(std::string_view s) { return value_in(kGrades, s); }
 
 std::string_view mode_names() { return "require, prefer, off"; }
 std::string_view action_names() { return "accept, reject, tempfail, quarantine, tag, redirect"; }

@@ -10,7 +10,13 @@
 #include <string_view>
 #include <vector>
 
+#include "checker/report/report.hpp"
+
 namespace forcetls::policy {
+
+/// Grade letters in order (the checker's); a rule's min_grade is one of these.
+using checker::GradeLetter;
+using checker::grade_from_string;
 
 /// How a recipient domain is treated.
 enum class Mode : std::uint8_t {
@@ -37,18 +43,12 @@ enum class Require : std::uint8_t {
   either,   ///< MTA-STS enforce or DANE
 };
 
-/// Grade letters in order; a rule's min_grade is one of these.
-enum class GradeLetter : std::uint8_t { F, D, C, B, A, A_plus };
-
 std::string_view to_string(Mode m);
 std::string_view to_string(Action a);
 std::string_view to_string(Require r);
-std::string_view to_string(GradeLetter g);
 std::optional<Mode> mode_from_string(std::string_view s);
 std::optional<Action> action_from_string(std::string_view s);
 std::optional<Require> require_from_string(std::string_view s);
-/// "A+", "A", "B", "C", "D", "F" (exactly as the checker writes them).
-std::optional<GradeLetter> grade_from_string(std::string_view s);
 
 /// The accepted spellings, for error messages: "off, prefer, require".
 std::string_view mode_names();

@@ -263,18 +263,6 @@ struct PolicyReader {
 
 }  // namespace
 
-std::string_view to_string(StsMode m) {
-  switch (m) {
-    case StsMode::enforce:
-      return "enforce";
-    case StsMode::testing:
-      return "testing";
-    case StsMode::none:
-      return "none";
-  }
-  return "none";
-}
-
 Result<StsPolicy> parse_sts_policy(std::string_view text) {
   if (text.size() > kStsMaxPolicyBytes) {
     return fail(Errc::protocol,
@@ -349,18 +337,18 @@ StsTxtChoice choose_sts_txt(const std::vector<std::string>& records) {
     }
   }
   if (ours.empty()) {
-    out.error = "no-txt";
+    out.failure = {StsProblem::no_txt, ""};
     return out;
   }
   if (ours.size() > 1) {
     out.record = *ours.front();
-    out.error = "bad-txt(" + std::to_string(ours.size()) + " v=STSv1 records)";
+    out.failure = {StsProblem::bad_txt, std::to_string(ours.size()) + " v=STSv1 records"};
     return out;
   }
   out.record = *ours.front();
   auto id = parse_sts_txt(out.record);
   if (!id) {
-    out.error = "bad-txt(" + id.error().message + ")";
+    out.failure = {StsProblem::bad_txt, id.error().message};
     return out;
   }
   out.id = *id;
@@ -473,7 +461,7 @@ TlsRptReport choose_tlsrpt_txt(const std::vector<std::string>& records) {
 }
 
 bool sts_policy_fresh(const MtaStsReport& previous, std::int64_t now) {
-  return !previous.mode.empty() && previous.fetched_at > 0 && now >= previous.fetched_at &&
+  return previous.mode && previous.fetched_at > 0 && now >= previous.fetched_at &&
          now - previous.fetched_at < previous.max_age;
 }
 
@@ -482,28 +470,19 @@ bool sts_may_reuse(const MtaStsReport& previous, std::string_view current_id, st
 }
 
 MtaStsReport sts_keep_cached(const MtaStsReport* previous, MtaStsReport fetched, std::int64_t now) {
-  if (!fetched.mode.empty() || previous == nullptr || !sts_policy_fresh(*previous, now)) {
+  if (fetched.mode || previous == nullptr || !sts_policy_fresh(*previous, now)) {
     return fetched;
   }
   MtaStsReport kept = *previous;
   kept.mx_match.clear();  // recomputed against today's MX hosts
-  kept.error = fetched.error + "; the cached policy fetched at " +
-               std::to_string(previous->fetched_at) + " applies";
+  kept.failure = std::move(fetched.failure);  // sts_error() adds that the cached policy applies
   return kept;
-}
-
-bool sts_error_transient(std::string_view error) {
-  if (error.starts_with("dns-failure") || error.starts_with("timeout") ||
-      error.starts_with("connect-failed")) {
-    return true;
-  }
-  return error.starts_with("http-status(5");
 }
 
 Tri sts_enforce(MtaStsReport& sts, const std::vector<std::string>& mx_hosts) {
   sts.mx_match.clear();
-  if (sts.mode.empty()) {
-    return sts_error_transient(sts.error) ? Tri::unknown : Tri::no;
+  if (!sts.mode) {
+    return sts_failure_transient(sts.failure) ? Tri::unknown : Tri::no;
   }
   bool all = !mx_hosts.empty();
   for (const std::string& host : mx_hosts) {
@@ -515,7 +494,7 @@ Tri sts_enforce(MtaStsReport& sts, const std::vector<std::string>& mx_hosts) {
       all = false;
     }
   }
-  return tri(sts.mode == "enforce" && all);
+  return tri(sts.mode == StsMode::enforce && all);
 }
 
 }  // namespace forcetls::checker

@@ -22,9 +22,6 @@ inline constexpr std::int64_t kStsMaxAge = 31557600;
 /// suggested limit.
 inline constexpr std::size_t kStsMaxPolicyBytes = 64 * 1024;
 
-enum class StsMode : std::uint8_t { enforce, testing, none };
-std::string_view to_string(StsMode m);
-
 /// A policy as parsed from `/.well-known/mta-sts.txt`.
 struct StsPolicy {
   StsMode mode = StsMode::none;
@@ -48,7 +45,7 @@ Result<std::string> parse_sts_txt(std::string_view record);
 struct StsTxtChoice {
   std::string record;  ///< the one record (empty when none begins with v=STSv1)
   std::string id;      ///< its id when valid
-  std::string error;   ///< empty: valid; else "no-txt" or "bad-txt(...)"
+  StsFailure failure;  ///< none: valid; else no-txt or bad-txt(...)
 };
 StsTxtChoice choose_sts_txt(const std::vector<std::string>& records);
 
@@ -84,20 +81,15 @@ bool sts_may_reuse(const MtaStsReport& previous, std::string_view current_id, st
 /// still-valid cached policy keeps applying (whether the TXT vanished, the
 /// DNS failed or the HTTPS fetch failed). Returns `fetched` unchanged when
 /// it holds a valid policy or there is no fresh previous one; otherwise the
-/// previous policy with `error` noting what this fetch saw.
+/// previous policy with `failure` saying what this fetch saw.
 MtaStsReport sts_keep_cached(const MtaStsReport* previous, MtaStsReport fetched, std::int64_t now);
-
-/// A fetch error that says nothing about what the domain publishes (a DNS
-/// failure, a timeout, a refused connection, HTTP 5xx): the answer is
-/// unknown, not "no policy".
-bool sts_error_transient(std::string_view error);
 
 /// Fills sts.mx_match from the MX hosts and returns the domain's
 /// mta_sts_enforce: yes = a valid policy in mode enforce and every MX host
 /// matches some pattern; no = no policy (no TXT, bad TXT, a definite fetch
 /// failure such as a certificate error, 404 or a bad policy), mode testing or
 /// none, an MX host not covered, or no MX host at all; unknown = a transient
-/// failure (sts_error_transient) and no cached policy.
+/// failure (sts_failure_transient) and no cached policy.
 Tri sts_enforce(MtaStsReport& sts, const std::vector<std::string>& mx_hosts);
 
 }  // namespace forcetls::checker

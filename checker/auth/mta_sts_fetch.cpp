@@ -122,37 +122,37 @@ void set_transfer_options(CURL* c, const StsFetchOptions& options, Transfer& tra
   curl_easy_setopt(c, CURLOPT_USERAGENT, "forcetls-check (MTA-STS)");
 }
 
-// The named failure of a finished transfer (HttpsResult::error), empty when
+// The named failure of a finished transfer (HttpsResult::failure), none when
 // a complete response came. `why` is curl's own description.
-std::string transfer_error(CURLcode rc, const Transfer& transfer, const std::string& why) {
+StsFailure transfer_failure(CURLcode rc, const Transfer& transfer, const std::string& why) {
   if (!transfer.refused.empty()) {
-    return "connect-failed(refused to connect to " + transfer.refused + ")";
+    return {StsProblem::connect_failed, "refused to connect to " + transfer.refused};
   }
   switch (rc) {
     case CURLE_OK:
       return {};
     case CURLE_OPERATION_TIMEDOUT:
-      return "timeout";
+      return {StsProblem::timeout, ""};
     case CURLE_COULDNT_CONNECT:
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING:
-      return "connect-failed(" + why + ")";
+      return {StsProblem::connect_failed, why};
     case CURLE_PEER_FAILED_VERIFICATION:
-      return "https-cert(" + why + ")";
+      return {StsProblem::https_cert, why};
     case CURLE_SSL_CONNECT_ERROR:
-      return "tls-failed(" + why + ")";
+      return {StsProblem::tls_failed, why};
     case CURLE_FILESIZE_EXCEEDED:
-      return "too-large";
+      return {StsProblem::too_large, ""};
     case CURLE_ABORTED_BY_CALLBACK:
-      return "https-error(cancelled: the prober is stopping)";
+      return {StsProblem::https_error, "cancelled: the prober is stopping"};
     case CURLE_WRITE_ERROR:
       if (transfer.too_large) {
-        return "too-large";
+        return {StsProblem::too_large, ""};
       }
       [[fallthrough]];
     default:
-      return "https-error(" + why + ")";
+      return {StsProblem::https_error, why};
   }
 }
 
@@ -192,16 +192,16 @@ asio::awaitable<void> run_on_pool(asio::thread_pool& pool, std::shared_ptr<Https
       asio::use_awaitable, std::move(job));
 }
 
-std::string dns_error(const std::string& name, const Result<DnsAnswer>& answer) {
+StsFailure dns_failure(const std::string& name, const Result<DnsAnswer>& answer) {
   if (!answer) {
-    return "dns-failure(" + name + ": " + answer.error().message + ")";
+    return {StsProblem::dns_failure, name + ": " + answer.error().message};
   }
   if (answer->bogus()) {
-    return "dns-failure(" + name + ": DNSSEC bogus" +
-           (answer->why_bogus.empty() ? "" : ": " + answer->why_bogus) + ")";
+    return {StsProblem::dns_failure,
+            name + ": DNSSEC bogus" + (answer->why_bogus.empty() ? "" : ": " + answer->why_bogus)};
   }
   if (answer->rcode != rcode::noerror && !answer->nxdomain) {
-    return "dns-failure(" + name + ": " + rcode_name(answer->rcode) + ")";
+    return {StsProblem::dns_failure, name + ": " + std::string(rcode_name(answer->rcode))};
   }
   return {};
 }
@@ -210,14 +210,14 @@ std::string dns_error(const std::string& name, const Result<DnsAnswer>& answer) 
 // are none, why not.
 struct PolicyHost {
   std::vector<asio::ip::address> addresses;
-  std::string error;  // set when `addresses` is empty
+  StsFailure failure;  // set when `addresses` is empty
 };
 
 asio::awaitable<PolicyHost> resolve_policy_host(Resolver& resolver, const StsFetchOptions& options,
                                                 const std::string& host) {
   PolicyHost out;
   std::string refused;
-  std::string dns_problem;
+  StsFailure dns_problem;
   bool nxdomain = false;
   for (DnsType type : {DnsType::a, DnsType::aaaa}) {
     if ((type == DnsType::a && !options.families.ipv4) ||
@@ -225,8 +225,8 @@ asio::awaitable<PolicyHost> resolve_policy_host(Resolver& resolver, const StsFet
       continue;
     }
     Result<DnsAnswer> answer = co_await resolver.query(host, type);
-    if (std::string e = dns_error(host, answer); !e.empty()) {
-      dns_problem = e;
+    if (StsFailure f = dns_failure(host, answer)) {
+      dns_problem = std::move(f);
       continue;
     }
     nxdomain = nxdomain || answer->nxdomain;
@@ -239,27 +239,28 @@ asio::awaitable<PolicyHost> resolve_policy_host(Resolver& resolver, const StsFet
     }
   }
   if (out.addresses.empty()) {
-    out.error = !dns_problem.empty() ? dns_problem
-                : !refused.empty()
-                    ? "address-refused(" + refused + ")"
-                    : "no-policy-host(" + host + (nxdomain ? ": NXDOMAIN)" : ": no address)");
+    out.failure = dns_problem    ? dns_problem
+                  : !refused.empty() ? StsFailure{StsProblem::address_refused, refused}
+                                     : StsFailure{StsProblem::no_policy_host,
+                                                  host + (nxdomain ? ": NXDOMAIN" : ": no address")};
   }
   co_return out;
 }
 
 // Fills `r` from the HTTPS response: the policy's mode, MX patterns and
-// max_age, or r.error. True when a policy was taken.
+// max_age, or r.failure. True when a policy was taken.
 bool take_policy(const HttpsResult& got, MtaStsReport& r) {
-  if (!got.error.empty()) {
-    r.error = got.error;
+  if (got.failure) {
+    r.failure = got.failure;
   } else if (got.status != 200) {
-    r.error = "http-status(" + std::to_string(got.status) + ")";
+    r.failure = {StsProblem::http_status, std::to_string(got.status)};
   } else if (!is_text_plain(got.content_type)) {
-    r.error = "bad-content-type(" + (got.content_type.empty() ? "none" : got.content_type) + ")";
+    r.failure = {StsProblem::bad_content_type,
+                 got.content_type.empty() ? "none" : got.content_type};
   } else if (auto policy = parse_sts_policy(got.body); !policy) {
-    r.error = "bad-policy(" + policy.error().message + ")";
+    r.failure = {StsProblem::bad_policy, policy.error().message};
   } else {
-    r.mode = std::string(to_string(policy->mode));
+    r.mode = policy->mode;
     r.mx_patterns = policy->mx;
     r.max_age = policy->max_age;
     return true;
@@ -290,7 +291,7 @@ HttpsResult https_get_policy(const std::string& host,
   HttpsResult out;
   CurlHandle curl(curl_easy_init());
   if (!curl) {
-    out.error = "https-error(curl_easy_init failed)";
+    out.failure = {StsProblem::https_error, "curl_easy_init failed"};
     return out;
   }
   Transfer transfer;
@@ -309,8 +310,8 @@ HttpsResult https_get_policy(const std::string& host,
 
   CURLcode rc = curl_easy_perform(c);
   std::string why = errbuf[0] != '\0' ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
-  out.error = transfer_error(rc, transfer, why);
-  if (!out.error.empty()) {
+  out.failure = transfer_failure(rc, transfer, why);
+  if (out.failure) {
     return out;
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out.status);
@@ -341,11 +342,11 @@ std::int64_t StsFetcher::now() const {
 }
 
 asio::awaitable<std::vector<std::string>> StsFetcher::txt_records(const std::string& name,
-                                                                  std::string& error) {
+                                                                  StsFailure& failure) {
   std::vector<std::string> records;
   Result<DnsAnswer> answer = co_await resolver_.query(name, DnsType::txt);
-  error = dns_error(name, answer);
-  if (error.empty()) {
+  failure = dns_failure(name, answer);
+  if (!failure) {
     for (const TxtRecord& t : answer->txt) {
       records.push_back(t.joined());
     }
@@ -360,24 +361,22 @@ asio::awaitable<MtaStsReport> StsFetcher::fetch(std::string domain,
   const MtaStsReport* prev = previous ? &*previous : nullptr;
 
   // 1. `_mta-sts` TXT (RFC 8461 §3.1).
-  std::string error;
-  std::vector<std::string> records = co_await txt_records("_mta-sts." + domain, error);
-  if (!error.empty()) {
-    r.error = error;
+  std::vector<std::string> records = co_await txt_records("_mta-sts." + domain, r.failure);
+  if (r.failure) {
     co_return sts_keep_cached(prev, std::move(r), started);
   }
   StsTxtChoice choice = choose_sts_txt(records);
   r.txt = choice.record;
   r.id = choice.id;
-  if (!choice.error.empty()) {
-    r.error = choice.error;
+  if (choice.failure) {
+    r.failure = std::move(choice.failure);
     co_return sts_keep_cached(prev, std::move(r), started);
   }
   if (prev != nullptr && sts_may_reuse(*prev, r.id, started)) {
     ++reused_;
     MtaStsReport kept = *prev;
     kept.mx_match.clear();
-    kept.error.clear();
+    kept.failure = {};
     co_return kept;
   }
 
@@ -385,7 +384,7 @@ asio::awaitable<MtaStsReport> StsFetcher::fetch(std::string domain,
   const std::string host = "mta-sts." + domain;
   PolicyHost policy_host = co_await resolve_policy_host(resolver_, options_, host);
   if (policy_host.addresses.empty()) {
-    r.error = policy_host.error;
+    r.failure = std::move(policy_host.failure);
     co_return sts_keep_cached(prev, std::move(r), started);
   }
 
@@ -404,11 +403,11 @@ asio::awaitable<MtaStsReport> StsFetcher::fetch(std::string domain,
 }
 
 asio::awaitable<TlsRptReport> StsFetcher::fetch_tlsrpt(std::string domain) {
-  std::string error;
-  std::vector<std::string> records = co_await txt_records("_smtp._tls." + domain, error);
-  if (!error.empty()) {
+  StsFailure failure;
+  std::vector<std::string> records = co_await txt_records("_smtp._tls." + domain, failure);
+  if (failure) {
     TlsRptReport r;
-    r.error = error;
+    r.error = to_string(failure);
     co_return r;
   }
   co_return choose_tlsrpt_txt(records);

@@ -46,10 +46,9 @@ struct HttpsResult {
   long status = 0;           ///< HTTP status; 0 when no response
   std::string content_type;  ///< as sent, e.g. "text/plain; charset=utf-8"
   std::string body;
-  /// Empty on a complete response (any status); otherwise a named failure:
-  /// timeout, connect-failed(...), https-cert(...), tls-failed(...),
-  /// too-large, https-error(...).
-  std::string error;
+  /// None on a complete response (any status); otherwise timeout,
+  /// connect-failed, https-cert, tls-failed, too-large or https-error.
+  StsFailure failure;
 };
 
 /// Blocking GET of https://HOST/.well-known/mta-sts.txt connecting only to
@@ -87,7 +86,7 @@ class StsFetcher {
 
  private:
   asio::awaitable<std::vector<std::string>> txt_records(const std::string& name,
-                                                        std::string& error);
+                                                        StsFailure& failure);
   std::int64_t now() const;
 
   Resolver& resolver_;

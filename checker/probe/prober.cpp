@@ -639,7 +639,7 @@ asio::awaitable<DomainReport> Prober::check_domain(std::string domain,
     r.mta_sts_enforce = sts_enforce(r.mta_sts, hosts);
     // Without the MX hosts there is nothing to match: unknown, unless no
     // valid policy applies anyway.
-    if (r.dns_failure != UnknownCause::none && !r.mta_sts.mode.empty()) {
+    if (r.dns_failure != UnknownCause::none && r.mta_sts.mode) {
       r.mta_sts_enforce = Tri::unknown;
     }
   }

@@ -179,20 +179,20 @@ EligibilityResult eligibility(const DomainReport& report, const JudgeOptions& op
   return v;
 }
 
-std::string_view letter_for(int score) {
+GradeLetter letter_for(int score) {
   if (score >= 92) {
-    return "A";
+    return GradeLetter::A;
   }
   if (score >= 75) {
-    return "B";
+    return GradeLetter::B;
   }
   if (score >= 60) {
-    return "C";
+    return GradeLetter::C;
   }
   if (score >= 40) {
-    return "D";
+    return GradeLetter::D;
   }
-  return "F";
+  return GradeLetter::F;
 }
 
 Grade grade_address(const AddressReport& a, std::string_view host) {
@@ -206,7 +206,7 @@ Grade grade_address(const AddressReport& a, std::string_view host) {
   }
   if (a.starttls == Tri::no) {
     g.score = 0;
-    g.letter = "F";
+    g.letter = GradeLetter::F;
     g.deductions.push_back({100, "no STARTTLS or no TLS handshake"});
     return g;
   }
@@ -332,7 +332,7 @@ void judge(DomainReport& report, const JudgeOptions& options) {
       }
     }
     if (!worst_mx) {
-      mx.grade = Grade{.letter = "F", .score = 0, .provisional = true, .deductions = {}};
+      mx.grade = Grade{.letter = GradeLetter::F, .score = 0, .provisional = true, .deductions = {}};
       mx.grade.deductions.push_back({0, "no address to probe"});
       provisional = provisional || mx.dns_failure != UnknownCause::none;
       continue;
@@ -340,7 +340,7 @@ void judge(DomainReport& report, const JudgeOptions& options) {
     mx.grade = *worst_mx;
     // doc/checks.md: a perfect host authenticated by MTA-STS enforce or DANE is A+.
     if (a_plus(mx.grade, report.mta_sts_enforce, mx.dane.match)) {
-      mx.grade.letter = "A+";
+      mx.grade.letter = GradeLetter::A_plus;
     }
     for (std::string& r : dane_recommendations(mx)) {
       mx.recommendations.push_back(std::move(r));
@@ -352,19 +352,38 @@ void judge(DomainReport& report, const JudgeOptions& options) {
   if (worst_domain) {
     report.grade = *worst_domain;
   } else {
-    report.grade = Grade{.letter = "F", .score = 0, .provisional = true, .deductions = {}};
+    report.grade = Grade{.letter = GradeLetter::F, .score = 0, .provisional = true, .deductions = {}};
   }
   report.grade.provisional = report.grade.provisional || provisional;
   // doc/checks.md: 100 with MTA-STS enforce covering every MX, or DANE valid on
   // every MX -> A+ (the worst MX decides the rest of the letter).
-  if (report.grade.letter == "A" || report.grade.letter == "A+") {
-    report.grade.letter = a_plus(report.grade, report.mta_sts_enforce, report.dane) ? "A+" : "A";
+  if (report.grade.letter >= GradeLetter::A) {
+    report.grade.letter = a_plus(report.grade, report.mta_sts_enforce, report.dane)
+                              ? GradeLetter::A_plus
+                              : GradeLetter::A;
   }
 
   EligibilityResult v = eligibility(report, options);
+  report.tls13_counted =
+      options.tls13_counts ? v : eligibility(report, JudgeOptions{.tls13_counts = true});
   report.eligible = v.eligible;
   report.unknown_cause = v.unknown_cause;
   report.reasons = std::move(v.reasons);
+}
+
+DomainReport unknown_report(std::string domain, std::int64_t checked_at, UnknownCause cause,
+                            Reason reason) {
+  DomainReport report;
+  report.domain = std::move(domain);
+  report.source = MxSource::none;
+  report.dns_error = reason.detail;
+  report.checked_at = checked_at;
+  judge(report);
+  report.eligible = Eligibility::unknown;
+  report.unknown_cause = cause;
+  report.reasons = {std::move(reason)};
+  report.tls13_counted = {report.eligible, report.unknown_cause, report.reasons};
+  return report;
 }
 
 }  // namespace forcetls::checker

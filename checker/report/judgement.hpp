@@ -15,13 +15,6 @@ struct JudgeOptions {
   bool tls13_counts = false;
 };
 
-/// The eligibility verdict alone, with its reasons.
-struct EligibilityResult {
-  Eligibility eligible = Eligibility::unknown;
-  UnknownCause unknown_cause = UnknownCause::none;
-  std::vector<Reason> reasons;
-};
-
 /// Applies the eligibility rule to the observations (ignores stored verdicts).
 EligibilityResult eligibility(const DomainReport& report, const JudgeOptions& options = {});
 
@@ -34,17 +27,26 @@ Grade grade_address(const AddressReport& address, std::string_view host);
 
 /// Letter for a score: >=92 A, >=75 B, >=60 C, >=40 D, else F (A+ needs
 /// MTA-STS enforce or DANE and is decided by judge()).
-std::string_view letter_for(int score);
+GradeLetter letter_for(int score);
 
 /// Plain-language recommendations for one address of `host`.
 std::vector<std::string> recommendations(const AddressReport& address, std::string_view host);
 
-/// Fills every judged field: address, MX and domain grades, recommendations,
-/// verdict, reasons. A+ (doc/checks.md): an MX or domain grade of 100 without
+/// The one judging point: fills every judged field (address, MX and domain
+/// grades, recommendations, the verdict and its reasons under `options`, and
+/// `tls13_counted`). Called where a report is completed — by the prober when
+/// a probe ends and by the cache when it reassembles a report from its
+/// records —; every other reader takes the judged fields as they are. A+ (doc/checks.md): an MX or domain grade of 100 without
 /// unknown answers, with `mta_sts_enforce` yes or DANE matching (`mx.dane.match`
 /// for an MX, `report.dane` for the domain); both are inputs, set by the prober.
 /// A TLSA recommendation is added per MX whose records exist but do not
 /// authenticate. The eligibility verdict never looks at DANE or MTA-STS.
 void judge(DomainReport& report, const JudgeOptions& options = {});
+
+/// A report for a domain the prober could not answer for (it failed or ran
+/// out of time): no MX, unknown with `cause`, `reason` as the one reason,
+/// the grade a placeholder, as judge() leaves a report without MX hosts.
+DomainReport unknown_report(std::string domain, std::int64_t checked_at, UnknownCause cause,
+                            Reason reason);
 
 }  // namespace forcetls::checker

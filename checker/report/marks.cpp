@@ -86,14 +86,14 @@ Mark mta_sts_mark(const DomainReport& r) {
   if (r.mta_sts_enforce == Tri::unknown) {
     return Mark::unknown;
   }
-  if (m.mode == "enforce") {
+  if (m.mode == StsMode::enforce) {
     // RFC 8461 §5: senders that apply the policy refuse the uncovered MX.
     return Mark::bad;
   }
-  if (m.mode == "testing" || m.mode == "none") {
+  if (m.mode) {  // testing or none
     return Mark::info;
   }
-  if (m.txt.empty() && (m.error.empty() || m.error == "no-txt")) {
+  if (m.txt.empty() && (!m.failure || m.failure.problem == StsProblem::no_txt)) {
     return Mark::info;  // not published
   }
   return Mark::bad;  // announced by the TXT record, but not fetched or not valid

@@ -61,13 +61,21 @@ struct Deduction {
   std::string what;  ///< e.g. "TLS 1.2 not accepted"
 };
 
+/// Grade letters, worst first, so `>=` reads "at least as good as".
+enum class GradeLetter : std::uint8_t { F, D, C, B, A, A_plus };
+/// "A+", "A", "B", "C", "D", "F".
+std::string_view to_string(GradeLetter g);
+std::optional<GradeLetter> grade_from_string(std::string_view s);
+
 /// A letter grade with the points behind it.
 struct Grade {
-  std::string letter = "F";  ///< A+, A, B, C, D, F
+  GradeLetter letter = GradeLetter::F;
   int score = 0;             ///< 0..100
   bool provisional = false;  ///< some answer was unknown
   std::vector<Deduction> deductions;
 };
+/// The letter, with "?" when provisional: "B", "A?".
+std::string short_grade(const Grade& g);
 
 /// Everything observed at one address of one MX host.
 struct AddressReport {
@@ -140,19 +148,76 @@ struct Reason {
 };
 std::string format_reason(const Reason& r);
 
+/// The eligibility verdict alone, with its reasons.
+struct EligibilityResult {
+  Eligibility eligible = Eligibility::unknown;
+  UnknownCause unknown_cause = UnknownCause::none;
+  std::vector<Reason> reasons;
+};
+
+/// An MTA-STS policy's mode (RFC 8461 §5).
+enum class StsMode : std::uint8_t { enforce, testing, none };
+std::string_view to_string(StsMode m);
+std::optional<StsMode> sts_mode_from_string(std::string_view s);
+
+/// What kept a domain's MTA-STS policy from being fetched, by name; the
+/// text form is `name(detail)`, e.g. `http-status(404)`.
+enum class StsProblem : std::uint8_t {
+  none,
+  no_txt,            ///< no `v=STSv1` TXT record: the domain has no MTA-STS
+  bad_txt,           ///< several records, or one that does not parse
+  dns_failure,       ///< a lookup failed (SERVFAIL, timeout, DNSSEC bogus)
+  no_policy_host,    ///< `mta-sts.<domain>` has no address
+  address_refused,   ///< its addresses are all refused by the address policy
+  connect_failed,    ///< no connection, or it broke before a response
+  timeout,           ///< the fetch took longer than its limit
+  tls_failed,        ///< the TLS handshake failed
+  https_cert,        ///< the certificate does not verify for the policy host
+  https_error,       ///< any other transfer failure
+  too_large,         ///< the body exceeds 64 KiB
+  http_status,       ///< a status other than 200 (the detail is the number)
+  bad_content_type,  ///< not text/plain
+  bad_policy,        ///< the body does not parse (the detail names the line)
+};
+std::string_view to_string(StsProblem p);
+
+/// A named MTA-STS problem with its detail; the text form is `name(detail)`,
+/// e.g. `http-status(404)`, `bad-policy(line 3: bad mode "Enforce")`, `no-txt`.
+struct StsFailure {
+  StsProblem problem = StsProblem::none;
+  std::string detail;
+  explicit operator bool() const { return problem != StsProblem::none; }
+  friend bool operator==(const StsFailure&, const StsFailure&) = default;
+};
+/// The text form; empty for none.
+std::string to_string(const StsFailure& f);
+/// The text form read back; nullopt for an unknown name or a malformed detail.
+std::optional<StsFailure> sts_failure_from_string(std::string_view text);
+/// A problem that may go away by itself (DNS, connection, timeout, HTTP
+/// 5xx): the domain's MTA-STS state is then unknown, not "none".
+bool sts_failure_transient(const StsFailure& f);
+
 /// MTA-STS (RFC 8461) as fetched for one domain.
 struct MtaStsReport {
   std::string txt;                       ///< the `_mta-sts` TXT record; empty: none
   std::string id;                        ///< its id=
-  std::string mode;                      ///< enforce, testing, none; empty: no valid policy
+  std::optional<StsMode> mode;           ///< nullopt: no valid policy
   std::vector<std::string> mx_patterns;  ///< `mx:` lines, as written ("*.example.com")
   std::int64_t max_age = 0;              ///< seconds
   std::vector<std::string> mx_match;     ///< MX hosts matched by some pattern
   std::int64_t fetched_at = 0;           ///< unix time the policy was fetched; 0: never
-  /// The problem by name: no-txt, bad-txt, https-cert, http-status(404),
-  /// bad-policy(line 3: ...), ...; empty when the policy is valid.
-  std::string error;
+  /// Why the last fetch found no valid policy (none when it did). With a
+  /// mode as well, the cached policy of `fetched_at` applies despite it.
+  StsFailure failure;
 };
+
+/// The failure as the report shows it (JSON `error`, the text report, the
+/// cache): its text form, plus "; the cached policy fetched at T applies"
+/// when a cached policy applies despite it; empty without a failure.
+std::string sts_error(const MtaStsReport& m);
+/// Reads sts_error()'s form back into `m.failure` (the cached-policy note is
+/// derived from the mode, so it is dropped); false for an unknown problem.
+bool set_sts_error(MtaStsReport& m, std::string_view text);
 
 /// SMTP TLS Reporting (RFC 8460): `_smtp._tls.<domain>` TXT.
 struct TlsRptReport {
@@ -181,6 +246,9 @@ struct DomainReport {
   Eligibility eligible = Eligibility::unknown;
   UnknownCause unknown_cause = UnknownCause::none;
   std::vector<Reason> reasons;
+  /// The verdict with TLS 1.3 counted (a policy rule's tls13_counts), judged
+  /// beside the one above so that no reader applies the rule again.
+  EligibilityResult tls13_counted;
 };
 
 }  // namespace forcetls::checker

@@ -18,7 +18,7 @@ json grade_json(const Grade& g) {
   for (const Deduction& d : g.deductions) {
     deductions.push_back({{"points", d.points}, {"what", d.what}});
   }
-  return {{"letter", g.letter},
+  return {{"letter", to_string(g.letter)},
           {"score", g.score},
           {"provisional", g.provisional},
           {"deductions", deductions}};
@@ -79,7 +79,7 @@ json address_json(const AddressReport& a, std::string_view host) {
       {"connections", a.connections},
       {"error", a.error},
       {"notes", a.notes},
-      {"grade", a.grade.letter},
+      {"grade", to_string(a.grade.letter)},
       {"grade_detail", grade_json(a.grade)},
       {"recommendations", a.recommendations},
       {"marks", address_marks(a, host)},
@@ -91,12 +91,12 @@ json address_json(const AddressReport& a, std::string_view host) {
 json mta_sts_json(const MtaStsReport& m) {
   return {{"txt", m.txt},
           {"id", m.id},
-          {"mode", m.mode},
+          {"mode", m.mode ? to_string(*m.mode) : ""},
           {"mx_patterns", m.mx_patterns},
           {"max_age", m.max_age},
           {"mx_match", m.mx_match},
           {"fetched_at", m.fetched_at},
-          {"error", m.error}};
+          {"error", sts_error(m)}};
 }
 
 json tlsrpt_json(const TlsRptReport& t) {
@@ -195,7 +195,7 @@ struct Reader {
 
   Grade grade(const json& obj) {
     Grade g;
-    g.letter = str(obj, "letter");
+    g.letter = enumerated<GradeLetter>(obj, "letter", grade_from_string);
     g.score = static_cast<int>(integer(obj, "score", 0, 100));
     g.provisional = boolean(obj, "provisional");
     for (const json& d : array(obj, "deductions")) {
@@ -208,16 +208,19 @@ struct Reader {
     MtaStsReport m;
     m.txt = str(obj, "txt");
     m.id = str(obj, "id");
-    m.mode = str(obj, "mode");
-    if (error.empty() && !m.mode.empty() && m.mode != "enforce" && m.mode != "testing" &&
-        m.mode != "none") {
-      error = "key \"mode\" has an unknown value \"" + m.mode + "\"";
+    if (std::string mode = str(obj, "mode"); !mode.empty()) {
+      m.mode = sts_mode_from_string(mode);
+      if (error.empty() && !m.mode) {
+        error = "key \"mode\" has an unknown value \"" + mode + "\"";
+      }
     }
     m.mx_patterns = strings(obj, "mx_patterns");
     m.max_age = integer(obj, "max_age", 0, INT64_MAX);
     m.mx_match = strings(obj, "mx_match");
     m.fetched_at = integer(obj, "fetched_at", 0, INT64_MAX);
-    m.error = str(obj, "error");
+    if (std::string e = str(obj, "error"); error.empty() && !set_sts_error(m, e)) {
+      error = "key \"error\" names an unknown MTA-STS problem \"" + e + "\"";
+    }
     return m;
   }
 
@@ -300,7 +303,7 @@ json to_json(const DomainReport& r) {
                   {"dns_failure", to_string(m.dns_failure)},
                   {"addresses", addresses},
                   {"dane", dane_json(m.dane)},
-                  {"grade", m.grade.letter},
+                  {"grade", to_string(m.grade.letter)},
                   {"grade_detail", grade_json(m.grade)},
                   {"recommendations", m.recommendations},
                   {"marks", {{"dane", to_string(dane_mark(m.dane))}}},
@@ -327,7 +330,7 @@ json to_json(const DomainReport& r) {
           {"mta_sts", mta_sts_json(r.mta_sts)},
           {"tlsrpt", tlsrpt_json(r.tlsrpt)},
           {"mx", mx},
-          {"grade", r.grade.letter + (r.grade.provisional ? "?" : "")},
+          {"grade", short_grade(r.grade)},
           {"grade_detail", grade_json(r.grade)},
           {"eligible", to_string(r.eligible)},
           {"unknown_cause", to_string(r.unknown_cause)},

@@ -41,7 +41,7 @@ void row(std::string& out, const CheckRow& r) {
 }
 
 std::string grade_line(const Grade& g) {
-  std::string s = g.letter + (g.provisional ? " (provisional: some answers unknown)" : "") + "  " +
+  std::string s = std::string(to_string(g.letter)) + (g.provisional ? " (provisional: some answers unknown)" : "") + "  " +
                   std::to_string(g.score) + "/100";
   return s;
 }
@@ -109,8 +109,8 @@ void mta_sts_block(std::string& out, const DomainReport& r) {
   const MtaStsReport& m = r.mta_sts;
   out += "  MTA-STS ";
   out += symbol(mta_sts_mark(r));
-  if (!m.mode.empty()) {
-    out += " mode " + m.mode + ", id " + m.id + ", max_age " + std::to_string(m.max_age) + "; mx " +
+  if (m.mode) {
+    out += " mode " + std::string(to_string(*m.mode)) + ", id " + m.id + ", max_age " + std::to_string(m.max_age) + "; mx " +
            (m.mx_patterns.empty() ? std::string("-") : join(m.mx_patterns, ", "));
     std::string missed;
     for (const MxReport& mx : r.mx) {
@@ -122,8 +122,8 @@ void mta_sts_block(std::string& out, const DomainReport& r) {
   } else {
     out += " no policy";
   }
-  if (!m.error.empty()) {
-    out += " (" + m.error + ")";
+  if (m.failure) {
+    out += " (" + sts_error(m) + ")";
   }
   out += "\n";
   out += "  TLSRPT  ";
@@ -183,7 +183,7 @@ std::string to_text(const DomainReport& r) {
   if (!r.dns_error.empty()) {
     out += "  DNS: " + r.dns_error + "\n";
   }
-  const bool sts = !r.mta_sts.txt.empty() || !r.mta_sts.error.empty() || !r.mta_sts.mode.empty() ||
+  const bool sts = !r.mta_sts.txt.empty() || r.mta_sts.failure || r.mta_sts.mode ||
                    !r.tlsrpt.txt.empty();
   if (sts || !r.mx.empty()) {
     out += "  marks: ✔ good  ✘ to fix  · information  ? unknown\n";

@@ -238,7 +238,7 @@ void explain_report(const cache::Lookup& found, std::int64_t age, cache::Reports
   const checker::DomainReport& r = found.report;
   out << "report:     cached " << age_text(age) << " ago"
       << (found.state == cache::Freshness::stale ? " (stale: a refresh would be queued)" : "")
-      << ": grade " << r.grade.letter << (r.grade.provisional ? " (provisional)" : "") << ", "
+      << ": grade " << checker::to_string(r.grade.letter) << (r.grade.provisional ? " (provisional)" : "") << ", "
       << r.grade.score << " points, eligible " << checker::to_string(r.eligible);
   if (!r.reasons.empty()) {
     out << ", reasons";

@@ -21,24 +21,15 @@ namespace forcetls::milter {
 
 namespace {
 
-std::string recent_key(const std::string& host, const std::string& address, std::uint16_t port) {
-  return host + "|" + address + "|" + std::to_string(port);
+/// A report the prober could not give: unknown (a probe failure), never "no".
+checker::DomainReport probe_failed(const std::string& domain, const std::string& code,
+                                   const std::string& text) {
+  return checker::unknown_report(domain, unix_now(), checker::UnknownCause::probe_failure,
+                                 {code, "", text});
 }
 
-/// A report the prober could not give: unknown (a probe failure), never "no".
-checker::DomainReport unknown_report(const std::string& domain, const std::string& code,
-                                     const std::string& text) {
-  checker::DomainReport report;
-  report.domain = domain;
-  report.source = checker::MxSource::none;
-  report.dns_failure = checker::UnknownCause::none;
-  report.dns_error = text;
-  report.checked_at = unix_now();
-  checker::judge(report);
-  report.eligible = checker::Eligibility::unknown;
-  report.unknown_cause = checker::UnknownCause::probe_failure;
-  report.reasons = {{code, "", text}};
-  return report;
+std::string recent_key(const std::string& host, const std::string& address, std::uint16_t port) {
+  return host + "|" + address + "|" + std::to_string(port);
 }
 
 /// The prober's report, or what it threw. Asio's `a || b` waits for the
@@ -167,12 +158,12 @@ asio::awaitable<void> ProbeService::run_one(std::string domain, cache::ProbeDone
   } else if (got.index() == 1) {
     const std::string error = std::move(std::get<1>(got));
     // The engine's slot is released now, not at its probe timeout.
-    report = unknown_report(domain, "probe-error", "the probe of " + domain + " failed: " + error);
+    report = probe_failed(domain, "probe-error", "the probe of " + domain + " failed: " + error);
     log::error(log::fields({{"domain", domain}, {"event", "probe-error"}, {"error", error}}));
   } else {
     // The whole domain took longer than the deadline: unknown, never "no".
     report =
-        unknown_report(domain, "probe-timeout", "the probe of " + domain + " passed its deadline");
+        probe_failed(domain, "probe-timeout", "the probe of " + domain + " passed its deadline");
     report.dns_error = target ? "probe deadline passed" : target.error().message;
     log::warning(log::fields({{"domain", domain}, {"event", "probe-deadline"}}));
   }

@@ -62,14 +62,11 @@ bool every_tls_address(const DomainReport& report, Fn&& fn) {
   return any;
 }
 
+/// DANE as the checker found it (`report.dane`, RFC 7672: usable TLSA
+/// records authenticating every probed MX) with the DNSSEC-secure MX answer
+/// that Postfix needs before it looks for TLSA records at all.
 bool dane_on_every_mx(const DomainReport& report) {
-  if (report.dnssec != checker::DnssecStatus::secure || report.mx.empty()) {
-    return false;
-  }
-  return std::all_of(report.mx.begin(), report.mx.end(), [](const checker::MxReport& mx) {
-    return mx.dnssec == checker::DnssecStatus::secure && mx.dane.usable == Tri::yes &&
-           mx.dane.match == Tri::yes;
-  });
+  return report.dane == Tri::yes && report.dnssec == checker::DnssecStatus::secure;
 }
 
 /// require_verified_cert: the checker verified every certificate against the
@@ -219,7 +216,7 @@ SocketmapKey parse_socketmap_key(std::string_view key) {
 }
 
 std::optional<std::string> mta_sts_match(const DomainReport& report) {
-  if (report.mta_sts_enforce != Tri::yes || report.mta_sts.mode != "enforce" ||
+  if (report.mta_sts_enforce != Tri::yes || report.mta_sts.mode != checker::StsMode::enforce ||
       report.mta_sts.mx_patterns.empty()) {
     return std::nullopt;
   }

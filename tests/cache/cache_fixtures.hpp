@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cache/store.hpp"
+#include "checker/report/judgement.hpp"
 #include "checker/report/report.hpp"
 
 namespace forcetls::cache::test {
@@ -88,6 +89,7 @@ inline DomainReport report(std::string domain, std::vector<Host> hosts,
     mx.addresses = std::move(h.addresses);
     r.mx.push_back(std::move(mx));
   }
+  checker::judge(r);  // judged, as the prober returns it
   return r;
 }
 

@@ -105,6 +105,9 @@ TEST_CASE("store: a pinned domain stripped of STARTTLS reads downgrade-suspected
   REQUIRE_FALSE(l.report.reasons.empty());
   CHECK(checker::format_reason(l.report.reasons.front()) ==
         "downgrade-suspected(no-starttls(mx.pinned.test))");
+  // A rule with tls13_counts reads the other verdict: held the same way.
+  CHECK(l.report.tls13_counted.eligible == Eligibility::unknown);
+  CHECK(l.report.tls13_counted.unknown_cause == checker::UnknownCause::downgrade_suspected);
   CHECK(l.expires_at - clock.now() == store.options().ttls.unknown);
 
   // 2. Pins outlive purge: purged and probed stripped again, still suspected.

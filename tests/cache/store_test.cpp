@@ -103,7 +103,7 @@ TEST_CASE("store: a stored report reads back fresh and re-judged", "[cache]") {
   // The judgement is recomputed on read (the record stores no grade): every
   // answer good and MTA-STS enforce over every MX is 100 points, A+.
   CHECK(l.report.eligible == Eligibility::eligible);
-  CHECK(l.report.grade.letter == "A+");
+  CHECK(to_string(l.report.grade.letter) == "A+");
   CHECK(l.report.grade.score == 100);
   CHECK_FALSE(l.report.grade.provisional);
   CHECK(l.report.grade.deductions.empty());
@@ -120,7 +120,7 @@ TEST_CASE("store: the MTA-STS policy reads back alone, also past the report's ex
   auto store = open_store(options_for(dir.sub("c"), clock));
   auto r = report("sts.test", {{"mx.sts.test", {good_address("192.0.2.1")}}});
   r.mta_sts.id = "20261128";
-  r.mta_sts.mode = "enforce";
+  r.mta_sts.mode = checker::StsMode::enforce;
   r.mta_sts.mx_patterns = {"*.sts.test"};
   r.mta_sts.max_age = 604800;
   r.mta_sts.fetched_at = clock.now();

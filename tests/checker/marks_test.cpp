@@ -100,8 +100,8 @@ TEST_CASE("marks: MTA-STS", "[checker]") {
   INFO(c.label);
   DomainReport r;
   r.mta_sts.txt = c.txt;
-  r.mta_sts.mode = c.mode;
-  r.mta_sts.error = c.error;
+  r.mta_sts.mode = sts_mode_from_string(c.mode);
+  REQUIRE(set_sts_error(r.mta_sts, c.error));
   r.mta_sts_enforce = c.enforce;
   CHECK(mta_sts_mark(r) == c.want);
 }

@@ -36,7 +36,7 @@ MtaStsReport previous_policy(const std::string& id, std::int64_t fetched_at) {
   MtaStsReport p;
   p.txt = "v=STSv1; id=" + id;
   p.id = id;
-  p.mode = "enforce";
+  p.mode = StsMode::enforce;
   p.mx_patterns = {"*.a.test"};
   p.max_age = 86400;
   p.fetched_at = fetched_at;
@@ -99,8 +99,8 @@ TEST_CASE("StsFetcher: TXT and policy-host DNS outcomes are named, nothing is fe
   c.script(resolver);
   StsFetcher fetcher(resolver, v4_only());
   MtaStsReport got = run(fetcher.fetch("a.test"));
-  CHECK_THAT(got.error, Catch::StartsWith(c.want_error));
-  CHECK(got.mode.empty());
+  CHECK_THAT(sts_error(got), Catch::StartsWith(c.want_error));
+  CHECK(!got.mode);
   CHECK(fetcher.https_fetches() == 0);
   CHECK_FALSE(resolver.was_asked("mta-sts.a.test", DnsType::aaaa));  // IPv4 only
 }
@@ -111,9 +111,9 @@ TEST_CASE("StsFetcher: a fresh previous policy with the same id is reused withou
   resolver.set(txt_answer("_mta-sts.a.test", {"v=STSv1; id=ABC"}));
   StsFetcher fetcher(resolver, v4_only());  // clock: 1'000'000
   MtaStsReport got = run(fetcher.fetch("a.test", previous_policy("ABC", 999'000)));
-  CHECK(got.mode == "enforce");
+  CHECK(got.mode == StsMode::enforce);
   CHECK(got.fetched_at == 999'000);
-  CHECK(got.error.empty());
+  CHECK(sts_error(got).empty());
   CHECK(fetcher.reused() == 1);
   CHECK(fetcher.https_fetches() == 0);
   CHECK_FALSE(resolver.was_asked("mta-sts.a.test", DnsType::a));
@@ -125,11 +125,11 @@ TEST_CASE("StsFetcher: a fetch failure keeps a fresh previous policy, not an exp
   resolver.set(nxdomain_answer("_mta-sts.a.test", DnsType::txt));  // TXT removed
   StsFetcher fetcher(resolver, v4_only());
   MtaStsReport kept = run(fetcher.fetch("a.test", previous_policy("ABC", 999'000)));
-  CHECK(kept.mode == "enforce");
-  CHECK_THAT(kept.error, Catch::StartsWith("no-txt; the cached policy fetched at 999000"));
+  CHECK(kept.mode == StsMode::enforce);
+  CHECK_THAT(sts_error(kept), Catch::StartsWith("no-txt; the cached policy fetched at 999000"));
   MtaStsReport gone = run(fetcher.fetch("a.test", previous_policy("ABC", 1'000'000 - 86400)));
-  CHECK(gone.mode.empty());
-  CHECK(gone.error == "no-txt");
+  CHECK(!gone.mode);
+  CHECK(sts_error(gone) == "no-txt");
 }
 
 TEST_CASE("StsFetcher: TLSRPT record, absence and DNS failure", "[checker]") {

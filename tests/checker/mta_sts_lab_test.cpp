@@ -87,11 +87,11 @@ std::pair<std::string, std::string> policy_of(const Row& row) {
 }
 
 void check_sts_facts(const Row& row, const MtaStsReport& sts, const TlsRptReport& rpt) {
-  INFO(row.at("domain") << ": mta_sts error \"" << sts.error << "\", tlsrpt error \"" << rpt.error
+  INFO(row.at("domain") << ": mta_sts error \"" << sts_error(sts) << "\", tlsrpt error \"" << rpt.error
                         << "\"");
-  CHECK(error_name(sts.error) == row.at("sts_error"));
+  CHECK(error_name(sts_error(sts)) == row.at("sts_error"));
   auto [mode, patterns] = policy_of(row);
-  CHECK(sts.mode == mode);
+  CHECK(sts.mode == sts_mode_from_string(mode));
   CHECK(joined(sts.mx_patterns, "+") == patterns);
   if (row.at("sts_id") != "-") {
     CHECK(sts.id == row.at("sts_id"));
@@ -185,14 +185,14 @@ TEST_CASE("MTA-STS cache rule against the lab: reuse by id, refetch on a new id,
   StsFetcher fetcher(*resolver, options);
 
   MtaStsReport first = run_one(io, fetcher.fetch("sts-enforce.test"));
-  REQUIRE(first.mode == "enforce");
+  REQUIRE(first.mode == StsMode::enforce);
   CHECK(first.fetched_at == now);
   CHECK(fetcher.https_fetches() == 1);
 
   // Same id, within max_age: no HTTPS.
   now += 3600;
   MtaStsReport again = run_one(io, fetcher.fetch("sts-enforce.test", first));
-  CHECK(again.mode == "enforce");
+  CHECK(again.mode == StsMode::enforce);
   CHECK(again.fetched_at == first.fetched_at);
   CHECK(fetcher.https_fetches() == 1);
   CHECK(fetcher.reused() == 1);
@@ -210,9 +210,9 @@ TEST_CASE("MTA-STS cache rule against the lab: reuse by id, refetch on a new id,
   previous.fetched_at = now - 10;
   MtaStsReport kept = run_one(io, fetcher.fetch("sts-nopolicy.test", previous));
   CHECK(fetcher.https_fetches() == 3);
-  CHECK(kept.mode == "enforce");
+  CHECK(kept.mode == StsMode::enforce);
   CHECK(kept.id == "OLD1");
-  CHECK_THAT(kept.error, Catch::StartsWith("http-status(404); the cached policy"));
+  CHECK_THAT(sts_error(kept), Catch::StartsWith("http-status(404); the cached policy"));
 }
 
 TEST_CASE("MTA-STS fetch: the address policy keeps curl off refused addresses", "[lab][mta-sts]") {
@@ -222,8 +222,8 @@ TEST_CASE("MTA-STS fetch: the address policy keeps curl off refused addresses", 
   options.address_policy.allow_private = false;  // 127.0.3.250 is loopback
   StsFetcher fetcher(*resolver, options);
   MtaStsReport sts = run_one(io, fetcher.fetch("sts-enforce.test"));
-  CHECK_THAT(sts.error, Catch::StartsWith("address-refused(127.0.3.250 is loopback"));
-  CHECK(sts.mode.empty());
+  CHECK_THAT(sts_error(sts), Catch::StartsWith("address-refused(127.0.3.250 is loopback"));
+  CHECK(!sts.mode);
   CHECK(fetcher.https_fetches() == 0);
 }
 
@@ -234,11 +234,11 @@ TEST_CASE("MTA-STS fetch: https_get_policy connects only to the addresses it was
   // find the real policy host by its own DNS.
   HttpsResult got = https_get_policy("mta-sts.sts-enforce.test",
                                      {asio::ip::make_address("127.0.3.251")}, options);
-  CHECK_THAT(got.error, Catch::StartsWith("connect-failed("));
+  CHECK_THAT(to_string(got.failure), Catch::StartsWith("connect-failed("));
   CHECK(got.body.empty());
   got = https_get_policy("mta-sts.sts-enforce.test", {asio::ip::make_address("127.0.3.250")},
                          options);
-  CHECK(got.error.empty());
+  CHECK(!got.failure);
   CHECK(got.status == 200);
   CHECK(is_text_plain(got.content_type));
   CHECK(parse_sts_policy(got.body).has_value());
@@ -256,7 +256,7 @@ TEST_CASE("MTA-STS fetch: a transfer in progress ends when it is cancelled", "[l
   HttpsResult got = https_get_policy("mta-sts.sts-slow.test",
                                      {asio::ip::make_address("127.0.3.250")}, options, &cancel);
   stopper.join();
-  CHECK(got.error == "https-error(cancelled: the prober is stopping)");
+  CHECK(to_string(got.failure) == "https-error(cancelled: the prober is stopping)");
   CHECK(got.body.empty());
 }
 
@@ -273,18 +273,18 @@ TEST_CASE("forcetls-check --previous: a fresh cached policy applies when the fet
   run_check_command(args, out, err);
   auto first = report_from_json_text(out.str());
   REQUIRE(first.has_value());
-  REQUIRE(first->mta_sts.error == "http-status(404)");
+  REQUIRE(sts_error(first->mta_sts) == "http-status(404)");
   REQUIRE(first->mta_sts_enforce == Tri::no);
 
   // An earlier run had found an enforce policy under another id, fetched a
   // minute ago: the 404 now must not drop it (RFC 8461 §5.1).
   DomainReport earlier = *first;
   earlier.mta_sts.id = "OLD1";
-  earlier.mta_sts.mode = "enforce";
+  earlier.mta_sts.mode = StsMode::enforce;
   earlier.mta_sts.mx_patterns = {"*.sts-nopolicy.test"};
   earlier.mta_sts.max_age = 86400;
   earlier.mta_sts.fetched_at = earlier.checked_at - 60;
-  earlier.mta_sts.error.clear();
+  earlier.mta_sts.failure = {};
   const std::string path = env().dir + "/previous-reports.json";
   {
     std::ofstream file(path);
@@ -297,9 +297,9 @@ TEST_CASE("forcetls-check --previous: a fresh cached policy applies when the fet
   auto second = report_from_json_text(out2.str());
   REQUIRE(second.has_value());
   INFO(out2.str());
-  CHECK(second->mta_sts.mode == "enforce");
+  CHECK(second->mta_sts.mode == StsMode::enforce);
   CHECK(second->mta_sts.id == "OLD1");
-  CHECK_THAT(second->mta_sts.error, Catch::StartsWith("http-status(404); the cached policy"));
+  CHECK_THAT(sts_error(second->mta_sts), Catch::StartsWith("http-status(404); the cached policy"));
   CHECK(second->mta_sts.mx_match == std::vector<std::string>{"mx.sts-nopolicy.test"});
   CHECK(second->mta_sts_enforce == Tri::yes);
 
@@ -313,7 +313,7 @@ TEST_CASE("forcetls-check --previous: a fresh cached policy applies when the fet
   run_check_command(args, out3, err);
   auto third = report_from_json_text(out3.str());
   REQUIRE(third.has_value());
-  CHECK(third->mta_sts.mode.empty());
-  CHECK(third->mta_sts.error == "http-status(404)");
+  CHECK(!third->mta_sts.mode);
+  CHECK(sts_error(third->mta_sts) == "http-status(404)");
   CHECK(third->mta_sts_enforce == Tri::no);
 }

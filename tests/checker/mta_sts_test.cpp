@@ -140,9 +140,9 @@ TEST_CASE("choose_sts_txt keeps exactly one valid v=STSv1 record", "[checker]") 
   StsTxtChoice got = choose_sts_txt(c.records);
   CHECK(got.id == c.id);
   if (c.error.empty()) {
-    CHECK(got.error.empty());
+    CHECK(!got.failure);
   } else {
-    CHECK_THAT(got.error, Catch::StartsWith(c.error));
+    CHECK_THAT(to_string(got.failure), Catch::StartsWith(c.error));
   }
 }
 
@@ -220,9 +220,9 @@ TEST_CASE("sts_enforce: enforce and every MX covered, else no; transient failure
   }));
   INFO(c.label);
   MtaStsReport sts;
-  sts.mode = c.mode;
+  sts.mode = sts_mode_from_string(c.mode);
   sts.mx_patterns = c.patterns;
-  sts.error = c.error;
+  REQUIRE(set_sts_error(sts, c.error));
   CHECK(sts_enforce(sts, c.hosts) == c.want);
   CHECK(sts.mx_match == c.matched);
 }
@@ -231,7 +231,7 @@ TEST_CASE("policy cache: reuse while fresh with the same id, keep on failure", "
   MtaStsReport prev;
   prev.txt = "v=STSv1; id=A1";
   prev.id = "A1";
-  prev.mode = "enforce";
+  prev.mode = StsMode::enforce;
   prev.mx_patterns = {"*.a.test"};
   prev.max_age = 1000;
   prev.fetched_at = 5000;
@@ -254,31 +254,69 @@ TEST_CASE("policy cache: reuse while fresh with the same id, keep on failure", "
   CHECK(sts_may_reuse(prev, c.id_now, c.now) == c.reuse);
 
   MtaStsReport failed;
-  failed.error = "timeout";
+  REQUIRE(set_sts_error(failed, "timeout"));
   MtaStsReport kept = sts_keep_cached(&prev, failed, c.now);
   bool fresh = c.now >= 5000 && c.now < 6000;
   CHECK(sts_policy_fresh(prev, c.now) == fresh);
   if (fresh) {
-    CHECK(kept.mode == "enforce");
+    CHECK(kept.mode == StsMode::enforce);
     CHECK(kept.fetched_at == 5000);
-    CHECK_THAT(kept.error, Catch::StartsWith("timeout; the cached policy"));
+    CHECK_THAT(sts_error(kept), Catch::StartsWith("timeout; the cached policy"));
   } else {
-    CHECK(kept.mode.empty());
-    CHECK(kept.error == "timeout");
+    CHECK(!kept.mode);
+    CHECK(sts_error(kept) == "timeout");
   }
   // A successful fetch always wins over the cache.
   MtaStsReport fetched = prev;
-  fetched.mode = "testing";
+  fetched.mode = StsMode::testing;
   fetched.fetched_at = c.now;
-  CHECK(sts_keep_cached(&prev, fetched, c.now).mode == "testing");
-  CHECK(sts_keep_cached(nullptr, failed, c.now).error == "timeout");
+  CHECK(sts_keep_cached(&prev, fetched, c.now).mode == StsMode::testing);
+  CHECK(sts_error(sts_keep_cached(nullptr, failed, c.now)) == "timeout");
 }
 
 TEST_CASE("a previous report without a valid policy is never fresh", "[checker]") {
   MtaStsReport none;
-  none.error = "no-txt";
+  REQUIRE(set_sts_error(none, "no-txt"));
   none.max_age = 100;
   none.fetched_at = 10;
   CHECK_FALSE(sts_policy_fresh(none, 20));
   CHECK_FALSE(sts_may_reuse(none, "", 20));
+}
+
+TEST_CASE("MTA-STS failures: text form, read back, transient or not", "[checker]") {
+  struct Case {
+    StsFailure failure;
+    std::string text;
+    bool transient;
+  };
+  auto c = GENERATE(values<Case>({
+      {{StsProblem::no_txt, ""}, "no-txt", false},
+      {{StsProblem::http_status, "404"}, "http-status(404)", false},
+      {{StsProblem::http_status, "503"}, "http-status(503)", true},
+      {{StsProblem::http_status, "599"}, "http-status(599)", true},
+      {{StsProblem::http_status, "600"}, "http-status(600)", false},
+      {{StsProblem::http_status, "5031"}, "http-status(5031)", false},
+      {{StsProblem::timeout, ""}, "timeout", true},
+      {{StsProblem::connect_failed, "refused"}, "connect-failed(refused)", true},
+      {{StsProblem::dns_failure, "_mta-sts.a.test: SERVFAIL"},
+       "dns-failure(_mta-sts.a.test: SERVFAIL)", true},
+      {{StsProblem::https_cert, "self-signed (x)"}, "https-cert(self-signed (x))", false},
+      {{StsProblem::bad_policy, "line 2: bad mode"}, "bad-policy(line 2: bad mode)", false},
+  }));
+  CAPTURE(c.text);
+  CHECK(to_string(c.failure) == c.text);
+  CHECK(sts_failure_from_string(c.text) == c.failure);
+  CHECK(sts_failure_transient(c.failure) == c.transient);
+  for (const char* bad : {"http-status(503", "xyz", "(503)", "none(1)", "timeout)"}) {
+    CHECK_FALSE(sts_failure_from_string(bad).has_value());
+  }
+  // A cached policy applying despite the failure says so, and reads back.
+  MtaStsReport kept;
+  kept.mode = StsMode::enforce;
+  kept.fetched_at = 42;
+  kept.failure = c.failure;
+  CHECK(sts_error(kept) == c.text + "; the cached policy fetched at 42 applies");
+  MtaStsReport back;
+  REQUIRE(set_sts_error(back, sts_error(kept)));
+  CHECK(back.failure == c.failure);
 }

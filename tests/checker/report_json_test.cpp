@@ -54,7 +54,7 @@ DomainReport sample() {
   r.mx.push_back(mx);
   r.mta_sts.txt = "v=STSv1; id=20261128T1";
   r.mta_sts.id = "20261128T1";
-  r.mta_sts.mode = "enforce";
+  r.mta_sts.mode = StsMode::enforce;
   r.mta_sts.mx_patterns = {"*.example.test"};
   r.mta_sts.max_age = 604800;
   r.mta_sts.mx_match = {"mx1.example.test"};
@@ -113,7 +113,7 @@ TEST_CASE("report JSON: a format 1 document (no MTA-STS, TLSRPT, DANE) is still 
   }
   auto r = report_from_json(j);
   REQUIRE(r.has_value());
-  CHECK(r->mta_sts.mode.empty());
+  CHECK(!r->mta_sts.mode);
   CHECK(r->tlsrpt.rua.empty());
   CHECK(r->mx[0].dane.tlsa.empty());
   CHECK(r->mta_sts_enforce == Tri::yes);  // the old top-level answer itself is kept
@@ -247,6 +247,12 @@ TEST_CASE("report JSON reading is strict", "[checker]") {
       {"format 2 without mta_sts", [](nlohmann::json& j) { j.erase("mta_sts"); }, "\"mta_sts\""},
       {"format 2 without dane", [](nlohmann::json& j) { j["mx"][0].erase("dane"); }, "\"dane\""},
       {"bad mode", [](nlohmann::json& j) { j["mta_sts"]["mode"] = "strict"; }, "\"mode\""},
+      {"unknown MTA-STS problem", [](nlohmann::json& j) { j["mta_sts"]["error"] = "oops(1)"; },
+       "\"error\""},
+      {"MTA-STS problem without its closing parenthesis",
+       [](nlohmann::json& j) { j["mta_sts"]["error"] = "http-status(404"; }, "\"error\""},
+      {"bad grade letter", [](nlohmann::json& j) { j["grade_detail"]["letter"] = "E"; },
+       "\"letter\""},
       {"negative max_age", [](nlohmann::json& j) { j["mta_sts"]["max_age"] = -1; }, "\"max_age\""},
       {"rua not strings", [](nlohmann::json& j) { j["tlsrpt"]["rua"] = {1}; }, "\"rua\""},
       {"bad dane tri", [](nlohmann::json& j) { j["mx"][0]["dane"]["match"] = "maybe"; },

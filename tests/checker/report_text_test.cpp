@@ -42,7 +42,7 @@ DomainReport one_mx(const AddressReport& a) {
   r.domain = "p.test";
   r.source = MxSource::mx;
   r.dnssec = DnssecStatus::insecure;
-  r.mta_sts.error = "no-txt";
+  REQUIRE(set_sts_error(r.mta_sts, "no-txt"));
   r.mta_sts_enforce = Tri::no;
   r.tlsrpt.error = "no-txt";
   MxReport mx;
@@ -360,12 +360,12 @@ TEST_CASE("text report: MTA-STS / TLSRPT block and a DANE line per MX", "[checke
   r.mx[2].dane.error = "certificate does not match";
   r.mta_sts.txt = "v=STSv1; id=A1";
   r.mta_sts.id = "A1";
-  r.mta_sts.mode = c.mode;
+  r.mta_sts.mode = sts_mode_from_string(c.mode);
   r.mta_sts.max_age = 86400;
   r.mta_sts.mx_patterns =
       c.mode.empty() ? std::vector<std::string>{} : std::vector<std::string>{"*.s.test"};
   r.mta_sts.mx_match = c.matched;
-  r.mta_sts.error = c.error;
+  REQUIRE(set_sts_error(r.mta_sts, c.error));
   r.mta_sts_enforce = c.enforce;
   r.tlsrpt.rua = {"mailto:r@s.test"};
   std::string text = to_text(r);

@@ -137,7 +137,7 @@ TEST_CASE("ProbeService hands the cached MTA-STS policy to the prober (RFC 8461 
   auto service = f.service(std::chrono::milliseconds(0));
   auto first = service->probe_sync("sts-enforce.test");
   REQUIRE(first.has_value());
-  REQUIRE(first->report.mta_sts.mode == "enforce");
+  REQUIRE(first->report.mta_sts.mode == checker::StsMode::enforce);
   REQUIRE(first->report.mta_sts.fetched_at > 0);
   if (c.stored) {
     REQUIRE(f.store->put(first->report).has_value());
@@ -146,7 +146,7 @@ TEST_CASE("ProbeService hands the cached MTA-STS policy to the prober (RFC 8461 
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   auto second = service->probe_sync("sts-enforce.test");
   REQUIRE(second.has_value());
-  CHECK(second->report.mta_sts.mode == "enforce");
+  CHECK(second->report.mta_sts.mode == checker::StsMode::enforce);
   CHECK(second->report.mta_sts_enforce == checker::Tri::yes);
   if (c.stored) {
     CHECK(second->report.mta_sts.fetched_at == first->report.mta_sts.fetched_at);

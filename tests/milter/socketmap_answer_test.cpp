@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 
+#include "checker/auth/dane.hpp"
 #include "conf/loader.hpp"
 #include "tests/policy/report_builder.hpp"
 
@@ -89,15 +90,15 @@ DomainReport with_dane(DomainReport r, Tri usable2 = Tri::yes, Tri match2 = Tri:
     r.mx[i].dane.usable = i == 1 ? usable2 : Tri::yes;
     r.mx[i].dane.match = i == 1 ? match2 : Tri::yes;
   }
-  r.dane = Tri::yes;
+  r.dane = checker::domain_dane(r);  // as the prober sets it
   return r;
 }
 
 DomainReport with_sts(DomainReport r, std::vector<std::string> patterns,
                       std::string mode = "enforce") {
-  r.mta_sts.mode = std::move(mode);
+  r.mta_sts.mode = checker::sts_mode_from_string(mode);
   r.mta_sts.mx_patterns = std::move(patterns);
-  r.mta_sts_enforce = r.mta_sts.mode == "enforce" ? Tri::yes : Tri::no;
+  r.mta_sts_enforce = r.mta_sts.mode == checker::StsMode::enforce ? Tri::yes : Tri::no;
   return r;
 }
 
@@ -140,6 +141,27 @@ TEST_CASE("postfix_answer: every answer kind", "[milter]") {
       {"DANE usable and matched on every MX", "signed.example",
        [](const std::string& d) -> R { return with_dane(two_good(d)); },
        "OK dane-only protocols=>=TLSv1.2 ciphers=high"},
+      {"DANE on every MX with addresses, one MX without any: the checker's rule", "gap.example",
+       [](const std::string& d) -> R {
+         auto r = two_good(d);
+         checker::MxReport empty;
+         empty.host = "mx3." + d;
+         empty.priority = 30;
+         empty.dns_error = "no address records";
+         r.mx.push_back(empty);
+         return with_dane(std::move(r));
+       },
+       "OK dane-only protocols=>=TLSv1.2 ciphers=high"},
+      {"DANE on every MX, one address lookup failed: unknown, no dane-only", "fail.example",
+       [](const std::string& d) -> R {
+         auto r = two_good(d);
+         checker::MxReport failed;
+         failed.host = "mx3." + d;
+         failed.dns_failure = checker::UnknownCause::dns_failure;
+         r.mx.push_back(failed);
+         return with_dane(std::move(r));
+       },
+       "OK encrypt protocols=>=TLSv1.2 ciphers=high"},
       {"DANE on one MX only: encrypt", "half.example",
        [](const std::string& d) -> R { return with_dane(two_good(d), Tri::no, Tri::unknown); },
        "OK encrypt protocols=>=TLSv1.2 ciphers=high"},

@@ -71,7 +71,7 @@ rules:
 
 checker::DomainReport sts_report(const std::string& domain) {
   checker::DomainReport r = test::eligible_report(domain);
-  r.mta_sts.mode = "enforce";
+  r.mta_sts.mode = checker::StsMode::enforce;
   r.mta_sts.mx_patterns = {"*." + domain};
   r.mta_sts_enforce = checker::Tri::yes;
   return r;

@@ -237,6 +237,7 @@ TEST_CASE("evaluate: min_grade treats a provisional grade as an upper bound", "[
   DomainReport r = t::judged("example.com", {{a}});
   r.mta_sts_enforce = c.mta_sts;
   r.dane = c.mta_sts == Tri::unknown ? Tri::unknown : Tri::no;
+  forcetls::checker::judge(r);  // A+ is judged from these answers
   RuleOptions o;
   o.mode = Mode::require;
   o.min_grade = c.min;
