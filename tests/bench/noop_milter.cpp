@@ -1,18 +1,24 @@
 // SPDX-License-Identifier: Apache-2.0
-// noop-milter: the throughput benchmark's baseline (tests/bench/milter_load.py).
-// A libmilter milter that negotiates the same steps, actions and macros as
-// forcetls-milter (milter/callbacks/negotiation.hpp) and decides
-// nothing: every callback continues. It counts the RCPTs and messages it saw
+// noop-milter: the throughput benchmark's baselines (tests/bench/milter_load.py).
+// A libmilter milter that decides nothing: every callback continues. By
+// default it negotiates the same steps, actions and macros as
+// forcetls-milter (milter/callbacks/negotiation.hpp): the cost of forcetls's
+// protocol choices without its work. With --minimal it has RCPT and EOM
+// callbacks only, no actions and no xxfi_negotiate, so libmilter itself asks
+// the MTA to skip every other step (it derives SMFIP_NO* from the NULL
+// callbacks only without a negotiate callback): the ceiling for any milter
+// that decides at RCPT. It counts the RCPTs and messages it saw
 // so the benchmark can prove that the MTA really used it, and prints the
 // counts on stderr when it stops (SIGTERM/SIGINT, via smfi_main's return).
 //
-//   noop-milter inet:PORT@127.0.0.1
+//   noop-milter [--minimal] inet:PORT@127.0.0.1
 //
 // libmilter runs the callbacks on its threads; the counters are atomics.
 #include <libmilter/mfapi.h>
 
 #include <atomic>
 #include <cstdio>
+#include <string_view>
 
 #include "milter/callbacks/negotiation.hpp"
 
@@ -47,28 +53,33 @@ sfsistat on_close(SMFICTX* /*ctx*/) { return SMFIS_CONTINUE; }
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: noop-milter SOCKET (e.g. inet:8894@127.0.0.1)\n");
+  const bool minimal = argc == 3 && std::string_view(argv[1]) == "--minimal";
+  if (argc != 2 && !minimal) {
+    std::fprintf(stderr, "usage: noop-milter [--minimal] SOCKET (e.g. inet:8894@127.0.0.1)\n");
     return 2;
   }
+  char* socket = argv[argc - 1];
   smfiDesc desc{};
   desc.xxfi_name = const_cast<char*>("noop");
   desc.xxfi_version = SMFI_VERSION;
-  desc.xxfi_flags =
-      SMFIF_ADDHDRS | SMFIF_QUARANTINE | SMFIF_DELRCPT | SMFIF_ADDRCPT | SMFIF_SETSYMLIST;
-  desc.xxfi_connect = on_connect;
-  desc.xxfi_envfrom = on_envfrom;
   desc.xxfi_envrcpt = on_envrcpt;
   desc.xxfi_eom = on_eom;
-  desc.xxfi_abort = on_abort;
-  desc.xxfi_close = on_close;
-  desc.xxfi_negotiate = on_negotiate;
-  if (smfi_setconn(argv[1]) != MI_SUCCESS || smfi_register(desc) != MI_SUCCESS ||
+  if (!minimal) {
+    desc.xxfi_flags =
+        SMFIF_ADDHDRS | SMFIF_QUARANTINE | SMFIF_DELRCPT | SMFIF_ADDRCPT | SMFIF_SETSYMLIST;
+    desc.xxfi_connect = on_connect;
+    desc.xxfi_envfrom = on_envfrom;
+    desc.xxfi_abort = on_abort;
+    desc.xxfi_close = on_close;
+    desc.xxfi_negotiate = on_negotiate;
+  }
+  if (smfi_setconn(socket) != MI_SUCCESS || smfi_register(desc) != MI_SUCCESS ||
       smfi_opensocket(1) != MI_SUCCESS) {
-    std::fprintf(stderr, "noop-milter: cannot listen on %s\n", argv[1]);
+    std::fprintf(stderr, "noop-milter: cannot listen on %s\n", socket);
     return 1;
   }
-  std::fprintf(stderr, "noop-milter: event=started socket=%s\n", argv[1]);
+  std::fprintf(stderr, "noop-milter: event=started socket=%s%s\n", socket,
+               minimal ? " minimal=yes" : "");
   const int status = smfi_main();
   std::fprintf(stderr, "noop-milter: event=stopped connections=%lu messages=%lu rcpts=%lu\n",
                g_connections.load(), g_messages.load(), g_rcpts.load());
