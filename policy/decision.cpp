@@ -70,10 +70,15 @@ Check check_grade(GradeLetter min, const DomainReport& report) {
     return c;
   }
   Tri meets = g.letter >= min ? Tri::yes : Tri::no;
+  const Tri sts = report.mta_sts_enforce;
+  const Tri dane = report.dane;
+  const bool authenticated_maybe =
+      sts == Tri::yes || dane == Tri::yes || sts == Tri::unknown || dane == Tri::unknown;
   if (meets == Tri::no && min == GradeLetter::A_plus && g.letter == GradeLetter::A &&
-      g.score == 100 && (report.mta_sts_enforce == Tri::unknown || report.dane == Tri::unknown)) {
-    // A+ is A at 100 points plus MTA-STS enforce or DANE (doc/checks.md):
-    // with one of those unanswered the letter may still become A+.
+      g.score == 100 && authenticated_maybe &&
+      (g.provisional || sts == Tri::unknown || dane == Tri::unknown)) {
+    // A+ is A at 100 points without unknown answers, plus MTA-STS enforce
+    // or DANE (doc/checks.md): with answers still open it may become A+.
     meets = Tri::unknown;
   }
   if (meets == Tri::yes && g.provisional) {

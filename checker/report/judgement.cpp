@@ -109,9 +109,10 @@ EligibilityResult eligibility(const DomainReport& report, const JudgeOptions& op
   if (report.dns_failure != UnknownCause::none) {
     v.eligible = Eligibility::unknown;
     v.unknown_cause = report.dns_failure;
-    v.reasons.push_back(
-        {report.dns_failure == UnknownCause::dnssec_bogus ? "dnssec-bogus" : "dns-failure", "",
-         report.dns_error});
+    const char* code = report.dns_failure == UnknownCause::dnssec_bogus    ? "dnssec-bogus"
+                       : report.dns_failure == UnknownCause::probe_failure ? "probe-failed"
+                                                                           : "dns-failure";
+    v.reasons.push_back({code, "", report.dns_error});
     return v;
   }
   if (report.source == MxSource::null_mx) {
@@ -376,13 +377,16 @@ DomainReport unknown_report(std::string domain, std::int64_t checked_at, Unknown
   DomainReport report;
   report.domain = std::move(domain);
   report.source = MxSource::none;
+  // The domain-wide failure, kept in the stored record: judged again (the
+  // cache does on every write and read) the report stays unknown.
+  report.dns_failure = cause;
   report.dns_error = reason.detail;
   report.checked_at = checked_at;
   judge(report);
-  report.eligible = Eligibility::unknown;
-  report.unknown_cause = cause;
-  report.reasons = {std::move(reason)};
-  report.tls13_counted = {report.eligible, report.unknown_cause, report.reasons};
+  // The caller's own code for this first answer ("probe-timeout"); a
+  // report judged again from the cache says "probe-failed".
+  report.reasons = {reason};
+  report.tls13_counted.reasons = {std::move(reason)};
   return report;
 }
 

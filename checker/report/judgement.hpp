@@ -44,8 +44,8 @@ std::vector<std::string> recommendations(const AddressReport& address, std::stri
 void judge(DomainReport& report, const JudgeOptions& options = {});
 
 /// A report for a domain the prober could not answer for (it failed or ran
-/// out of time): no MX, unknown with `cause`, `reason` as the one reason,
-/// the grade a placeholder, as judge() leaves a report without MX hosts.
+/// out of time): no MX, `dns_failure` = `cause` (so it judges unknown with
+/// that cause wherever it is judged again), `reason` as the one reason.
 DomainReport unknown_report(std::string domain, std::int64_t checked_at, UnknownCause cause,
                             Reason reason);
 

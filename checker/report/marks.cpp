@@ -170,6 +170,9 @@ std::optional<NotGraded> not_graded(const DomainReport& r) {
   if (r.dns_failure == UnknownCause::dns_failure) {
     return NotGraded{"dns-failure", "the DNS lookup failed, so no server was probed"};
   }
+  if (r.dns_failure == UnknownCause::probe_failure) {
+    return NotGraded{"probe-failed", "the probe failed: " + r.dns_error};
+  }
   if (r.source == MxSource::null_mx) {
     return NotGraded{"null-mx", "the domain publishes a null MX: it accepts no mail"};
   }

@@ -3,6 +3,7 @@
 // text report and the mail log, so they are part of the stored format).
 #include "checker/report/report.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <utility>
@@ -151,8 +152,18 @@ std::string sts_error(const MtaStsReport& m) {
 }
 
 bool set_sts_error(MtaStsReport& m, std::string_view text) {
-  if (auto cached = text.find(kCachedApplies); cached != std::string_view::npos) {
-    text = text.substr(0, cached);  // derived from the mode and fetched_at
+  // The note sts_error() appends (derived from the mode and fetched_at), only
+  // as a whole suffix: a detail may quote anything the policy host sent.
+  if (auto cached = text.rfind(kCachedApplies); cached != std::string_view::npos) {
+    std::string_view note = text.substr(cached + kCachedApplies.size());
+    constexpr std::string_view kApplies = " applies";
+    if (note.ends_with(kApplies)) {
+      note.remove_suffix(kApplies.size());
+      if (!note.empty() && note.size() <= 20 &&
+          std::all_of(note.begin(), note.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+        text = text.substr(0, cached);
+      }
+    }
   }
   std::optional<StsFailure> f = sts_failure_from_string(text);
   if (!f) {

@@ -233,7 +233,9 @@ struct DomainReport {
   MxSource source = MxSource::none;
   DnssecStatus dnssec = DnssecStatus::indeterminate;  ///< of the MX answer
   std::string dns_error;                              ///< DNS failure of the MX lookup
-  UnknownCause dns_failure = UnknownCause::none;      ///< dns_failure or dnssec_bogus if any
+  /// Why the domain as a whole has no answer: dns_failure or dnssec_bogus
+  /// (the MX lookup), probe_failure (the probe failed or ran out of time).
+  UnknownCause dns_failure = UnknownCause::none;
   std::vector<MxReport> mx;
   MtaStsReport mta_sts;
   TlsRptReport tlsrpt;

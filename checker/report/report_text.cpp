@@ -155,6 +155,8 @@ std::string_view servers_from(const DomainReport& r) {
       return "mail servers not known: a DNSSEC-bogus answer is not used";
     case UnknownCause::dns_failure:
       return "mail servers not known: the DNS lookup failed";
+    case UnknownCause::probe_failure:
+      return "mail servers not known: the probe failed";
     default:
       return "no mail server found";
   }

@@ -36,8 +36,7 @@ inline sfsistat negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsi
   *pf3 = 0;
   if ((f0 & SMFIF_SETSYMLIST) != 0) {
     smfi_setsymlist(ctx, SMFIM_CONNECT, const_cast<char*>("{daemon_name}"));
-    smfi_setsymlist(ctx, SMFIM_ENVFROM,
-                    const_cast<char*>("i {auth_authen} {auth_type} {daemon_name}"));
+    smfi_setsymlist(ctx, SMFIM_ENVFROM, const_cast<char*>("i {auth_authen} {daemon_name}"));
     smfi_setsymlist(ctx, SMFIM_ENVRCPT, const_cast<char*>("i"));
     smfi_setsymlist(ctx, SMFIM_EOM, const_cast<char*>("i"));
   }

@@ -57,9 +57,10 @@ struct SocketmapKey {
 SocketmapKey parse_socketmap_key(std::string_view key);
 
 /// The strongest TLS level the report supports, from the highest:
-///   dane-only   every MX has usable DANE TLSA records that matched every
-///               probed address (MxReport::dane usable and match yes), and the
-///               MX answer is DNSSEC-secure (RFC 7672);
+///   dane-only   the checker's DANE fact (`report.dane` yes: usable TLSA
+///               records authenticated every probed address of every MX host
+///               with addresses, checker/auth/dane.hpp) and a DNSSEC-secure
+///               MX answer (RFC 7672);
 ///   secure      MTA-STS enforce (RFC 8461) covering every MX: `secure
 ///               match=<mx patterns, *.x as .x> servername=hostname`.
 /// nullopt when neither. `dane_ok` / `sts_ok` choose which may be used.

@@ -114,6 +114,27 @@ TEST_CASE("store: a stored report reads back fresh and re-judged", "[cache]") {
   CHECK(store->lookup("not a domain").state == Freshness::missing);
 }
 
+TEST_CASE("store: a failed probe is stored and read back unknown (never ineligible)", "[cache]") {
+  TempDir dir;
+  FakeClock clock;
+  auto store = open_store(options_for(dir.sub("c"), clock));
+  auto r = checker::unknown_report("slow.test", clock.now(), checker::UnknownCause::probe_failure,
+                                   {"probe-timeout", "", "the probe of slow.test passed its deadline"});
+  CHECK(r.eligible == Eligibility::unknown);
+  CHECK(r.reasons.front().code == "probe-timeout");
+  REQUIRE(store->put(r, PutOptions{.probed = true}));
+  Lookup l = store->lookup("slow.test");
+  REQUIRE(l.state == Freshness::fresh);
+  CHECK(l.report.eligible == Eligibility::unknown);
+  CHECK(l.report.unknown_cause == checker::UnknownCause::probe_failure);
+  CHECK(l.report.tls13_counted.eligible == Eligibility::unknown);
+  REQUIRE_FALSE(l.report.reasons.empty());
+  CHECK(l.report.reasons.front().code == "probe-failed");
+  CHECK(l.report.reasons.front().detail == "the probe of slow.test passed its deadline");
+  CHECK(l.expires_at - clock.now() == store->options().ttls.unknown);
+  CHECK_FALSE(store->pin("slow.test").has_value());
+}
+
 TEST_CASE("store: the MTA-STS policy reads back alone, also past the report's expiry", "[cache]") {
   TempDir dir;
   FakeClock clock;

@@ -302,6 +302,9 @@ TEST_CASE("MTA-STS failures: text form, read back, transient or not", "[checker]
        "dns-failure(_mta-sts.a.test: SERVFAIL)", true},
       {{StsProblem::https_cert, "self-signed (x)"}, "https-cert(self-signed (x))", false},
       {{StsProblem::bad_policy, "line 2: bad mode"}, "bad-policy(line 2: bad mode)", false},
+      // The policy host chooses this text: the note's own words inside it stay.
+      {{StsProblem::bad_content_type, "a; the cached policy fetched at 7 applies"},
+       "bad-content-type(a; the cached policy fetched at 7 applies)", false},
   }));
   CAPTURE(c.text);
   CHECK(to_string(c.failure) == c.text);

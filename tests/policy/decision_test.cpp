@@ -226,6 +226,8 @@ TEST_CASE("evaluate: min_grade treats a provisional grade as an upper bound", "[
        Verdict::unknown, "grade-provisional(A)"},
       {"A+ wanted, MTA-STS enforce", [](AddressReport&) {}, GradeLetter::A_plus, Tri::yes,
        Verdict::eligible, ""},
+      {"A+ wanted, MTA-STS enforce, provisional A", [](AddressReport& a) { a.ssl3 = Tri::unknown; },
+       GradeLetter::A_plus, Tri::yes, Verdict::unknown, "grade-provisional(A?)"},
       {"A+ wanted, neither MTA-STS nor DANE", [](AddressReport&) {}, GradeLetter::A_plus, Tri::no,
        Verdict::ineligible, "grade-below-min(A<A+)"},
       {"F accepts anything eligible", [](AddressReport& a) { a.cert.trusted = Tri::no; },
