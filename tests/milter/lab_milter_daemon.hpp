@@ -148,6 +148,10 @@ class LabMilterDaemon {
 
   std::string lines() const { return read_whole_file(log_); }
   pid_t pid() const { return pid_; }
+  /// The daemon's own directory (its files, and the cache under `cache`).
+  const std::filesystem::path& dir() const { return dir_; }
+  const std::string& config_path() const { return config_; }
+  const std::string& policy_path() const { return policy_; }
 
  private:
   std::string binary_;

@@ -27,62 +27,9 @@ constexpr const char* kSocket = "inet:8893@127.0.0.1";
 constexpr const char* kPostfixSocket = "inet:127.0.0.1:8893";  // Postfix's spelling
 
 // The daemon in the foreground (log on stderr into a file), stopped by PID.
-struct Daemon {
-  std::filesystem::path dir;
-  std::string config;
-  std::string policy;
-  std::string log;
-  pid_t pid = -1;
-
-  explicit Daemon(const std::string& policy_text) {
-    char tmpl[] = "/tmp/forcetls-milter-lab-XXXXXX";
-    dir = mkdtemp(tmpl);
-    ::chmod(dir.c_str(), 0755);  // the daemon drops to `nobody`
-    config = (dir / "forcetls.yaml").string();
-    policy = (dir / "policy.yaml").string();
-    log = (dir / "milter.log").string();
-    std::ofstream(policy) << policy_text;
-    std::ofstream(config) << "milter:\n  socket: " << kSocket
-                          << "\n  on_miss: wait\n  miss_deadline: 25s\n"
-                          << "daemon:\n  user: nobody\n  pid_file: "
-                          << (dir / "milter.pid").string()
-                          << "\ncache:\n  path: " << (dir / "cache").string() << "\nchecker:\n"
-                          << checker_resolver_yaml() << "  ca_file: " << env().ca_file
-                          << "\n  allow_private: true\n  ehlo_name: milter.lab.test\n"
-                          << "  pause: 50ms\npolicy_file: " << policy << "\n";
-  }
-  ~Daemon() {
-    stop();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-
-  void start() {
-    RunResult r = run(shell_quote(FORCETLS_MILTER_PATH) + " -f -c " + shell_quote(config) +
-                      " </dev/null >/dev/null 2>" + shell_quote(log) + " & echo $!");
-    REQUIRE(r.status == 0);
-    pid = std::stoi(r.out);
-    const bool up = wait_until(
-        [&] { return read_whole_file(log).find("event=started") != std::string::npos; }, 20s);
-    INFO(read_whole_file(log));
-    REQUIRE(up);
-  }
-
-  /// SIGTERM, then wait for a clean exit (a few seconds at most).
-  bool stop() {
-    if (pid <= 0) {
-      return true;
-    }
-    ::kill(pid, SIGTERM);
-    const bool gone = wait_until([&] { return ::kill(pid, 0) != 0; }, 15s);
-    if (!gone) {
-      ::kill(pid, SIGKILL);
-    }
-    pid = -1;
-    return gone;
-  }
-
-  std::string lines() const { return read_whole_file(log); }
+struct Daemon : LabMilterDaemon {
+  explicit Daemon(const std::string& policy_text)
+      : LabMilterDaemon(FORCETLS_MILTER_PATH, kSocket, policy_text, true) {}
 };
 
 constexpr const char* kPolicy = R"(default:
@@ -146,13 +93,13 @@ TEST_CASE("forcetls-milter: miltertest and Postfix end to end", "[milter][lab]")
 
   // SIGHUP with a broken policy keeps the running one; the daemon stays up.
   {
-    std::ofstream(d.policy) << "default:\n  mode: sometimes\n";
-    ::kill(d.pid, SIGHUP);
+    std::ofstream(d.policy_path()) << "default:\n  mode: sometimes\n";
+    ::kill(d.pid(), SIGHUP);
     CHECK(wait_until([&] { return d.lines().find("event=reload-refused") != std::string::npos; },
                      10s));
-    CHECK(::kill(d.pid, 0) == 0);
-    std::ofstream(d.policy) << kPolicy;
-    ::kill(d.pid, SIGHUP);
+    CHECK(::kill(d.pid(), 0) == 0);
+    std::ofstream(d.policy_path()) << kPolicy;
+    ::kill(d.pid(), SIGHUP);
     CHECK(wait_until([&] { return d.lines().find("event=reloaded") != std::string::npos; }, 10s));
   }
 
@@ -251,13 +198,13 @@ TEST_CASE("forcetls-milter: a cache.path that is a symbolic link is refused, its
   // As root the daemon gives cache.path to daemon.user before dropping to
   // it; through a link that would hand the link's target to `nobody`.
   Daemon d(kPolicy);
-  const std::filesystem::path target = d.dir / "target";
+  const std::filesystem::path target = d.dir() / "target";
   std::filesystem::create_directory(target);
-  std::filesystem::create_directory_symlink(target, d.dir / "cache");
+  std::filesystem::create_directory_symlink(target, d.dir() / "cache");
   REQUIRE(::geteuid() == 0);
   // `timeout`: a daemon that took the link would start and keep running.
   RunResult r = run("timeout 20 " + shell_quote(FORCETLS_MILTER_PATH) + " -f -c " +
-                    shell_quote(d.config) + " </dev/null 2>&1");
+                    shell_quote(d.config_path()) + " </dev/null 2>&1");
   INFO(r.out);
   CHECK(r.status != 0);
   CHECK_THAT(r.out, Catch::Contains("is a symbolic link or not a directory"));

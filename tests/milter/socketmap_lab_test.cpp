@@ -45,67 +45,23 @@ struct LogWindow {
   }
 };
 
-struct Daemon {
-  std::filesystem::path dir;
-  std::string config;
-  std::string policy;
-  std::string log;
-  pid_t pid = -1;
+std::string map_spec_or_default(const std::string& map_spec) {
+  return map_spec.empty() ? std::string(kMapSocket) : map_spec;
+}
 
+struct Daemon : LabMilterDaemon {
   std::string map_socket;
 
-  explicit Daemon(const std::string& policy_text, const std::string& map_spec = "") {
-    char tmpl[] = "/tmp/forcetls-socketmap-lab-XXXXXX";
-    dir = mkdtemp(tmpl);
-    map_socket = map_spec.empty() ? std::string(kMapSocket) : map_spec;
-    ::chmod(dir.c_str(), 0755);  // the daemon drops to `nobody`
-    config = (dir / "forcetls.yaml").string();
-    policy = (dir / "policy.yaml").string();
-    log = (dir / "milter.log").string();
-    std::ofstream(policy) << policy_text;
-    std::ofstream(config) << "milter:\n  socket: " << kMilterSocket
-                          << "\n  on_miss: wait\n  miss_deadline: 25s\n"
-                          << "socketmap:\n  socket: " << map_socket << "\n"
-                          << "daemon:\n  user: nobody\n"
-                          << "cache:\n  path: " << (dir / "cache").string() << "\nchecker:\n"
-                          << checker_resolver_yaml() << "  ca_file: " << env().ca_file
-                          << "\n  allow_private: true\n  ehlo_name: milter.lab.test\n"
-                          << "  pause: 50ms\n"
-                          << "log:\n  level: debug\n"
-                          << "policy_file: " << policy << "\n";
-  }
-  ~Daemon() {
-    stop();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
+  explicit Daemon(const std::string& policy_text, const std::string& map_spec = "")
+      : LabMilterDaemon(FORCETLS_MILTER_PATH, kMilterSocket, policy_text, true,
+                        "socketmap:\n  socket: " + map_spec_or_default(map_spec) +
+                            "\nlog:\n  level: debug\n"),
+        map_socket(map_spec_or_default(map_spec)) {}
 
   void start() {
-    RunResult r = run(shell_quote(FORCETLS_MILTER_PATH) + " -f -c " + shell_quote(config) +
-                      " </dev/null >/dev/null 2>" + shell_quote(log) + " & echo $!");
-    REQUIRE(r.status == 0);
-    pid = std::stoi(r.out);
-    const bool up = wait_until(
-        [&] { return read_whole_file(log).find("event=started") != std::string::npos; }, 30s);
-    INFO(read_whole_file(log));
-    REQUIRE(up);
-    CHECK_THAT(read_whole_file(log), Catch::Contains("socketmap=" + map_socket));
+    LabMilterDaemon::start();
+    CHECK_THAT(lines(), Catch::Contains("socketmap=" + map_socket));
   }
-
-  bool stop() {
-    if (pid <= 0) {
-      return true;
-    }
-    ::kill(pid, SIGTERM);
-    const bool gone = wait_until([&] { return ::kill(pid, 0) != 0; }, 20s);
-    if (!gone) {
-      ::kill(pid, SIGKILL);
-    }
-    pid = -1;
-    return gone;
-  }
-
-  std::string lines() const { return read_whole_file(log); }
 };
 
 /// Postfix's own socketmap client: exit 0 and the value for OK, 1 and
@@ -260,8 +216,8 @@ TEST_CASE("socketmap: every answer kind through postmap", "[milter][lab]") {
   CHECK(trim(postmap("good.test").out) == "encrypt protocols=>=TLSv1.2 ciphers=high");
 
   // SIGHUP: a new policy applies to the socketmap at once.
-  std::ofstream(d.policy) << "default:\n  mode: prefer\n";
-  ::kill(d.pid, SIGHUP);
+  std::ofstream(d.policy_path()) << "default:\n  mode: prefer\n";
+  ::kill(d.pid(), SIGHUP);
   CHECK(wait_until([&] { return d.lines().find("event=reloaded") != std::string::npos; }, 20s));
   CHECK(postmap("good.test").status == 1);
   CHECK_THAT(answer_line(d.lines(), "forcetls", "good.test"),
@@ -710,7 +666,7 @@ TEST_CASE(
   LogWindow send_log(env().send_log);
   LogWindow mx_log(env().mx_log);
   auto ctl = [&](const std::string& args) {
-    return run(shell_quote(FORCETLS_CTL_PATH) + " --config " + shell_quote(d.config) + " " + args +
+    return run(shell_quote(FORCETLS_CTL_PATH) + " --config " + shell_quote(d.config_path()) + " " + args +
                " 2>&1");
   };
 
