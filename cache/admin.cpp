@@ -26,7 +26,6 @@ using nlohmann::json;
 constexpr std::size_t kMaxLine = 1 << 20;
 constexpr std::size_t kImportBatch = 500;
 
-
 ListEntry entry_of(const std::string& domain, Lookup& l) {
   ListEntry e;
   e.domain = domain;

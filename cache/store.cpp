@@ -284,8 +284,7 @@ int write_pin(Store::Impl& im, MDB_txn* txn, const std::string& key, const std::
 /// probed before whose MX is a server once seen eligible, found stripped, is
 /// suspect as well. Fills `from` with the live pin of such a server.
 int apply_server_pins(Store::Impl& im, MDB_txn* txn, const Prepared& p, std::int64_t now,
-                      const PinOptions& options,
-                      PinSteps& steps, std::optional<Pin>& from) {
+                      const PinOptions& options, PinSteps& steps, std::optional<Pin>& from) {
   std::vector<std::string> seen;
   for (const auto& [unused, record] : p.addresses) {
     const checker::AddressReport& a = record.report;
@@ -417,8 +416,8 @@ Result<void> Store::put_many(std::span<const PutItem> items) {
       [&](MDB_txn* txn, std::string& why) -> int {
         for (std::size_t i = 0; i < prepared.size(); ++i) {
           if (items[i].options.probed) {
-            if (int rc = apply_pin(im, txn, prepared[i], now, options_.ttls, options_.pins,
-                                   steps[i]);
+            if (int rc =
+                    apply_pin(im, txn, prepared[i], now, options_.ttls, options_.pins, steps[i]);
                 rc != 0) {
               return rc;
             }

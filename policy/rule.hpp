@@ -15,8 +15,8 @@
 namespace forcetls::policy {
 
 /// Grade letters in order (the checker's); a rule's min_grade is one of these.
-using checker::GradeLetter;
 using checker::grade_from_string;
+using checker::GradeLetter;
 
 /// How a recipient domain is treated.
 enum class Mode : std::uint8_t {

@@ -474,7 +474,7 @@ MtaStsReport sts_keep_cached(const MtaStsReport* previous, MtaStsReport fetched,
     return fetched;
   }
   MtaStsReport kept = *previous;
-  kept.mx_match.clear();  // recomputed against today's MX hosts
+  kept.mx_match.clear();                      // recomputed against today's MX hosts
   kept.failure = std::move(fetched.failure);  // sts_error() adds that the cached policy applies
   return kept;
 }

@@ -239,10 +239,11 @@ asio::awaitable<PolicyHost> resolve_policy_host(Resolver& resolver, const StsFet
     }
   }
   if (out.addresses.empty()) {
-    out.failure = dns_problem    ? dns_problem
-                  : !refused.empty() ? StsFailure{StsProblem::address_refused, refused}
-                                     : StsFailure{StsProblem::no_policy_host,
-                                                  host + (nxdomain ? ": NXDOMAIN" : ": no address")};
+    out.failure = dns_problem ? dns_problem
+                  : !refused.empty()
+                      ? StsFailure{StsProblem::address_refused, refused}
+                      : StsFailure{StsProblem::no_policy_host,
+                                   host + (nxdomain ? ": NXDOMAIN" : ": no address")};
   }
   co_return out;
 }

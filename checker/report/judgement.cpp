@@ -353,7 +353,8 @@ void judge(DomainReport& report, const JudgeOptions& options) {
   if (worst_domain) {
     report.grade = *worst_domain;
   } else {
-    report.grade = Grade{.letter = GradeLetter::F, .score = 0, .provisional = true, .deductions = {}};
+    report.grade =
+        Grade{.letter = GradeLetter::F, .score = 0, .provisional = true, .deductions = {}};
   }
   report.grade.provisional = report.grade.provisional || provisional;
   // doc/checks.md: 100 with MTA-STS enforce covering every MX, or DANE valid on

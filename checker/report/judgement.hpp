@@ -36,9 +36,9 @@ std::vector<std::string> recommendations(const AddressReport& address, std::stri
 /// grades, recommendations, the verdict and its reasons under `options`, and
 /// `tls13_counted`). Called where a report is completed — by the prober when
 /// a probe ends and by the cache when it reassembles a report from its
-/// records —; every other reader takes the judged fields as they are. A+ (doc/checks.md): an MX or domain grade of 100 without
-/// unknown answers, with `mta_sts_enforce` yes or DANE matching (`mx.dane.match`
-/// for an MX, `report.dane` for the domain); both are inputs, set by the prober.
+/// records —; every other reader takes the judged fields as they are. A+ (doc/checks.md): an MX or
+/// domain grade of 100 without unknown answers, with `mta_sts_enforce` yes or DANE matching
+/// (`mx.dane.match` for an MX, `report.dane` for the domain); both are inputs, set by the prober.
 /// A TLSA recommendation is added per MX whose records exist but do not
 /// authenticate. The eligibility verdict never looks at DANE or MTA-STS.
 void judge(DomainReport& report, const JudgeOptions& options = {});

@@ -41,7 +41,8 @@ void row(std::string& out, const CheckRow& r) {
 }
 
 std::string grade_line(const Grade& g) {
-  std::string s = std::string(to_string(g.letter)) + (g.provisional ? " (provisional: some answers unknown)" : "") + "  " +
+  std::string s = std::string(to_string(g.letter)) +
+                  (g.provisional ? " (provisional: some answers unknown)" : "") + "  " +
                   std::to_string(g.score) + "/100";
   return s;
 }
@@ -110,7 +111,8 @@ void mta_sts_block(std::string& out, const DomainReport& r) {
   out += "  MTA-STS ";
   out += symbol(mta_sts_mark(r));
   if (m.mode) {
-    out += " mode " + std::string(to_string(*m.mode)) + ", id " + m.id + ", max_age " + std::to_string(m.max_age) + "; mx " +
+    out += " mode " + std::string(to_string(*m.mode)) + ", id " + m.id + ", max_age " +
+           std::to_string(m.max_age) + "; mx " +
            (m.mx_patterns.empty() ? std::string("-") : join(m.mx_patterns, ", "));
     std::string missed;
     for (const MxReport& mx : r.mx) {
@@ -185,8 +187,8 @@ std::string to_text(const DomainReport& r) {
   if (!r.dns_error.empty()) {
     out += "  DNS: " + r.dns_error + "\n";
   }
-  const bool sts = !r.mta_sts.txt.empty() || r.mta_sts.failure || r.mta_sts.mode ||
-                   !r.tlsrpt.txt.empty();
+  const bool sts =
+      !r.mta_sts.txt.empty() || r.mta_sts.failure || r.mta_sts.mode || !r.tlsrpt.txt.empty();
   if (sts || !r.mx.empty()) {
     out += "  marks: ✔ good  ✘ to fix  · information  ? unknown\n";
   }

@@ -238,8 +238,9 @@ void explain_report(const cache::Lookup& found, std::int64_t age, cache::Reports
   const checker::DomainReport& r = found.report;
   out << "report:     cached " << age_text(age) << " ago"
       << (found.state == cache::Freshness::stale ? " (stale: a refresh would be queued)" : "")
-      << ": grade " << checker::to_string(r.grade.letter) << (r.grade.provisional ? " (provisional)" : "") << ", "
-      << r.grade.score << " points, eligible " << checker::to_string(r.eligible);
+      << ": grade " << checker::to_string(r.grade.letter)
+      << (r.grade.provisional ? " (provisional)" : "") << ", " << r.grade.score
+      << " points, eligible " << checker::to_string(r.eligible);
   if (!r.reasons.empty()) {
     out << ", reasons";
     for (const checker::Reason& reason : r.reasons) {

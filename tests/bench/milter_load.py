@@ -220,6 +220,17 @@ def port_open(port):
             return False
 
 
+def appended_lines(path, offset):
+    """The complete lines appended to `path` since `offset`, and the new offset."""
+    with open(path, "rb") as f:
+        f.seek(offset)
+        data = f.read()
+    end = data.rfind(b"\n")
+    if end < 0:
+        return [], offset
+    return data[:end].decode("utf-8", "replace").splitlines(), offset + end + 1
+
+
 class Sink:
     """smtp-sink on 127.0.0.1:2600 dumping every transaction to one file."""
 
@@ -258,14 +269,8 @@ class Sink:
         """Parses what the sink appended since the last call."""
         if not self.dump.exists():
             return
-        with open(self.dump, "rb") as f:
-            f.seek(self.offset)
-            data = f.read()
-        end = data.rfind(b"\n")
-        if end < 0:
-            return
-        self.offset += end + 1
-        for line in data[:end].decode("utf-8", "replace").splitlines():
+        lines, self.offset = appended_lines(self.dump, self.offset)
+        for line in lines:
             if line.startswith("X-Mail-Args: <"):
                 tag = tag_of(line[len("X-Mail-Args: <"):].split(">", 1)[0])
                 if tag:
@@ -295,15 +300,9 @@ class SentLog:
         self.recipients = collections.Counter()
 
     def read(self):
-        with open(self.path, "rb") as f:
-            f.seek(self.offset)
-            data = f.read()
-        end = data.rfind(b"\n")
-        if end < 0:
-            return
-        self.offset += end + 1
+        lines, self.offset = appended_lines(self.path, self.offset)
         marker = f"[{HOST}]:{SINK_PORT},"
-        for line in data[:end].decode("utf-8", "replace").splitlines():
+        for line in lines:
             if " status=sent " in line and marker in line:
                 m = TAG_RE.search(line)
                 if m:

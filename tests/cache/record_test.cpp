@@ -338,7 +338,8 @@ DomainRecord sample_domain() {
   d.mta_sts.max_age = 31557600;
   d.mta_sts.mx_match = {"mx1.example.test"};
   d.mta_sts.fetched_at = 1'700'000'001;
-  REQUIRE(checker::set_sts_error(d.mta_sts, "timeout; the cached policy fetched at 1700000001 applies"));
+  REQUIRE(checker::set_sts_error(d.mta_sts,
+                                 "timeout; the cached policy fetched at 1700000001 applies"));
   d.tlsrpt.txt = "v=TLSRPTv1; rua=mailto:r@example.test";
   d.tlsrpt.rua = {"mailto:r@example.test", "https://r.example.test/"};
   d.tlsrpt.error = "";
@@ -641,10 +642,13 @@ TEST_CASE("record: the MTA-STS problem is read by its name, strictly", "[cache]"
   };
   auto c = GENERATE(values<Case>({
       {"http-status(503)", true, {checker::StsProblem::http_status, "503"}},
-      {"bad-policy(line 3: bad mode \"x(y)\")", true,
+      {"bad-policy(line 3: bad mode \"x(y)\")",
+       true,
        {checker::StsProblem::bad_policy, "line 3: bad mode \"x(y)\""}},
       // Written by earlier versions with the note a reader derives itself.
-      {"timeout; the cached policy fetched at 99 applies", true, {checker::StsProblem::timeout, ""}},
+      {"timeout; the cached policy fetched at 99 applies",
+       true,
+       {checker::StsProblem::timeout, ""}},
       {"", true, {}},
       {"http-status(503", false, {}},
       {"no such problem", false, {}},

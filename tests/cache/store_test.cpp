@@ -118,8 +118,9 @@ TEST_CASE("store: a failed probe is stored and read back unknown (never ineligib
   TempDir dir;
   FakeClock clock;
   auto store = open_store(options_for(dir.sub("c"), clock));
-  auto r = checker::unknown_report("slow.test", clock.now(), checker::UnknownCause::probe_failure,
-                                   {"probe-timeout", "", "the probe of slow.test passed its deadline"});
+  auto r =
+      checker::unknown_report("slow.test", clock.now(), checker::UnknownCause::probe_failure,
+                              {"probe-timeout", "", "the probe of slow.test passed its deadline"});
   CHECK(r.eligible == Eligibility::unknown);
   CHECK(r.reasons.front().code == "probe-timeout");
   REQUIRE(store->put(r, PutOptions{.probed = true}));

@@ -87,8 +87,8 @@ std::pair<std::string, std::string> policy_of(const Row& row) {
 }
 
 void check_sts_facts(const Row& row, const MtaStsReport& sts, const TlsRptReport& rpt) {
-  INFO(row.at("domain") << ": mta_sts error \"" << sts_error(sts) << "\", tlsrpt error \"" << rpt.error
-                        << "\"");
+  INFO(row.at("domain") << ": mta_sts error \"" << sts_error(sts) << "\", tlsrpt error \""
+                        << rpt.error << "\"");
   CHECK(error_name(sts_error(sts)) == row.at("sts_error"));
   auto [mode, patterns] = policy_of(row);
   CHECK(sts.mode == sts_mode_from_string(mode));

@@ -299,12 +299,14 @@ TEST_CASE("MTA-STS failures: text form, read back, transient or not", "[checker]
       {{StsProblem::timeout, ""}, "timeout", true},
       {{StsProblem::connect_failed, "refused"}, "connect-failed(refused)", true},
       {{StsProblem::dns_failure, "_mta-sts.a.test: SERVFAIL"},
-       "dns-failure(_mta-sts.a.test: SERVFAIL)", true},
+       "dns-failure(_mta-sts.a.test: SERVFAIL)",
+       true},
       {{StsProblem::https_cert, "self-signed (x)"}, "https-cert(self-signed (x))", false},
       {{StsProblem::bad_policy, "line 2: bad mode"}, "bad-policy(line 2: bad mode)", false},
       // The policy host chooses this text: the note's own words inside it stay.
       {{StsProblem::bad_content_type, "a; the cached policy fetched at 7 applies"},
-       "bad-content-type(a; the cached policy fetched at 7 applies)", false},
+       "bad-content-type(a; the cached policy fetched at 7 applies)",
+       false},
   }));
   CAPTURE(c.text);
   CHECK(to_string(c.failure) == c.text);

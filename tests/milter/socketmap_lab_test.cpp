@@ -53,9 +53,9 @@ struct Daemon : LabMilterDaemon {
   std::string map_socket;
 
   explicit Daemon(const std::string& policy_text, const std::string& map_spec = "")
-      : LabMilterDaemon(FORCETLS_MILTER_PATH, kMilterSocket, policy_text, true,
-                        "socketmap:\n  socket: " + map_spec_or_default(map_spec) +
-                            "\nlog:\n  level: debug\n"),
+      : LabMilterDaemon(
+            FORCETLS_MILTER_PATH, kMilterSocket, policy_text, true,
+            "socketmap:\n  socket: " + map_spec_or_default(map_spec) + "\nlog:\n  level: debug\n"),
         map_socket(map_spec_or_default(map_spec)) {}
 
   void start() {
@@ -666,8 +666,8 @@ TEST_CASE(
   LogWindow send_log(env().send_log);
   LogWindow mx_log(env().mx_log);
   auto ctl = [&](const std::string& args) {
-    return run(shell_quote(FORCETLS_CTL_PATH) + " --config " + shell_quote(d.config_path()) + " " + args +
-               " 2>&1");
+    return run(shell_quote(FORCETLS_CTL_PATH) + " --config " + shell_quote(d.config_path()) + " " +
+               args + " 2>&1");
   };
 
   // Accepted while eligible (pinned), held in the queue.
