@@ -35,8 +35,8 @@ ListEntry entry_of(const std::string& domain, Lookup& l) {
   e.expires_at = l.expires_at;
   e.last_used = l.last_used;
   if (l.miss == Miss::none || l.miss == Miss::expired) {
-    e.eligible = l.report.eligible;
-    e.grade = checker::short_grade(l.report.grade);
+    e.eligible = l.report->eligible;
+    e.grade = checker::short_grade(l.report->grade);
   }
   return e;
 }
@@ -146,7 +146,7 @@ Result<std::string> show(Store& store, std::string_view domain) {
     }
     out += "\n";
   }
-  out += "\n" + checker::to_text(l.report);
+  out += "\n" + checker::to_text(*l.report);
   return out;
 }
 
@@ -175,7 +175,7 @@ Result<checker::DomainReport> refresh_now(Store& store, std::string_view domain,
     return fail(Errc::internal, "cache: " + *key + " stored but not readable (" +
                                     std::string(to_string(l.miss)) + ")");
   }
-  return std::move(l.report);
+  return *l.report;
 }
 
 Result<bool> purge(Store& store, std::string_view domain) { return store.purge(domain); }
@@ -213,7 +213,7 @@ Result<ExportResult> export_jsonl(Store& store, std::ostream& out) {
       ++result.skipped;
       return true;
     }
-    json doc = checker::to_json(l.report);
+    json doc = checker::to_json(*l.report);
     doc["cache"] = {
         {"stored_at", l.stored_at}, {"expires_at", l.expires_at}, {"last_used", l.last_used}};
     if (l.dns_ttl >= 0) {

@@ -352,9 +352,10 @@ int Store::Impl::write_once(const Body& body, std::string& why) {
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
   if (rc == 0) {
+    changes_ = {};
     rc = body(txn, why);
     if (rc == 0) {
-      rc = mdb_txn_commit(txn);  // frees txn, also on failure
+      rc = decoded_.commit(txn, changes_);  // frees txn, also on failure
     } else {
       mdb_txn_abort(txn);
     }
@@ -621,6 +622,7 @@ Result<void> Store::Impl::flush() {
   }
   auto r = write(
       [&](MDB_txn* txn, std::string&) -> int {
+        changes_.none();  // last uses and counters: no report changes
         for (const auto& [domain, when] : touches) {
           MDB_val k = val(domain), v;
           if (mdb_get(txn, domains_, &k, &v) != 0) {

@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "cache/decoded.hpp"
 #include "cache/record.hpp"
 #include "cache/store.hpp"
 #include "common/error.hpp"
@@ -75,7 +76,8 @@ class Store::Impl {
  public:
   using Body = std::function<int(MDB_txn*, std::string& why)>;
 
-  explicit Impl(const StoreOptions& options) : options_(options) {}
+  explicit Impl(const StoreOptions& options)
+      : decoded_(options.decoded_domains), options_(options) {}
   ~Impl() { close(); }
 
   Result<void> open();
@@ -107,6 +109,12 @@ class Store::Impl {
   /// evicting on MDB_MAP_FULL and adopting another process's map size.
   Result<void> write(const Body& body, std::string_view what);
 
+  /// The decoded cache's entry for a domain key, if still right.
+  std::shared_ptr<const detail::DecodedCache::Entry> find_decoded(const std::string& key) {
+    std::shared_lock lock(map_mutex_);
+    return decoded_.find(env_, key);
+  }
+
   void touch(const std::string& domain, std::int64_t now);
   std::unordered_map<std::string, std::int64_t> take_touches();
   void count(detail::Counter c) { counters_[c].fetch_add(1, std::memory_order_relaxed); }
@@ -122,6 +130,10 @@ class Store::Impl {
   std::array<std::atomic<std::uint64_t>, detail::kCounters> counters_{};
   std::array<std::uint64_t, detail::kCounters> flushed_{};  // part of counters_ already in meta
   std::atomic<std::uint64_t> map_grows_{0};
+  detail::DecodedCache decoded_;
+  /// What the running write transaction changed (the writer's: set by a
+  /// body, read when it commits). Reset to "anything" before each body.
+  detail::Changes changes_;
 
  private:
   // The steps of open().

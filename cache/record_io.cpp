@@ -45,10 +45,14 @@ checker::MxReport mx_facts(MxEntry& m) {
 // stops the reading with `gap` set to incomplete or corrupt. Returns the
 // LMDB error, if any.
 int read_addresses(Store::Impl& im, MDB_txn* txn, const MxEntry& m, checker::MxReport& mx,
-                   std::int64_t& expires, AddressRecord& scratch, Miss& gap) {
+                   std::int64_t& expires, AddressRecord& scratch, Miss& gap,
+                   std::vector<std::uint32_t>* slots) {
   mx.addresses.reserve(m.addresses.size());
   for (const AddressRef& a : m.addresses) {
     std::string ak = address_key(m.host, a.address, a.port);
+    if (slots != nullptr) {
+      slots->push_back(DecodedCache::slot_of(ak));
+    }
     MDB_val akv = val(ak), av;
     int ae = mdb_get(txn, im.addresses_, &akv, &av);
     if (ae == MDB_NOTFOUND) {
@@ -156,7 +160,11 @@ int put_last_used(Store::Impl& im, MDB_txn* txn, const std::string& domain, cons
 
 }  // namespace
 
-int read_records(Store::Impl& im, MDB_txn* txn, const std::string& key, Lookup& out, bool& found) {
+int read_records(Store::Impl& im, MDB_txn* txn, const std::string& key, Lookup& out,
+                 DomainReport& r, bool& found, std::vector<std::uint32_t>* slots) {
+  if (slots != nullptr) {
+    slots->push_back(DecodedCache::slot_of(key));
+  }
   MDB_val k = val(key), v;
   int e = mdb_get(txn, im.domains_, &k, &v);
   if (e != 0) {
@@ -167,7 +175,6 @@ int read_records(Store::Impl& im, MDB_txn* txn, const std::string& key, Lookup& 
     out.miss = Miss::corrupt;
     return 0;
   }
-  DomainReport& r = out.report;
   copy_domain_facts(*d, r);
   std::int64_t expires = d->expires_at;
   AddressRecord scratch;  // one record's storage reused for every address
@@ -175,7 +182,7 @@ int read_records(Store::Impl& im, MDB_txn* txn, const std::string& key, Lookup& 
   for (MxEntry& m : d->mx) {
     checker::MxReport mx = mx_facts(m);
     Miss gap = Miss::none;
-    if (int ae = read_addresses(im, txn, m, mx, expires, scratch, gap); ae != 0) {
+    if (int ae = read_addresses(im, txn, m, mx, expires, scratch, gap, slots); ae != 0) {
       return ae;
     }
     if (gap != Miss::none) {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "cache/environment.hpp"
 #include "cache/prepared.hpp"
@@ -15,11 +16,14 @@
 
 namespace forcetls::cache::detail {
 
-/// A domain's records reassembled into `out` (report, times, last use), the
-/// report not yet judged. `found` is set when all of them are there and
-/// decodable; otherwise out.miss says corrupt or incomplete, or stays
-/// absent.
-int read_records(Store::Impl& im, MDB_txn* txn, const std::string& key, Lookup& out, bool& found);
+/// A domain's records reassembled: the report, not yet judged, into
+/// `report`, its times and last use into `out`. `found` is set when all of
+/// them are there and decodable; otherwise out.miss says corrupt or
+/// incomplete, or stays absent. `slots`, when given, receives the decoded
+/// cache's slot of every record read (cache/decoded.hpp).
+int read_records(Store::Impl& im, MDB_txn* txn, const std::string& key, Lookup& out,
+                 checker::DomainReport& report, bool& found,
+                 std::vector<std::uint32_t>* slots = nullptr);
 
 /// Writes one prepared report: its address records (a stored observation
 /// that outranks a fresh one stays), its domain record with the expiry

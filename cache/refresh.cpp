@@ -340,7 +340,7 @@ Result<checker::DomainReport> RefreshEngine::await_fresh(std::string_view domain
   }
   Lookup l = store_.peek(*key);
   if (l.state == Freshness::fresh) {
-    return std::move(l.report);
+    return *l.report;
   }
   std::int64_t now = store_.now();
   std::unique_lock lock(core_->mu);
@@ -350,7 +350,7 @@ Result<checker::DomainReport> RefreshEngine::await_fresh(std::string_view domain
     // than start a second probe of the same domain.
     Lookup again = store_.peek(*key);
     if (again.state == Freshness::fresh) {
-      return std::move(again.report);
+      return *again.report;
     }
   }
   FlightPtr f = core_->enqueue(*key, Priority::waiting, now);
@@ -499,7 +499,7 @@ std::vector<checker::DomainReport> answers(Store& store, std::vector<PutItem>& i
   for (std::size_t i = 0; i < items.size(); ++i) {
     Lookup l = store.peek(items[i].report.domain);
     if (stored[i] && l.state != Freshness::missing) {
-      results.push_back(std::move(l.report));
+      results.push_back(*l.report);
       continue;
     }
     // Not stored, so no pin step ran: read it as the store would have (a

@@ -19,7 +19,7 @@ Result<checker::DomainReport> StoreReports::await_fresh(std::string_view domain,
   if (found.state != Freshness::fresh) {
     return fail(Errc::timeout, "not probed: forcetls-ctl reads the cache and never probes");
   }
-  return std::move(found.report);
+  return *found.report;
 }
 
 }  // namespace forcetls::cache

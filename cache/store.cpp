@@ -143,12 +143,12 @@ namespace {
 void settle_miss(Store::Impl& im, Lookup& out, bool count) {
   out.state = Freshness::missing;
   if (out.miss == Miss::corrupt) {
-    out.report = {};
+    out.report = no_report();
     if (count) {
       im.count(kDecodeFailures);
     }
   } else if (out.miss == Miss::incomplete) {
-    out.report = {};
+    out.report = no_report();
   } else {
     out.miss = Miss::absent;
   }
@@ -174,6 +174,53 @@ void settle_freshness(Lookup& out, std::int64_t now, std::int64_t grace) {
 
 }  // namespace
 
+const std::shared_ptr<const checker::DomainReport>& no_report() {
+  static const std::shared_ptr<const checker::DomainReport> empty =
+      std::make_shared<const checker::DomainReport>();
+  return empty;
+}
+
+namespace {
+
+// The domain's entry in the decoded cache, built from LMDB when it has
+// none that is still right (cache/decoded.hpp). Null when the records are
+// absent, incomplete or corrupt: `out` then says which.
+std::shared_ptr<const detail::DecodedCache::Entry> decoded_entry(Store::Impl& im,
+                                                                 const std::string& key,
+                                                                 Lookup& out) {
+  if (auto e = im.find_decoded(key)) {
+    return e;
+  }
+  const detail::DecodedCache::Ticket ticket = im.decoded_.ticket();
+  auto report = std::make_shared<checker::DomainReport>();
+  std::vector<std::uint32_t> slots;
+  std::uint64_t txnid = 0;
+  bool found = false;
+  int rc = im.read([&](MDB_txn* txn) -> int {
+    txnid = mdb_txn_id(txn);
+    return read_records(im, txn, key, out, *report, found, &slots);
+  });
+  if (rc != 0) {
+    log::error("cache: " +
+               log::fields({{"event", "read-failed"}, {"domain", key}, {"error", mdb_error(rc)}}));
+  }
+  if (!found) {
+    return nullptr;
+  }
+  checker::judge(*report);  // reassembled: the observations may be of several probes
+  auto e = std::make_shared<detail::DecodedCache::Entry>();
+  e->report = std::move(report);
+  e->checked_at = out.checked_at;
+  e->stored_at = out.stored_at;
+  e->expires_at = out.expires_at;
+  e->dns_ttl = out.dns_ttl;
+  e->last_used.store(out.last_used);
+  im.decoded_.insert(key, ticket, txnid, slots, e);
+  return e;
+}
+
+}  // namespace
+
 Lookup Store::read_domain(std::string_view domain, bool count) {
   Lookup out;
   Impl& im = *impl_;
@@ -185,21 +232,24 @@ Lookup Store::read_domain(std::string_view domain, bool count) {
     return out;
   }
   const std::int64_t now = clock_();
-  bool found = false;
-  int rc = im.read([&](MDB_txn* txn) -> int { return read_records(im, txn, *key, out, found); });
-  if (rc != 0) {
-    log::error("cache: " +
-               log::fields({{"event", "read-failed"}, {"domain", *key}, {"error", mdb_error(rc)}}));
-  }
-  if (!found) {
+  auto entry = decoded_entry(im, *key, out);
+  if (!entry) {
     settle_miss(im, out, count);
     return out;
   }
-  checker::judge(out.report);  // reassembled: the observations may be of several probes
-  if (out.report.eligible == checker::Eligibility::ineligible) {
-    // Pinned eligible and found ineligible since, not yet confirmed.
+  out.report = entry->report;
+  out.checked_at = entry->checked_at;
+  out.stored_at = entry->stored_at;
+  out.expires_at = entry->expires_at;
+  out.dns_ttl = entry->dns_ttl;
+  out.last_used = entry->last_used.load(std::memory_order_relaxed);
+  if (out.report->eligible == checker::Eligibility::ineligible) {
+    // Pinned eligible and found ineligible since, not yet confirmed. The
+    // pin is read each time: it expires by the clock.
     if (std::optional<Pin> p = pin(*key); p && p->suspected() && p->until > now) {
-      mark_downgrade_suspected(out.report, *p);
+      auto marked = std::make_shared<checker::DomainReport>(*out.report);
+      mark_downgrade_suspected(*marked, *p);
+      out.report = std::move(marked);
     }
   }
   settle_freshness(out, now, options_.ttls.grace);
@@ -209,6 +259,7 @@ Lookup Store::read_domain(std::string_view domain, bool count) {
                                              : kMisses);
     if (out.state != Freshness::missing && now - out.last_used >= options_.touch_interval) {
       im.touch(*key, now);
+      entry->last_used.store(now, std::memory_order_relaxed);  // noted: flush() writes it
     }
   }
   return out;
@@ -414,6 +465,13 @@ Result<void> Store::put_many(std::span<const PutItem> items) {
   std::vector<PinSteps> steps(items.size());
   auto r = im.write(
       [&](MDB_txn* txn, std::string& why) -> int {
+        im.changes_.none();  // what it writes, for the decoded cache
+        for (const Prepared& p : prepared) {
+          im.changes_.only(p.domain.domain);
+          for (const auto& a : p.addresses) {
+            im.changes_.only(a.first);
+          }
+        }
         for (std::size_t i = 0; i < prepared.size(); ++i) {
           if (items[i].options.probed) {
             if (int rc =
@@ -467,11 +525,12 @@ Result<bool> Store::unpin(std::string_view key) {
         // the next probe would inherit the suspicion from them again.
         std::vector<std::string> keys{*k};
         Lookup stored;
+        checker::DomainReport report;
         bool has = false;
-        if (int rc = read_records(im, txn, *k, stored, has); rc != 0) {
+        if (int rc = read_records(im, txn, *k, stored, report, has); rc != 0) {
           return rc;
         }
-        for (const checker::MxReport& mx : stored.report.mx) {
+        for (const checker::MxReport& mx : report.mx) {
           for (const checker::AddressReport& a : mx.addresses) {
             if (auto address = checker::normalize_address(a.address)) {
               keys.push_back(

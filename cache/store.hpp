@@ -78,6 +78,9 @@ struct StoreOptions {
   std::size_t max_map_size = 4ull << 30;  ///< grow up to this, then evict the least used
   unsigned max_readers = 1024;            ///< concurrent read transactions, all processes
   std::int64_t touch_interval = 300;      ///< last_used precision: fewer writes for hot domains
+  /// Domains whose reassembled, judged report is kept in memory for
+  /// lookup() (cache/decoded.hpp); 0: none, every lookup decodes.
+  std::size_t decoded_domains = 100'000;
   Durability durability = Durability::no_meta_sync;
   PinOptions pins;  ///< eligibility pins (pins.hpp) for probe results
   Clock clock;      ///< empty: system_clock()
@@ -106,12 +109,16 @@ enum class Miss : std::uint8_t {
 };
 std::string_view to_string(Miss m);
 
+/// The empty report a Lookup holds when it has none.
+const std::shared_ptr<const checker::DomainReport>& no_report();
+
 struct Lookup {
   Freshness state = Freshness::missing;
   Miss miss = Miss::absent;
-  /// The reassembled, re-judged report. Filled unless miss is absent,
-  /// incomplete or corrupt; act on it only when state is not missing.
-  checker::DomainReport report;
+  /// The reassembled, re-judged report, shared and never null (an empty
+  /// report when none). Filled unless miss is absent, incomplete or
+  /// corrupt; act on it only when state is not missing.
+  std::shared_ptr<const checker::DomainReport> report = no_report();
   std::int64_t checked_at = 0;  ///< when the domain was probed
   std::int64_t stored_at = 0;   ///< when the domain record was written
   std::int64_t expires_at = 0;  ///< earliest expiry of the domain and its address records

@@ -235,7 +235,7 @@ namespace {
 
 void explain_report(const cache::Lookup& found, std::int64_t age, cache::Reports& reports,
                     std::ostream& out) {
-  const checker::DomainReport& r = found.report;
+  const checker::DomainReport& r = *found.report;
   out << "report:     cached " << age_text(age) << " ago"
       << (found.state == cache::Freshness::stale ? " (stale: a refresh would be queued)" : "")
       << ": grade " << checker::to_string(r.grade.letter)

@@ -53,8 +53,8 @@ int export_command(const conf::Config& config, const policy::Policy& policy,
     if (found.state == cache::Freshness::missing) {
       return true;
     }
-    const policy::Decision d = policy::decide(match, domain, &found.report);
-    if (auto line = sendmail_access_line(d, found.report)) {
+    const policy::Decision d = policy::decide(match, domain, found.report.get());
+    if (auto line = sendmail_access_line(d, *found.report)) {
       lines.push_back(std::move(*line));
     }
     return true;

@@ -171,7 +171,7 @@ RecipientOutcome check_recipient(const policy::Policy& policy,
   if (found.state != cache::Freshness::missing) {
     out.cache = found.state == cache::Freshness::fresh ? CacheUse::hit : CacheUse::stale;
     out.age_seconds = now() - found.checked_at;
-    out.decision = policy::decide(match, *domain, &found.report);
+    out.decision = policy::decide(match, *domain, found.report.get());
   } else if (options.on_miss == conf::MissBehaviour::wait &&
              match.rule->options.mode == policy::Mode::require) {
     // Only a `require` decision can change with the report; under `prefer`

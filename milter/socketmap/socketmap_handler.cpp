@@ -160,7 +160,7 @@ SocketmapReply answer_request(const policy::Policy& policy, const SocketmapOptio
       }
     }
     if (found->state != cache::Freshness::missing) {
-      report = &found->report;
+      report = found->report.get();
     }
   }
   const policy::Decision decision = policy::decide(match, target, report);

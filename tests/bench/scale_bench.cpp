@@ -249,7 +249,7 @@ Census census(cache::Store& store, const std::vector<std::string>& domains) {
     }
     ++c.stored;
     c.fresh += l.state == cache::Freshness::fresh ? 1 : 0;
-    switch (l.report.eligible) {
+    switch (l.report->eligible) {
       case checker::Eligibility::eligible:
         ++c.eligible;
         break;
@@ -260,7 +260,7 @@ Census census(cache::Store& store, const std::vector<std::string>& domains) {
         ++c.unknown;
         break;
     }
-    for (const checker::MxReport& mx : l.report.mx) {
+    for (const checker::MxReport& mx : l.report->mx) {
       c.hosts.insert(mx.host);
       for (const checker::AddressReport& a : mx.addresses) {
         c.addresses.insert(mx.host + "|" + a.address + "|" + std::to_string(a.port));

@@ -154,11 +154,11 @@ TEST_CASE("admin: export then import moves results between machines", "[cache]")
   Lookup a = from.store->peek("multi.test");
   Lookup b = to.store->peek("multi.test");
   REQUIRE(b.state == Freshness::fresh);
-  CHECK(checker::to_json_text(b.report) == checker::to_json_text(a.report));
+  CHECK(checker::to_json_text(*b.report) == checker::to_json_text(*a.report));
   CHECK(b.checked_at == t0);        // kept
   CHECK(b.last_used == t0 - 50);    // kept
   CHECK(b.expires_at == t0 + 600);  // recomputed with the DNS TTL kept
-  CHECK(to.store->peek("one.test").report.eligible == checker::Eligibility::unknown);
+  CHECK(to.store->peek("one.test").report->eligible == checker::Eligibility::unknown);
 }
 
 TEST_CASE("admin: a hostile import gets one error per bad line", "[cache]") {
@@ -241,7 +241,7 @@ TEST_CASE("admin: import reads format 1 and ignores the derived marks", "[cache]
     CHECK(r.errors.empty());
     CHECK(r.imported == 1);
     // Exported again, the marks are judged from the stored answers.
-    nlohmann::json back = nlohmann::json::parse(exported_line(f.store->peek("ok.test").report));
+    nlohmann::json back = nlohmann::json::parse(exported_line(*f.store->peek("ok.test").report));
     CHECK(back["mx"][0]["addresses"][0]["marks"]["tls1_0"] == "info");
     CHECK(back["graded"] == true);
   }

@@ -152,7 +152,7 @@ TEST_CASE(
       Lookup l = (*store)->lookup(domain_of(b, i));
       INFO(domain_of(b, i) << " " << to_string(l.miss));
       REQUIRE(l.state == Freshness::fresh);
-      REQUIRE(l.report.eligible == checker::Eligibility::eligible);
+      REQUIRE(l.report->eligible == checker::Eligibility::eligible);
     }
   }
   // The batch in flight at the kill is all there or not at all.

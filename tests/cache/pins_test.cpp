@@ -94,20 +94,20 @@ TEST_CASE("store: a pinned domain stripped of STARTTLS reads downgrade-suspected
 
   probed(good_address("192.0.2.1"));
   REQUIRE(store.pin("pinned.test").has_value());
-  CHECK(store.lookup("pinned.test").report.eligible == Eligibility::eligible);
+  CHECK(store.lookup("pinned.test").report->eligible == Eligibility::eligible);
 
   // 1. Stripped: unknown, downgrade-suspected, kept only for the unknown TTL.
   clock.advance(3600);
   probed(plain_address("192.0.2.1"));
   Lookup l = store.lookup("pinned.test");
-  CHECK(l.report.eligible == Eligibility::unknown);
-  CHECK(l.report.unknown_cause == checker::UnknownCause::downgrade_suspected);
-  REQUIRE_FALSE(l.report.reasons.empty());
-  CHECK(checker::format_reason(l.report.reasons.front()) ==
+  CHECK(l.report->eligible == Eligibility::unknown);
+  CHECK(l.report->unknown_cause == checker::UnknownCause::downgrade_suspected);
+  REQUIRE_FALSE(l.report->reasons.empty());
+  CHECK(checker::format_reason(l.report->reasons.front()) ==
         "downgrade-suspected(no-starttls(mx.pinned.test))");
   // A rule with tls13_counts reads the other verdict: held the same way.
-  CHECK(l.report.tls13_counted.eligible == Eligibility::unknown);
-  CHECK(l.report.tls13_counted.unknown_cause == checker::UnknownCause::downgrade_suspected);
+  CHECK(l.report->tls13_counted.eligible == Eligibility::unknown);
+  CHECK(l.report->tls13_counted.unknown_cause == checker::UnknownCause::downgrade_suspected);
   CHECK(l.expires_at - clock.now() == store.options().ttls.unknown);
 
   // 2. Pins outlive purge: purged and probed stripped again, still suspected.
@@ -115,7 +115,7 @@ TEST_CASE("store: a pinned domain stripped of STARTTLS reads downgrade-suspected
   CHECK(store.pin("pinned.test").has_value());
   clock.advance(3600);
   probed(plain_address("192.0.2.1"));
-  CHECK(store.lookup("pinned.test").report.unknown_cause ==
+  CHECK(store.lookup("pinned.test").report->unknown_cause ==
         checker::UnknownCause::downgrade_suspected);
 
   // 3. A third ineligible probe, but within the day: still suspected; one
@@ -123,13 +123,13 @@ TEST_CASE("store: a pinned domain stripped of STARTTLS reads downgrade-suspected
   clock.advance(3600);
   probed(plain_address("192.0.2.1"));
   CHECK(store.pin("pinned.test")->suspects == 3);
-  CHECK(store.lookup("pinned.test").report.eligible == Eligibility::unknown);
+  CHECK(store.lookup("pinned.test").report->eligible == Eligibility::unknown);
   clock.advance(kDay);
   probed(plain_address("192.0.2.1"));
   CHECK_FALSE(store.pin("pinned.test").has_value());
   l = store.lookup("pinned.test");
-  CHECK(l.report.eligible == Eligibility::ineligible);
-  CHECK(l.report.unknown_cause != checker::UnknownCause::downgrade_suspected);
+  CHECK(l.report->eligible == Eligibility::ineligible);
+  CHECK(l.report->unknown_cause != checker::UnknownCause::downgrade_suspected);
 }
 
 TEST_CASE("store: pins apply to probes only, and unpin releases at once", "[cache]") {
@@ -143,14 +143,14 @@ TEST_CASE("store: pins apply to probes only, and unpin releases at once", "[cach
   // An import (not a probe) of an ineligible record is stored as it is.
   clock.advance(60);
   REQUIRE(store.put(simple("a.test", plain_address("192.0.2.1"), "mx.a.test", clock.now())));
-  CHECK(store.lookup("a.test").report.eligible == Eligibility::ineligible);
+  CHECK(store.lookup("a.test").report->eligible == Eligibility::ineligible);
   // A probe: suspected; unpin: the stored verdict stands.
   REQUIRE(store.put(simple("a.test", plain_address("192.0.2.1"), "mx.a.test", clock.now()),
                     PutOptions{.probed = true}));
-  CHECK(store.lookup("a.test").report.eligible == Eligibility::unknown);
+  CHECK(store.lookup("a.test").report->eligible == Eligibility::unknown);
   CHECK(store.unpin("a.test").value());
   CHECK_FALSE(store.unpin("a.test").value());
-  CHECK(store.lookup("a.test").report.eligible == Eligibility::ineligible);
+  CHECK(store.lookup("a.test").report->eligible == Eligibility::ineligible);
   // [host] keys are pinned like domains.
   REQUIRE(store.put(simple("[mx.b.test]:2525", good_address("192.0.2.2"), "mx.b.test", clock.now()),
                     PutOptions{.probed = true}));
@@ -165,7 +165,7 @@ TEST_CASE("store: pins apply to probes only, and unpin releases at once", "[cach
                       PutOptions{.probed = true}));
   REQUIRE((*off)->put(simple("c.test", plain_address("192.0.2.3"), "mx.c.test", clock.now()),
                       PutOptions{.probed = true}));
-  CHECK((*off)->lookup("c.test").report.eligible == Eligibility::ineligible);
+  CHECK((*off)->lookup("c.test").report->eligible == Eligibility::ineligible);
 }
 
 TEST_CASE(
@@ -189,8 +189,8 @@ TEST_CASE(
   REQUIRE(store.put(simple("b.test", plain_address("192.0.2.1"), "mx.shared.test", clock.now()),
                     probe));
   Lookup l = store.lookup("b.test");
-  CHECK(l.report.eligible == Eligibility::unknown);
-  CHECK(l.report.unknown_cause == checker::UnknownCause::downgrade_suspected);
+  CHECK(l.report->eligible == Eligibility::unknown);
+  CHECK(l.report->unknown_cause == checker::UnknownCause::downgrade_suspected);
   CHECK(l.expires_at - clock.now() == store.options().ttls.unknown);
   REQUIRE(store.pin("b.test").has_value());
   CHECK(store.pin("b.test")->suspects == 1);
@@ -199,7 +199,7 @@ TEST_CASE(
 
   // Another server, never seen eligible: a new domain there is just ineligible.
   REQUIRE(store.put(simple("c.test", plain_address("192.0.2.9"), "mx.c.test", clock.now()), probe));
-  CHECK(store.lookup("c.test").report.eligible == Eligibility::ineligible);
+  CHECK(store.lookup("c.test").report->eligible == Eligibility::ineligible);
   CHECK_FALSE(store.pin("[192.0.2.9]").has_value());
 
   // The server eligible again (probed through a.test): its suspicion cleared,
@@ -214,7 +214,7 @@ TEST_CASE(
   CHECK_FALSE(store.pin("[192.0.2.1]").has_value());
   REQUIRE(store.put(simple("b.test", plain_address("192.0.2.1"), "mx.shared.test", clock.now()),
                     probe));
-  CHECK(store.lookup("b.test").report.eligible == Eligibility::ineligible);
+  CHECK(store.lookup("b.test").report->eligible == Eligibility::ineligible);
 
   // pin_for 0: no server pins either.
   TempDir dir2;

@@ -308,7 +308,7 @@ TEST_CASE("refresh: lookup queues a refresh when not fresh", "[cache]") {
   CHECK(engine.stats().queued_background == 0);
   Lookup stale = engine.lookup("stale.test");
   CHECK(stale.state == Freshness::stale);
-  CHECK(stale.report.eligible == checker::Eligibility::eligible);  // still usable
+  CHECK(stale.report->eligible == checker::Eligibility::eligible);  // still usable
   CHECK(engine.stats().queued_background == 1);
   CHECK(engine.lookup("absent.test").state == Freshness::missing);
   CHECK(engine.stats().queued_background == 2);

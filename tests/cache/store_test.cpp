@@ -87,27 +87,27 @@ TEST_CASE("store: a stored report reads back fresh and re-judged", "[cache]") {
   Lookup l = store->lookup("example.test");
   REQUIRE(l.state == Freshness::fresh);
   CHECK(l.miss == Miss::none);
-  CHECK(l.report.domain == "example.test");
-  CHECK(l.report.checked_at == clock.now());
+  CHECK(l.report->domain == "example.test");
+  CHECK(l.report->checked_at == clock.now());
   CHECK(l.checked_at == clock.now());
   CHECK(l.expires_at == clock.now() + 24 * 3600);
-  CHECK(l.report.mta_sts_enforce == Tri::yes);
-  CHECK(l.report.dane == Tri::no);
-  REQUIRE(l.report.mx.size() == 2);
-  CHECK(l.report.mx[0].host == "mx1.example.test");
-  CHECK(l.report.mx[0].priority == 10);
-  REQUIRE(l.report.mx[0].addresses.size() == 2);
-  CHECK(l.report.mx[0].addresses[1].address == "2001:db8::1");  // canonical form
-  CHECK(l.report.mx[0].addresses[0].cert.sans == good_address("x").cert.sans);
-  CHECK(l.report.mx[0].addresses[0].connections == 7);
+  CHECK(l.report->mta_sts_enforce == Tri::yes);
+  CHECK(l.report->dane == Tri::no);
+  REQUIRE(l.report->mx.size() == 2);
+  CHECK(l.report->mx[0].host == "mx1.example.test");
+  CHECK(l.report->mx[0].priority == 10);
+  REQUIRE(l.report->mx[0].addresses.size() == 2);
+  CHECK(l.report->mx[0].addresses[1].address == "2001:db8::1");  // canonical form
+  CHECK(l.report->mx[0].addresses[0].cert.sans == good_address("x").cert.sans);
+  CHECK(l.report->mx[0].addresses[0].connections == 7);
   // The judgement is recomputed on read (the record stores no grade): every
   // answer good and MTA-STS enforce over every MX is 100 points, A+.
-  CHECK(l.report.eligible == Eligibility::eligible);
-  CHECK(to_string(l.report.grade.letter) == "A+");
-  CHECK(l.report.grade.score == 100);
-  CHECK_FALSE(l.report.grade.provisional);
-  CHECK(l.report.grade.deductions.empty());
-  CHECK(l.report.mx[0].addresses[0].grade.score == 100);
+  CHECK(l.report->eligible == Eligibility::eligible);
+  CHECK(to_string(l.report->grade.letter) == "A+");
+  CHECK(l.report->grade.score == 100);
+  CHECK_FALSE(l.report->grade.provisional);
+  CHECK(l.report->grade.deductions.empty());
+  CHECK(l.report->mx[0].addresses[0].grade.score == 100);
 
   CHECK(store->lookup("other.test").state == Freshness::missing);
   CHECK(store->lookup("other.test").miss == Miss::absent);
@@ -126,12 +126,12 @@ TEST_CASE("store: a failed probe is stored and read back unknown (never ineligib
   REQUIRE(store->put(r, PutOptions{.probed = true}));
   Lookup l = store->lookup("slow.test");
   REQUIRE(l.state == Freshness::fresh);
-  CHECK(l.report.eligible == Eligibility::unknown);
-  CHECK(l.report.unknown_cause == checker::UnknownCause::probe_failure);
-  CHECK(l.report.tls13_counted.eligible == Eligibility::unknown);
-  REQUIRE_FALSE(l.report.reasons.empty());
-  CHECK(l.report.reasons.front().code == "probe-failed");
-  CHECK(l.report.reasons.front().detail == "the probe of slow.test passed its deadline");
+  CHECK(l.report->eligible == Eligibility::unknown);
+  CHECK(l.report->unknown_cause == checker::UnknownCause::probe_failure);
+  CHECK(l.report->tls13_counted.eligible == Eligibility::unknown);
+  REQUIRE_FALSE(l.report->reasons.empty());
+  CHECK(l.report->reasons.front().code == "probe-failed");
+  CHECK(l.report->reasons.front().detail == "the probe of slow.test passed its deadline");
   CHECK(l.expires_at - clock.now() == store->options().ttls.unknown);
   CHECK_FALSE(store->pin("slow.test").has_value());
 }
@@ -281,7 +281,7 @@ TEST_CASE("store: an MX address shared by many domains is stored once", "[cache]
                                         {"mx2.provider.test", {good_address("192.0.2.2")}}})));
   Lookup other = store->lookup("d7.test");
   REQUIRE(other.state == Freshness::fresh);
-  CHECK(other.report.eligible == Eligibility::ineligible);
+  CHECK(other.report->eligible == Eligibility::ineligible);
   // ... and its lifetime follows the shorter-lived address record.
   CHECK(other.expires_at == clock.now() + 3600);
 
@@ -298,13 +298,13 @@ TEST_CASE("store: a probe failure does not erase a fresh known answer", "[cache]
   REQUIRE(store->put(simple("b.test", failed_address("192.0.2.1"), "mx.provider.test")));
   Lookup b = store->lookup("b.test");
   REQUIRE(b.state == Freshness::fresh);
-  CHECK(b.report.eligible == Eligibility::eligible);
-  CHECK(store->lookup("a.test").report.eligible == Eligibility::eligible);
+  CHECK(b.report->eligible == Eligibility::eligible);
+  CHECK(store->lookup("a.test").report->eligible == Eligibility::eligible);
 
   // Once the known answer has expired, the failure is what there is.
   clock.advance(24 * 3600);
   REQUIRE(store->put(simple("b.test", failed_address("192.0.2.1"), "mx.provider.test")));
-  CHECK(store->lookup("b.test").report.eligible == Eligibility::unknown);
+  CHECK(store->lookup("b.test").report->eligible == Eligibility::unknown);
 }
 
 TEST_CASE("store: lookups are read-only; uses are flushed in one write", "[cache]") {

@@ -48,7 +48,7 @@ class MemoryReports final : public forcetls::cache::Reports {
     if (it != entries_.end()) {
       l.state =
           it->second.stale ? forcetls::cache::Freshness::stale : forcetls::cache::Freshness::fresh;
-      l.report = it->second.report;
+      l.report = std::make_shared<const forcetls::checker::DomainReport>(it->second.report);
       l.checked_at = std::time(nullptr) - it->second.age_seconds;
     }
     return l;
@@ -59,7 +59,7 @@ class MemoryReports final : public forcetls::cache::Reports {
     if (l.state != forcetls::cache::Freshness::fresh) {
       return forcetls::fail(forcetls::Errc::timeout, "not probed");
     }
-    return l.report;
+    return *l.report;
   }
   std::string describe() const override { return "in-memory reports"; }
 

@@ -40,11 +40,11 @@ struct FakeReports final : cache::Reports {
     const std::string d(domain);
     if (fresh.contains(d)) {
       l.state = cache::Freshness::fresh;
-      l.report = fresh[d];
+      l.report = std::make_shared<const checker::DomainReport>(fresh[d]);
       l.checked_at = kNow - 3 * 3600;
     } else if (stale.contains(d)) {
       l.state = cache::Freshness::stale;
-      l.report = stale[d];
+      l.report = std::make_shared<const checker::DomainReport>(stale[d]);
       l.checked_at = kNow - 2 * 86400;
     }
     return l;

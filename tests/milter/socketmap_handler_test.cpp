@@ -26,10 +26,10 @@ struct FakeDelivery final : cache::Reports {
     const std::string n(name);
     if (fresh.contains(n)) {
       l.state = cache::Freshness::fresh;
-      l.report = fresh[n];
+      l.report = std::make_shared<const checker::DomainReport>(fresh[n]);
     } else if (stale.contains(n)) {
       l.state = cache::Freshness::stale;
-      l.report = stale[n];
+      l.report = std::make_shared<const checker::DomainReport>(stale[n]);
     }
     return l;
   }
