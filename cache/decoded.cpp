@@ -7,6 +7,11 @@
 
 namespace forcetls::cache::detail {
 
+void Changes::only(std::string_view key) {
+  all = false;
+  slots.push_back(DecodedCache::slot_of(key));
+}
+
 DecodedCache::DecodedCache(std::size_t capacity)
     : capacity_(capacity),
       per_shard_(std::max<std::size_t>(1, (capacity + kShards - 1) / kShards)),
@@ -73,14 +78,10 @@ std::shared_ptr<const DecodedCache::Entry> DecodedCache::find(MDB_env* env,
   return e;
 }
 
-DecodedCache::Ticket DecodedCache::ticket() const {
-  return {.commits = commits_.load(), .usable = enabled()};
-}
-
-void DecodedCache::insert(const std::string& key, const Ticket& t, std::uint64_t txnid,
+void DecodedCache::insert(const std::string& key, std::uint64_t ticket, std::uint64_t txnid,
                           const std::vector<std::uint32_t>& slots,
                           const std::shared_ptr<Entry>& entry) {
-  if (!t.usable) {
+  if (!enabled()) {
     return;
   }
   // Read after the transaction: a commit that overtook it has made one of
@@ -98,7 +99,7 @@ void DecodedCache::insert(const std::string& key, const Ticket& t, std::uint64_t
     }
     entry->slots.emplace_back(slot, v);
   }
-  if (commits_.load() != t.commits || txnid != known_txnid_.load()) {
+  if (commits_.load() != ticket || txnid != known_txnid_.load()) {
     return;
   }
   Shard& s = shard(key);
@@ -118,12 +119,9 @@ int DecodedCache::commit(MDB_txn* txn, const Changes& changes) {
   const bool all = changes.all || known_txnid_.load() + 1 != id;
   std::vector<std::uint32_t> slots;
   if (!all) {
-    slots.reserve(changes.keys.size());
-    for (const std::string& k : changes.keys) {
-      slots.push_back(slot_of(k));
-    }
+    slots = changes.slots;
     std::sort(slots.begin(), slots.end());
-    slots.erase(std::unique(slots.begin(), slots.end()), slots.end());
+    slots.erase(std::unique(slots.begin(), slots.end()), slots.end());  // each bumped once
   }
   auto bump = [&] {
     if (all) {
@@ -142,15 +140,6 @@ int DecodedCache::commit(MDB_txn* txn, const Changes& changes) {
     known_txnid_.store(id);
   }
   return rc;
-}
-
-std::size_t DecodedCache::size() const {
-  std::size_t n = 0;
-  for (const Shard& s : shards_) {
-    std::lock_guard lock(s.mu);
-    n += s.map.size();
-  }
-  return n;
 }
 
 }  // namespace forcetls::cache::detail

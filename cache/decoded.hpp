@@ -37,7 +37,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "checker/report/report.hpp"
+#include "cache/store.hpp"
 
 namespace forcetls::cache::detail {
 
@@ -46,32 +46,21 @@ namespace forcetls::cache::detail {
 /// every entry.
 struct Changes {
   bool all = true;
-  std::vector<std::string> keys;  ///< domain and address record keys written
-  void only(std::string key) {
-    all = false;
-    keys.push_back(std::move(key));
-  }
+  std::vector<std::uint32_t> slots;  ///< of the domain and address record keys written
+  void only(std::string_view key);
   void none() { all = false; }
 };
 
 class DecodedCache {
  public:
   struct Entry {
-    std::shared_ptr<const checker::DomainReport> report;  ///< reassembled and judged
-    std::int64_t checked_at = 0;
-    std::int64_t stored_at = 0;
-    std::int64_t expires_at = 0;
-    std::int64_t dns_ttl = -1;
+    /// The lookup as read from LMDB: the reassembled, judged report and its
+    /// times (state and miss are settled by each lookup, by the clock).
+    Lookup found;
     /// Last use as far as this process knows (records, then its own touches).
     mutable std::atomic<std::int64_t> last_used{0};
     std::uint64_t generation = 0;
     std::vector<std::pair<std::uint32_t, std::uint64_t>> slots;  ///< slot, version read
-  };
-
-  /// Taken before a read transaction whose result may be inserted.
-  struct Ticket {
-    std::uint64_t commits = 0;
-    bool usable = false;
   };
 
   explicit DecodedCache(std::size_t capacity);
@@ -83,20 +72,19 @@ class DecodedCache {
   /// keeps the map from being resized meanwhile (the store's map lock).
   std::shared_ptr<const Entry> find(MDB_env* env, const std::string& key) const;
 
-  /// Before the read transaction of a lookup that missed.
-  Ticket ticket() const;
+  /// Taken before the read transaction of a lookup that missed: the
+  /// commit count insert() checks.
+  std::uint64_t ticket() const { return commits_.load(); }
   /// The slot of a record key (domain or address key).
   static std::uint32_t slot_of(std::string_view key);
   /// Inserts an entry built in a read transaction with id `txnid` from the
   /// records of `slots`, unless a commit may have overtaken it.
-  void insert(const std::string& key, const Ticket& t, std::uint64_t txnid,
+  void insert(const std::string& key, std::uint64_t ticket, std::uint64_t txnid,
               const std::vector<std::uint32_t>& slots, const std::shared_ptr<Entry>& entry);
 
   /// Commits the write transaction `txn` (mdb_txn_commit), invalidating
   /// what `changes` names. Returns mdb_txn_commit's code.
   int commit(MDB_txn* txn, const Changes& changes);
-
-  std::size_t size() const;
 
  private:
   static constexpr std::size_t kSlots = 1u << 18;

@@ -191,7 +191,7 @@ std::shared_ptr<const detail::DecodedCache::Entry> decoded_entry(Store::Impl& im
   if (auto e = im.find_decoded(key)) {
     return e;
   }
-  const detail::DecodedCache::Ticket ticket = im.decoded_.ticket();
+  const std::uint64_t ticket = im.decoded_.ticket();
   auto report = std::make_shared<checker::DomainReport>();
   std::vector<std::uint32_t> slots;
   std::uint64_t txnid = 0;
@@ -209,11 +209,8 @@ std::shared_ptr<const detail::DecodedCache::Entry> decoded_entry(Store::Impl& im
   }
   checker::judge(*report);  // reassembled: the observations may be of several probes
   auto e = std::make_shared<detail::DecodedCache::Entry>();
-  e->report = std::move(report);
-  e->checked_at = out.checked_at;
-  e->stored_at = out.stored_at;
-  e->expires_at = out.expires_at;
-  e->dns_ttl = out.dns_ttl;
+  e->found = out;
+  e->found.report = std::move(report);
   e->last_used.store(out.last_used);
   im.decoded_.insert(key, ticket, txnid, slots, e);
   return e;
@@ -237,11 +234,7 @@ Lookup Store::read_domain(std::string_view domain, bool count) {
     settle_miss(im, out, count);
     return out;
   }
-  out.report = entry->report;
-  out.checked_at = entry->checked_at;
-  out.stored_at = entry->stored_at;
-  out.expires_at = entry->expires_at;
-  out.dns_ttl = entry->dns_ttl;
+  out = entry->found;
   out.last_used = entry->last_used.load(std::memory_order_relaxed);
   if (out.report->eligible == checker::Eligibility::ineligible) {
     // Pinned eligible and found ineligible since, not yet confirmed. The
