@@ -171,11 +171,12 @@ Result<std::unique_ptr<Prober>> Prober::create(Resolver& resolver, ProberOptions
   if (!wide) {
     return std::unexpected(wide.error());
   }
-  // The fast answer: TLS 1.0-1.2 and only the r1 suites OpenSSL has.
+  // The fast answer: TLS 1.0-1.2 and only the r1 suites OpenSSL has. It
+  // trusts what the wide one trusts, from the same store: the CAs are loaded once.
   TlsClientOptions quick_options = options.tls;
   quick_options.max_version = TLS1_2_VERSION;
   quick_options.cipher_list = openssl_cipher_list(nist_r1_suites()) + ":@SECLEVEL=0";
-  auto quick = TlsClientContext::create(quick_options);
+  auto quick = TlsClientContext::create(quick_options, *wide);
   if (!quick) {
     return std::unexpected(quick.error());
   }

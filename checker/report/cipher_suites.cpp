@@ -303,7 +303,7 @@ std::optional<std::uint16_t> code_of(std::string_view iana_name) {
   return std::nullopt;
 }
 
-std::uint16_t weak_reasons(std::uint16_t code) {
+std::uint16_t weak_reasons_uncached(std::uint16_t code) {
   std::uint16_t mask = 0;
   for (const WeakList& list : kWeakLists) {
     if (contains(list.codes, code)) {
@@ -317,6 +317,24 @@ std::uint16_t weak_reasons(std::uint16_t code) {
     mask |= weak_anonymous;
   }
   return mask;
+}
+
+std::uint16_t weak_reasons(std::uint16_t code) {
+  // The probe planner asks this thousands of times per address; scanning eight
+  // lists and two names each time dominated its CPU time. One mask per table
+  // row, derived once from those same lists (thread-safe static initialisation).
+  static const auto kMasks = [] {
+    std::array<std::uint16_t, std::size(kSuites)> masks{};
+    for (std::size_t i = 0; i < masks.size(); ++i) {
+      masks[i] = weak_reasons_uncached(kSuites[i].code);
+    }
+    return masks;
+  }();
+  const CipherSuite* s = find_suite(code);
+  if (s == nullptr) {
+    return weak_reasons_uncached(code);  // not in the table: only the lists can match
+  }
+  return kMasks[static_cast<std::size_t>(s - std::begin(kSuites))];
 }
 
 std::string weak_reason_names(std::uint16_t mask) {

@@ -70,6 +70,9 @@ std::optional<std::uint16_t> code_of(std::string_view iana_name);
 
 /// Bitmask of WeakReason; 0 = not weak. Unknown code points are not weak.
 std::uint16_t weak_reasons(std::uint16_t code);
+/// weak_reasons() computed from the weak lists and names directly, which is
+/// what weak_reasons() caches per table row (its tests compare the two).
+std::uint16_t weak_reasons_uncached(std::uint16_t code);
 inline bool is_weak(std::uint16_t code) { return weak_reasons(code) != 0; }
 /// "EXPORT, RC4, MD5" for a WeakReason mask, in a fixed order.
 std::string weak_reason_names(std::uint16_t mask);

@@ -112,6 +112,16 @@ std::string_view to_string(HandshakeStatus status) {
 }
 
 Result<TlsClientContext> TlsClientContext::create(const TlsClientOptions& options) {
+  return build(options, nullptr);
+}
+
+Result<TlsClientContext> TlsClientContext::create(const TlsClientOptions& options,
+                                                  const TlsClientContext& trust) {
+  return build(options, trust.store());
+}
+
+Result<TlsClientContext> TlsClientContext::build(const TlsClientOptions& options,
+                                                 X509_STORE* shared) {
   ERR_clear_error();
   SslCtxHandle ctx{SSL_CTX_new(TLS_client_method())};
   if (!ctx) {
@@ -140,7 +150,9 @@ Result<TlsClientContext> TlsClientContext::create(const TlsClientOptions& option
   // The handshake must complete whatever the certificate is: trust, expiry
   // and name are answered afterwards, separately (certificate_check.hpp).
   SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
-  if (!options.ca_file.empty() || !options.ca_path.empty()) {
+  if (shared != nullptr) {
+    SSL_CTX_set1_cert_store(c, shared);  // takes its own reference
+  } else if (!options.ca_file.empty() || !options.ca_path.empty()) {
     const char* file = options.ca_file.empty() ? nullptr : options.ca_file.c_str();
     const char* path = options.ca_path.empty() ? nullptr : options.ca_path.c_str();
     if (SSL_CTX_load_verify_locations(c, file, path) != 1) {

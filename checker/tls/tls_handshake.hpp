@@ -46,6 +46,11 @@ struct TlsClientOptions {
 class TlsClientContext {
  public:
   static Result<TlsClientContext> create(const TlsClientOptions& options = {});
+  /// The same, but trusting exactly what `trust` trusts: the new context shares
+  /// its store, so the CAs are loaded once (parsing the system bundle takes
+  /// milliseconds). options.ca_file and options.ca_path are not read.
+  static Result<TlsClientContext> create(const TlsClientOptions& options,
+                                         const TlsClientContext& trust);
 
   SSL_CTX* native() const { return ctx_.get(); }
   /// The trusted CAs the "trusted" check uses.
@@ -53,6 +58,8 @@ class TlsClientContext {
 
  private:
   explicit TlsClientContext(SslCtxHandle ctx) : ctx_(std::move(ctx)) {}
+  // `shared`: the store to use; nullptr loads options' CAs (or the system's).
+  static Result<TlsClientContext> build(const TlsClientOptions& options, X509_STORE* shared);
   SslCtxHandle ctx_;
 };
 

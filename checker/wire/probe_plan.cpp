@@ -4,6 +4,7 @@
 #include "checker/wire/probe_plan.hpp"
 
 #include <algorithm>
+#include <array>
 #include <iterator>
 #include <span>
 
@@ -21,7 +22,7 @@ std::size_t version_index(TlsVersion v) { return wire(v) - wire(TlsVersion::ssl3
 // Broad list for a version question (see suites_for() in the header). Only the
 // TLS 1.2 list reaches the cap; what it loses are static-DH/ECDH and
 // anonymous/NULL variants no real mail server depends on.
-std::vector<std::uint16_t> broad(TlsVersion v) {
+std::vector<std::uint16_t> compute_broad(TlsVersion v) {
   std::vector<std::uint16_t> out;
   auto add = [&](std::uint16_t code) {
     if (out.size() < kSuiteCap && offerable(code) && valid_at(code, v) && !has(out, code)) {
@@ -66,6 +67,50 @@ std::vector<std::uint16_t> broad(TlsVersion v) {
   return out;
 }
 
+// Every offerable weak suite defined at or below `version`, most often
+// deployed first, so a server that honours the client's order reveals the
+// ones admins most need to hear about.
+std::vector<std::uint16_t> compute_weak(TlsVersion version) {
+  constexpr std::uint16_t kOrder[] = {weak_3des,        weak_rc4,    weak_des,
+                                      weak_seed,        weak_idea,   weak_anonymous,
+                                      weak_null_cipher, weak_export, weak_rc2};
+  std::vector<std::uint16_t> out;
+  for (std::uint16_t reason : kOrder) {
+    for (const CipherSuite& s : all_suites()) {
+      std::uint16_t mask = weak_reasons(s.code);
+      if ((mask & reason) != 0 && offerable(s.code) && !is_tls13_suite(s.code) &&
+          wire(s.min_version) <= wire(version) && !has(out, s.code) && out.size() < kSuiteCap) {
+        out.push_back(s.code);
+      }
+    }
+  }
+  return out;
+}
+
+// The broad and weak lists are pure functions of the version, needed on every
+// planning step (the plan re-derives its next hello after each answer):
+// computed once per process for all five versions (thread-safe static
+// initialisation), from the functions above.
+using PerVersion = std::array<std::vector<std::uint16_t>, 5>;
+PerVersion per_version(std::vector<std::uint16_t> (*compute)(TlsVersion)) {
+  PerVersion lists;
+  for (TlsVersion v : {TlsVersion::ssl3, TlsVersion::tls1_0, TlsVersion::tls1_1, TlsVersion::tls1_2,
+                       TlsVersion::tls1_3}) {
+    lists[version_index(v)] = compute(v);
+  }
+  return lists;
+}
+
+const std::vector<std::uint16_t>& broad(TlsVersion v) {
+  static const PerVersion kLists = per_version(compute_broad);
+  return kLists.at(version_index(v));
+}
+
+const std::vector<std::uint16_t>& weak_list(TlsVersion v) {
+  static const PerVersion kLists = per_version(compute_weak);
+  return kLists.at(version_index(v));
+}
+
 bool is_version_question(Question q) {
   return q == Question::ssl3 || q == Question::tls1_0 || q == Question::tls1_1 ||
          q == Question::tls1_2 || q == Question::tls1_3;
@@ -107,23 +152,8 @@ std::vector<std::uint16_t> suites_for(Question q, TlsVersion version) {
       auto s = tls13_suites();
       return {s.begin(), s.end()};
     }
-    case Question::weak: {
-      // Most often deployed first, so a server that honours the client's order
-      // reveals the ones admins most need to hear about.
-      constexpr std::uint16_t kOrder[] = {weak_3des,        weak_rc4,    weak_des,
-                                          weak_seed,        weak_idea,   weak_anonymous,
-                                          weak_null_cipher, weak_export, weak_rc2};
-      for (std::uint16_t reason : kOrder) {
-        for (const CipherSuite& s : all_suites()) {
-          std::uint16_t mask = weak_reasons(s.code);
-          if ((mask & reason) != 0 && offerable(s.code) && !is_tls13_suite(s.code) &&
-              wire(s.min_version) <= wire(version) && !has(out, s.code) && out.size() < kSuiteCap) {
-            out.push_back(s.code);
-          }
-        }
-      }
-      return out;
-    }
+    case Question::weak:
+      return weak_list(version);
     case Question::nist_r1:
       for (std::uint16_t c : nist_r1_suites()) {
         if (wire(min_version(c)) <= wire(version)) {
@@ -229,7 +259,7 @@ std::vector<std::uint16_t> ProbePlan::weak_candidates(Step s, bool sweep) const 
     covered |= weak_reasons(c);
   }
   std::vector<std::uint16_t> out;
-  for (std::uint16_t c : suites_for(Question::weak, v)) {
+  for (std::uint16_t c : weak_list(v)) {
     if (!has(known, c) && (!sweep || (weak_reasons(c) & ~covered) != 0)) {
       out.push_back(c);
     }
@@ -237,12 +267,11 @@ std::vector<std::uint16_t> ProbePlan::weak_candidates(Step s, bool sweep) const 
   return out;
 }
 
-bool ProbePlan::needed(Step s) const {
+bool ProbePlan::needed(Step s, const PlanAnswers& a) const {
   const StepState& st = steps_[s];
   if (st.gave_up || st.refused) {
     return false;
   }
-  const PlanAnswers a = derive();
   switch (s) {
     case r2_tls12:
       return st.rounds == 0 && a.nist_r2 != Tri::yes && a.tls1_2 != Tri::no;
@@ -351,7 +380,7 @@ std::optional<Probe> ProbePlan::make(Step s) const {
   return p;
 }
 
-std::vector<Probe> ProbePlan::ordered() const {
+std::vector<Probe> ProbePlan::ordered(std::size_t limit) const {
   static constexpr Step kOrder[] = {r2_tls12,  r1,       v_tls12, v_tls10, v_ssl3,
                                     weak_high, weak_low, v_tls11, v_tls13, r2_tls13};
   // Enumeration alternates between the two weak levels: the one with fewer
@@ -359,9 +388,17 @@ std::vector<Probe> ProbePlan::ordered() const {
   const bool low_first = steps_[weak_low].rounds < steps_[weak_high].rounds;
   const Step kWeakOrder[] = {low_first ? weak_low : weak_high, low_first ? weak_high : weak_low};
   std::vector<Probe> out;
+  if (limit == 0) {
+    return out;
+  }
+  // The answers are the same for every step of this call: derive them once.
+  const PlanAnswers a = derive();
   auto take = [&](bool (*phase)(const StepState&), std::span<const Step> order) {
     for (Step s : order) {
-      if (phase(steps_[s]) && needed(s)) {
+      if (out.size() >= limit) {
+        return;
+      }
+      if (phase(steps_[s]) && needed(s, a)) {
         if (auto p = make(s)) {
           out.push_back(std::move(*p));
         }
@@ -379,17 +416,15 @@ std::vector<Probe> ProbePlan::ordered() const {
   return out;
 }
 
-std::vector<Probe> ProbePlan::pending() const {
-  std::vector<Probe> out = ordered();
-  const int budget = std::max(0, options_.max_connections - connections_);
-  if (out.size() > static_cast<std::size_t>(budget)) {
-    out.resize(static_cast<std::size_t>(budget));
-  }
-  return out;
+std::size_t ProbePlan::budget() const {
+  return static_cast<std::size_t>(std::max(0, options_.max_connections - connections_));
 }
 
+std::vector<Probe> ProbePlan::pending() const { return ordered(budget()); }
+
 std::optional<Probe> ProbePlan::next() const {
-  std::vector<Probe> all = pending();
+  // Only the first entry is wanted: stop building the list there.
+  std::vector<Probe> all = ordered(std::min<std::size_t>(budget(), 1));
   if (all.empty()) {
     return std::nullopt;
   }

@@ -55,6 +55,7 @@
 // of the other questions only prove their own version.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -175,15 +176,18 @@ class ProbePlan {
     step_count,
   };
 
-  PlanAnswers derive() const;          // answers() without notes
-  std::vector<Probe> ordered() const;  // pending() before the budget cut
+  PlanAnswers derive() const;  // answers() without notes
+  // pending() before the budget cut; only the first `limit` entries are built.
+  std::vector<Probe> ordered(std::size_t limit = SIZE_MAX) const;
+  std::size_t budget() const;  // connections left
+
   Tri version_answer(TlsVersion v) const;
   bool none_at_or_below_tls12() const;
   bool weak_low_needed() const;
   TlsVersion weak_low_version() const;
   std::vector<std::uint16_t> known_weak() const;
   std::vector<std::uint16_t> weak_candidates(Step s, bool sweep) const;
-  bool needed(Step s) const;
+  bool needed(Step s, const PlanAnswers& a) const;  // `a`: derive() of the current state
   std::optional<Probe> make(Step s) const;
   void add_evidence(TlsVersion v, std::uint16_t suite);
 

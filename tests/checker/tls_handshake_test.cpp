@@ -117,14 +117,15 @@ struct Probe {
 };
 
 Probe run_probe(std::vector<Step> script, SSL_CTX* server_ctx, HandshakeProbeOptions options,
-                std::string host = "mx.example.test") {
+                std::string host = "mx.example.test",
+                const TlsClientContext& context = client_context()) {
   asio::io_context io;
   auto [client, server] = make_socket_pair(io);
   Probe probe;
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
-        probe.result = co_await probe_handshake_on(client, host, client_context(), options);
+        probe.result = co_await probe_handshake_on(client, host, context, options);
       },
       rethrow);
   asio::co_spawn(io, run_script(server, std::move(script), probe.log, server_ctx, 1s), rethrow);
@@ -495,6 +496,28 @@ TEST_CASE("TLS client context: a missing CA file is a configuration error", "[ch
   CHECK(bad_ciphers.error().code == Errc::invalid_argument);
   auto system = TlsClientContext::create();
   CHECK(system.has_value());
+}
+
+TEST_CASE("TLS client context: one made with another's trust trusts the same CAs", "[checker]") {
+  // Its own CA file does not exist: only the shared store can trust the test root.
+  auto shared = TlsClientContext::create(
+      {.ca_file = "/nonexistent/forcetls/ca.pem", .max_version = TLS1_2_VERSION}, client_context());
+  REQUIRE(shared);
+  CHECK(shared->store() == client_context().store());
+  auto server_ctx = make_server_ctx(pki().leaves.at("valid"), {});
+  Probe probe = run_probe(with_tls(), server_ctx.get(), fast_options(), "mx.example.test", *shared);
+  REQUIRE(probe.result.tls);
+  CAPTURE(probe.result.tls->detail);
+  REQUIRE(probe.result.tls->ok());
+  CHECK(probe.result.tls->protocol == "TLSv1.2");  // its own protocol options apply
+  CHECK(probe.result.tls->cert.trusted == Tri::yes);
+  // The contrast: a context on the system store does not trust the test root.
+  auto system = TlsClientContext::create();
+  REQUIRE(system);
+  Probe other = run_probe(with_tls(), server_ctx.get(), fast_options(), "mx.example.test", *system);
+  REQUIRE(other.result.tls);
+  REQUIRE(other.result.tls->ok());
+  CHECK(other.result.tls->cert.trusted == Tri::no);
 }
 
 TEST_CASE("TLS client context: the widest offer stays under 128 suites", "[checker]") {
