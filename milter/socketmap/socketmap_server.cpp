@@ -186,7 +186,7 @@ SocketmapServerStats SocketmapServer::stats() const {
   s.requests = requests_;
   s.malformed = malformed_;
   std::lock_guard lock(mutex_);
-  s.open = open_.size();
+  s.open = live();
   return s;
 }
 
@@ -293,6 +293,14 @@ bool SocketmapServer::make_room(bool mta) {
   return true;
 }
 
+std::size_t SocketmapServer::live() const {
+  std::size_t n = 0;
+  for (const auto& [fd, c] : open_) {
+    n += c.evicted ? 0 : 1;  // an evicted one is only closing
+  }
+  return n;
+}
+
 // Takes a new connection in, evicting the longest idle one at the limit.
 void SocketmapServer::admit(int fd) {
   const bool on_unix = options_.address.kind == conf::SocketAddress::Kind::unix_path;
@@ -306,10 +314,7 @@ void SocketmapServer::admit(int fd) {
   const std::size_t limit = std::max<std::size_t>(1, options_.max_connections);
   const std::size_t reserved = on_unix ? limit / 4 : 0;
   std::unique_lock lock(mutex_);
-  std::size_t live = 0;
-  for (const auto& [open_fd, c] : open_) {
-    live += c.evicted ? 0 : 1;
-  }
+  const std::size_t live = this->live();
   const std::size_t others = live - open_mta_;
   const bool full = live >= limit || (!mta && others >= limit - reserved);
   if (full && !make_room(mta)) {

@@ -73,7 +73,7 @@ struct SocketmapServerStats {
   std::uint64_t evicted = 0;      ///< idle connections closed to admit a new one
   std::uint64_t requests = 0;
   std::uint64_t malformed = 0;  ///< connections closed for a bad netstring
-  std::size_t open = 0;         ///< connections open now
+  std::size_t open = 0;         ///< connections open now (evicted ones still closing not counted)
 };
 
 class SocketmapServer {
@@ -112,6 +112,8 @@ class SocketmapServer {
   void accept_loop();
   void admit(int fd);
   bool make_room(bool mta);
+  /// Connections admitted and not evicted (mutex_ held).
+  std::size_t live() const;
   void serve(int fd);
   std::shared_ptr<MissBudget> budget_for(const Conn& conn);
   bool send_all(int fd, std::string_view bytes);
