@@ -94,6 +94,7 @@ struct Config {
     Duration pin_for = 24h * 7;        ///< an eligible verdict is pinned this long (pins.hpp)
     Duration pin_confirm_after = 24h;  ///< a pinned domain's ineligibility must last this long
     Duration grace = 1h;               ///< an expired entry is still answered (stale) this long
+    int decoded_domains = 20'000;      ///< judged reports kept decoded in memory (0: none)
     bool operator==(const Cache&) const = default;
   } cache;
 

@@ -364,6 +364,7 @@ Field cache_section(Config& c) {
                      duration_field("pin_for", c.cache.pin_for, 0s, 24h * 365),
                      duration_field("pin_confirm_after", c.cache.pin_confirm_after, 0s, 24h * 30),
                      duration_field("grace", c.cache.grace, 0s, 24h * 30),
+                     int_field("decoded_domains", c.cache.decoded_domains, 0, 10000000),
                  });
 }
 

@@ -35,6 +35,7 @@ cache::StoreOptions store_options(const conf::Config& config) {
   o.pins.confirm_after = seconds(config.cache.pin_confirm_after);
   o.max_map_size = static_cast<std::size_t>(config.cache.max_size);
   o.map_size = std::min(o.map_size, o.max_map_size);
+  o.decoded_domains = static_cast<std::size_t>(config.cache.decoded_domains);
   return o;
 }
 

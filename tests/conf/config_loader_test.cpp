@@ -74,6 +74,7 @@ socketmap:
 daemon: {user: mail, group: mail, pid_file: /run/forcetls.pid}
 cache:
   max_size: 1G
+  decoded_domains: 0
   ttl_eligible: 7d
   grace: 0s
 checker:
@@ -100,6 +101,7 @@ policy_file: /etc/forcetls/strict.yaml
   CHECK(v.daemon.user == "mail");
   CHECK(v.daemon.pid_file == "/run/forcetls.pid");
   CHECK(v.cache.max_size == (1ULL << 30));
+  CHECK(v.cache.decoded_domains == 0);
   CHECK(v.cache.ttl_eligible == 24h * 7);
   CHECK(v.cache.grace == 0s);
   CHECK(v.checker.ehlo_name == "probe.example.com");
@@ -192,7 +194,7 @@ TEST_CASE("config: every validation error, with message and position", "[conf]")
        "daemon, cache, checker, log, policy_file)"},
       {"unknown key in a section", "cache:\n  ttl_good: 24h\n", 2, 3,
        "cache: unknown key 'ttl_good' (allowed: path, max_size, ttl_eligible, ttl_ineligible, "
-       "ttl_unknown, pin_for, pin_confirm_after, grace)"},
+       "ttl_unknown, pin_for, pin_confirm_after, grace, decoded_domains)"},
       {"duplicate key", "log:\n  level: info\n  level: debug\n", 3, 3,
        "log: duplicate key 'level' (first at line 2)"},
       {"section is not a mapping", "milter: inet:8891@127.0.0.1\n", 1, 9,

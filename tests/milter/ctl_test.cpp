@@ -470,3 +470,13 @@ TEST_CASE(
     CHECK(::geteuid() == 0);
   }
 }
+
+TEST_CASE("store_options: the cache section reaches the store", "[milter]") {
+  forcetls::conf::Config config;
+  CHECK(store_options(config).decoded_domains == 20'000);
+  config.cache.decoded_domains = 0;
+  config.cache.max_size = 1ULL << 30;
+  const forcetls::cache::StoreOptions o = store_options(config);
+  CHECK(o.decoded_domains == 0);
+  CHECK(o.max_map_size == (1ULL << 30));
+}
