@@ -60,10 +60,19 @@ class ReportsInUse {
 
 /// Per-connection state, owned through smfi_setpriv.
 struct Connection {
+  Negotiated negotiated;
+  /// Counted in g_filter.sessions (at connect, or at the first MAIL when
+  /// the MTA skips connect); on_close counts it out.
+  bool counted = false;
   /// Beyond milter.max_sessions: every step is tempfailed, nothing checked.
   bool over_limit = false;
+  bool client_known = false;  ///< local_submission was set from the connect step
   bool local_submission = false;
-  std::shared_ptr<const Runtime> runtime;  ///< fixed from MAIL to the end of the message
+  /// Fixed from MAIL to the end of the message; set only once MAIL was
+  /// handled in full, so a failed MAIL leaves it empty and every RCPT of
+  /// that transaction gets milter.on_error (MAIL's own reply may not be
+  /// waited for: SMFIP_NR_MAIL).
+  std::shared_ptr<const Runtime> runtime;
   policy::MessageContext context;
   std::string sender;
   std::string queue_id;
@@ -118,7 +127,8 @@ policy::Action on_error_action(const Connection* c) {
   if (c != nullptr && c->runtime) {
     return c->runtime->config.milter.on_error;
   }
-  return g_filter.runtime->load()->config.milter.on_error;
+  const std::shared_ptr<const Runtime> rt = g_filter.runtime->load();
+  return rt ? rt->config.milter.on_error : policy::Action::tempfail;
 }
 
 sfsistat failure_status(policy::Action a) {
@@ -184,8 +194,18 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
         rt ? changes_needed(*rt->policy, rt->config.milter)
            : MessageChanges{
                  .header = true, .quarantine = true, .delete_rcpt = true, .add_rcpt = true});
-    const sfsistat status = negotiate(ctx, f0, f1, required, pf0, pf1, pf2, pf3);
-    if (status != SMFIS_CONTINUE) {
+    auto c = std::make_unique<Connection>();
+    const sfsistat status = negotiate(ctx, f0, f1, required, pf0, pf1, pf2, pf3, &c->negotiated);
+    if (status == SMFIS_CONTINUE) {
+      if (log::enabled(log::Level::debug)) {
+        log::write(log::Level::debug,
+                   log::fields({{"event", "negotiated"},
+                                {"connect", c->negotiated.no_connect ? "skipped" : "sent"},
+                                {"mail-reply", c->negotiated.no_reply_mail ? "none" : "sent"}}));
+      }
+      delete connection(ctx);  // none: negotiation comes first, once
+      smfi_setpriv(ctx, c.release());
+    } else {
       log::error(
           log::fields({{"error", "mta-actions"},
                        {"missing", action_names(required & ~f0)},
@@ -216,71 +236,126 @@ void log_over_limit(int limit) {
                             {"what", "sessions beyond milter.max_sessions are tempfailed"}}));
 }
 
+/// The session's Connection, made here if negotiation did not (an MTA
+/// that skips it), and counted in against milter.max_sessions once: at
+/// connect, or at the first MAIL when the MTA skips connect. Null only when
+/// it cannot be made.
+Connection* admitted(SMFICTX* ctx) {
+  Connection* c = connection(ctx);
+  if (c == nullptr) {
+    c = new Connection();
+    smfi_setpriv(ctx, c);
+  }
+  if (c->counted) {
+    return c;
+  }
+  c->counted = true;  // on_close counts every counted Connection out
+  const std::shared_ptr<const Runtime> rt = g_filter.runtime->load();
+  const int limit = rt ? rt->config.milter.max_sessions : conf::Config::Milter{}.max_sessions;
+  if (g_filter.sessions.fetch_add(1) >= limit) {
+    c->over_limit = true;
+    log_over_limit(limit);
+  }
+  return c;
+}
+
+sfsistat over_limit_reply(SMFICTX* ctx) {
+  smfi_setreply(ctx, const_cast<char*>("421"), const_cast<char*>("4.3.2"),
+                const_cast<char*>("forcetls: too many sessions, try again later"));
+  return SMFIS_TEMPFAIL;
+}
+
+// Postfix's non-SMTP path (sendmail command, pickup) pretends a client
+// localhost/127.0.0.1 with port 0; a real TCP client never has port 0.
+// No address at all (family unknown) is a local submission too.
+bool local_client(const sockaddr* a) {
+  if (a == nullptr) {
+    return true;
+  }
+  if (a->sa_family == AF_INET) {
+    return reinterpret_cast<const sockaddr_in*>(a)->sin_port == 0;
+  }
+  if (a->sa_family == AF_INET6) {
+    return reinterpret_cast<const sockaddr_in6*>(a)->sin6_port == 0;
+  }
+  return false;
+}
+
+// The same from the macros at MAIL (the MTA skipped connect): Postfix's
+// non-SMTP path sends {client_addr} 127.0.0.1 and {client_port} 0; no
+// address at all is a local submission too. A wrong "local" is safe: a
+// refused recipient is then removed and the message held, never delivered.
+bool local_client(std::string_view addr, std::string_view port) {
+  return addr.empty() || port == "0";
+}
+
 sfsistat on_connect(SMFICTX* ctx, char* /*hostname*/, _SOCK_ADDR* hostaddr) {
   return guarded(ctx, "connect", [&] {
-    auto c = std::make_unique<Connection>();
-    const std::shared_ptr<const Runtime> rt = g_filter.runtime->load();
-    const int limit = rt ? rt->config.milter.max_sessions : conf::Config::Milter{}.max_sessions;
-    if (g_filter.sessions.fetch_add(1) >= limit) {
-      // Counted in all the same (on_close counts every Connection out).
-      c->over_limit = true;
-      smfi_setpriv(ctx, c.release());
-      log_over_limit(limit);
-      smfi_setreply(ctx, const_cast<char*>("421"), const_cast<char*>("4.3.2"),
-                    const_cast<char*>("forcetls: too many sessions, try again later"));
-      return SMFIS_TEMPFAIL;
+    Connection* c = admitted(ctx);
+    if (c == nullptr || c->over_limit) {
+      return over_limit_reply(ctx);
     }
-    // Postfix's non-SMTP path (sendmail command, pickup) pretends a client
-    // localhost/127.0.0.1 with port 0; a real TCP client never has port 0.
-    // No address at all (family unknown) is a local submission too.
-    if (hostaddr == nullptr) {
-      c->local_submission = true;
-    } else if (hostaddr->sa_family == AF_INET) {
-      c->local_submission = reinterpret_cast<const sockaddr_in*>(hostaddr)->sin_port == 0;
-    } else if (hostaddr->sa_family == AF_INET6) {
-      c->local_submission = reinterpret_cast<const sockaddr_in6*>(hostaddr)->sin6_port == 0;
-    }
-    smfi_setpriv(ctx, c.release());
+    c->local_submission = local_client(hostaddr);
+    c->client_known = true;
     return SMFIS_CONTINUE;
   });
 }
 
+sfsistat envfrom(SMFICTX* ctx, Connection* c, char** argv) {
+  if (c == nullptr) {
+    throw std::runtime_error("no session state");
+  }
+  if (c->over_limit) {
+    return over_limit_reply(ctx);
+  }
+  flush_message(*c, nullptr, "no-end-of-message");
+  reset_message(*c);
+  c->runtime.reset();
+  if (!c->client_known) {
+    c->local_submission = local_client(macro(ctx, "{client_addr}"), macro(ctx, "{client_port}"));
+  }
+  c->sender = (argv != nullptr && argv[0] != nullptr) ? argv[0] : "";
+  if (auto d = checker::recipient_domain(c->sender)) {
+    c->context.sender_domain = *d;
+  }
+  c->context.auth_user = macro(ctx, "{auth_authen}");
+  c->context.daemon_name = macro(ctx, "{daemon_name}");
+  c->context.local_submission = c->local_submission;
+  note_queue_id(ctx, *c);
+  c->runtime = g_filter.runtime->load();
+  if (!c->runtime) {
+    throw std::runtime_error("no configuration loaded");
+  }
+  return SMFIS_CONTINUE;
+}
+
 sfsistat on_envfrom(SMFICTX* ctx, char** argv) {
-  return guarded(ctx, "envfrom", [&] {
-    Connection* c = connection(ctx);
-    if (c == nullptr) {
-      return SMFIS_CONTINUE;
-    }
-    if (c->over_limit) {
-      return SMFIS_TEMPFAIL;
-    }
-    flush_message(*c, nullptr, "no-end-of-message");
-    reset_message(*c);
-    c->runtime = g_filter.runtime->load();
-    c->sender = (argv != nullptr && argv[0] != nullptr) ? argv[0] : "";
-    if (auto d = checker::recipient_domain(c->sender)) {
-      c->context.sender_domain = *d;
-    }
-    c->context.auth_user = macro(ctx, "{auth_authen}");
-    c->context.daemon_name = macro(ctx, "{daemon_name}");
-    c->context.local_submission = c->local_submission;
-    note_queue_id(ctx, *c);
-    return SMFIS_CONTINUE;
-  });
+  const sfsistat status =
+      guarded(ctx, "envfrom", [&] { return envfrom(ctx, admitted(ctx), argv); });
+  // Without a reply to MAIL the MTA goes on to RCPT whatever happened
+  // here; RCPT acts on a failure (no runtime, or over the limit).
+  const Connection* c = connection(ctx);
+  return c != nullptr && c->negotiated.no_reply_mail ? SMFIS_NOREPLY : status;
 }
 
 sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
   Connection* c = connection(ctx);
   const std::string rcpt = (argv != nullptr && argv[0] != nullptr) ? argv[0] : "";
   if (c != nullptr && c->over_limit) {
-    return SMFIS_TEMPFAIL;
+    return over_limit_reply(ctx);
   }
-  if (c == nullptr || !c->runtime) {
-    return SMFIS_CONTINUE;
+  if (c == nullptr) {
+    log_failure("envrcpt", "no session state");
+    return guarded(ctx, "envrcpt", [] { return failure_status(on_error_action(nullptr)); });
   }
   RecipientOutcome out;
   try {
     note_queue_id(ctx, *c);
+    if (!c->runtime) {
+      // MAIL failed (its reply, if any, was milter.on_error; under
+      // SMFIP_NR_MAIL nobody read it): every recipient gets on_error.
+      throw std::runtime_error("the MAIL step failed");
+    }
     const ReportsInUse in_use;
     cache::Reports* reports = in_use.get();
     if (reports == nullptr && g_filter.stopping.load()) {
@@ -301,11 +376,10 @@ sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
     }
   } catch (const std::exception& e) {
     log_failure("envrcpt", e.what());
-    out = failure_outcome(rcpt, c->runtime->config.milter.on_error, e.what(), c->local_submission);
+    out = failure_outcome(rcpt, on_error_action(c), e.what(), c->local_submission);
   } catch (...) {
     log_failure("envrcpt", "unknown exception");
-    out = failure_outcome(rcpt, c->runtime->config.milter.on_error, "unknown exception",
-                          c->local_submission);
+    out = failure_outcome(rcpt, on_error_action(c), "unknown exception", c->local_submission);
   }
   sfsistat status = SMFIS_CONTINUE;
   if (out.reply != RcptReply::accept) {
@@ -355,11 +429,17 @@ sfsistat on_eom(SMFICTX* ctx) {
     if (c != nullptr && c->over_limit) {
       return SMFIS_TEMPFAIL;  // never delivered unchecked
     }
-    if (c == nullptr || !c->runtime) {
-      return SMFIS_CONTINUE;
+    if (c == nullptr) {
+      throw std::runtime_error("no session state");  // on_error
     }
     note_queue_id(ctx, *c);
-    const conf::Config::Milter& m = c->runtime->config.milter;
+    // After a failed MAIL the recipients carry on_error's outcome; a local
+    // submission's must still be removed here, so the plan always runs.
+    const std::shared_ptr<const Runtime> rt = c->runtime ? c->runtime : g_filter.runtime->load();
+    if (!rt) {
+      throw std::runtime_error("no configuration loaded");
+    }
+    const conf::Config::Milter& m = rt->config.milter;
     MessagePlan plan = plan_message(c->recipients, m.header);
     const std::string p = prefix(*c);
     LibmilterEditor editor(ctx);
@@ -404,7 +484,9 @@ sfsistat on_close(SMFICTX* ctx) {
     std::unique_ptr<Connection> c(connection(ctx));
     smfi_setpriv(ctx, nullptr);
     if (c) {
-      g_filter.sessions.fetch_sub(1);
+      if (c->counted) {
+        g_filter.sessions.fetch_sub(1);
+      }
       flush_message(*c, nullptr, "connection-closed");
     }
     return SMFIS_CONTINUE;

@@ -27,18 +27,24 @@ namespace {
 std::atomic<unsigned long> g_rcpts{0};
 std::atomic<unsigned long> g_messages{0};
 std::atomic<unsigned long> g_connections{0};
+std::atomic<bool> g_no_reply_mail{false};
 
 sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long /*f2*/,
                       unsigned long /*f3*/, unsigned long* pf0, unsigned long* pf1,
                       unsigned long* pf2, unsigned long* pf3) {
-  return forcetls::milter::negotiate(ctx, f0, f1, 0, pf0, pf1, pf2, pf3);
+  g_connections.fetch_add(1, std::memory_order_relaxed);  // every session negotiates
+  forcetls::milter::Negotiated n;
+  const sfsistat status = forcetls::milter::negotiate(ctx, f0, f1, 0, pf0, pf1, pf2, pf3, &n);
+  g_no_reply_mail.store(n.no_reply_mail, std::memory_order_relaxed);  // one MTA per run
+  return status;
 }
 
 sfsistat on_connect(SMFICTX* /*ctx*/, char* /*host*/, _SOCK_ADDR* /*addr*/) {
-  g_connections.fetch_add(1, std::memory_order_relaxed);
-  return SMFIS_CONTINUE;
+  return SMFIS_CONTINUE;  // not sent by an MTA that lets the milter skip it
 }
-sfsistat on_envfrom(SMFICTX* /*ctx*/, char** /*argv*/) { return SMFIS_CONTINUE; }
+sfsistat on_envfrom(SMFICTX* /*ctx*/, char** /*argv*/) {
+  return g_no_reply_mail.load(std::memory_order_relaxed) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
 sfsistat on_envrcpt(SMFICTX* /*ctx*/, char** /*argv*/) {
   g_rcpts.fetch_add(1, std::memory_order_relaxed);
   return SMFIS_CONTINUE;

@@ -225,9 +225,9 @@ struct RawMilterSession {
     return out;
   }
   /// The next reply packet: command and data; cmd 0 when none came.
-  std::pair<char, std::string> reply() {
+  std::pair<char, std::string> reply(std::chrono::milliseconds wait = 10s) {
     std::string got;
-    const auto end = std::chrono::steady_clock::now() + 10s;
+    const auto end = std::chrono::steady_clock::now() + wait;
     while (std::chrono::steady_clock::now() < end) {
       if (got.size() >= 5) {
         std::uint32_t len = 0;
@@ -268,6 +268,34 @@ struct RawMilterSession {
     REQUIRE(send_all(fd.get(), packet('C', conn)));
     return reply();
   }
+  /// As an MTA that lets the milter skip connect and MAIL's reply
+  /// (SMFIP_NOCONNECT | SMFIP_NR_MAIL): negotiation, the client macros
+  /// and MAIL, then RCPT; the replies that came (MAIL's must not).
+  std::vector<std::pair<char, std::string>> mail_rcpt_without_connect() {
+    fd = tcp_connect(kMilterPort);
+    REQUIRE(fd);
+    std::string opt;
+    for (std::uint32_t v : {6u, 0x1FFu, 0x4001u}) {
+      const std::uint32_t n = htonl(v);
+      opt.append(reinterpret_cast<const char*>(&n), 4);
+    }
+    REQUIRE(send_all(fd.get(), packet('O', opt)));
+    const auto negotiated = reply();
+    REQUIRE(negotiated.first == 'O');
+    REQUIRE(negotiated.second.size() >= 12);
+    std::uint32_t steps = 0;
+    std::memcpy(&steps, negotiated.second.data() + 8, 4);
+    CHECK((ntohl(steps) & 0x4001u) == 0x4001u);  // both taken
+    using namespace std::string_literals;
+    REQUIRE(send_all(fd.get(), packet('D', "M{client_addr}\0192.0.2.9\0{client_port}\0004000\0"s)));
+    REQUIRE(send_all(fd.get(), packet('M', "<sender@lab.test>\0"s)));
+    REQUIRE(send_all(fd.get(), packet('R', "<alice@good.test>\0"s)));
+    std::vector<std::pair<char, std::string>> got;
+    for (auto r = reply(); r.first != 0 && got.size() < 2; r = reply(500ms)) {
+      got.push_back(r);  // a second one within 0.5 s would be MAIL's
+    }
+    return got;
+  }
   void quit() {
     send_all(fd.get(), packet('Q', ""));
     fd.reset();
@@ -276,7 +304,7 @@ struct RawMilterSession {
 
 }  // namespace
 
-TEST_CASE("attack: sessions beyond milter.max_sessions are tempfailed at connect",
+TEST_CASE("attack: sessions beyond milter.max_sessions are tempfailed, at connect or at RCPT",
           "[milter][lab]") {
   LabMilterDaemon d(FORCETLS_MILTER_PATH, "inet:" + std::to_string(kMilterPort) + "@127.0.0.1",
                     kPolicy, false, "", "wait", "  max_sessions: 2\n");
@@ -291,6 +319,14 @@ TEST_CASE("attack: sessions beyond milter.max_sessions are tempfailed at connect
   CHECK(third.first == 'y');
   CHECK_THAT(third.second, Catch::StartsWith("421 4.3.2"));
   CHECK_THAT(d.lines(), Catch::Contains("error=too-many-sessions"));
+  // Without connect (counted at MAIL) and without MAIL's reply (nobody
+  // reads it): RCPT itself gets the 421, and it is the only reply.
+  RawMilterSession quiet;
+  const auto replies = quiet.mail_rcpt_without_connect();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].first == 'y');
+  CHECK_THAT(replies[0].second, Catch::StartsWith("421 4.3.2"));
+  quiet.quit();
   // A session that ends frees its place.
   c.quit();
   a.quit();

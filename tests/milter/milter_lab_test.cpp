@@ -29,7 +29,8 @@ constexpr const char* kPostfixSocket = "inet:127.0.0.1:8893";  // Postfix's spel
 // The daemon in the foreground (log on stderr into a file), stopped by PID.
 struct Daemon : LabMilterDaemon {
   explicit Daemon(const std::string& policy_text)
-      : LabMilterDaemon(FORCETLS_MILTER_PATH, kSocket, policy_text, true) {}
+      : LabMilterDaemon(FORCETLS_MILTER_PATH, kSocket, policy_text, true,
+                        "log:\n  level: debug\n") {}
 };
 
 constexpr const char* kPolicy = R"(default:
@@ -118,11 +119,15 @@ TEST_CASE("forcetls-milter: miltertest and Postfix end to end", "[milter][lab]")
                 .status == 0);
     const std::string host = env().send_smtp.substr(0, env().send_smtp.find(':'));
     const std::string port = env().send_smtp.substr(env().send_smtp.find(':') + 1);
+    const std::size_t daemon_start = d.lines().size();
     RunResult swaks = run("swaks --server " + host + " --port " + port +
                           " --from sender@lab.test --to alice@good.test,bob@notls.test"
                           " --header 'Subject: forcetls e2e' 2>&1");
     INFO(swaks.out << "\n--- daemon log ---\n" << d.lines());
     CHECK_THAT(swaks.out, Catch::Contains("550 5.7.4 Forced TLS: notls.test"));
+    // Postfix skipped the connect step and did not wait for MAIL's reply.
+    CHECK_THAT(d.lines().substr(daemon_start),
+               Catch::Contains("event=negotiated connect=skipped mail-reply=none"));
     CHECK_THAT(swaks.out, Catch::Contains("250 2.0.0 Ok: queued"));
 
     // The Postfix log: bob refused by the milter, alice delivered to the lab MX.
@@ -166,6 +171,7 @@ TEST_CASE("forcetls-milter: miltertest and Postfix end to end", "[milter][lab]")
     REQUIRE(run("postconf -c " + conf + " -e 'non_smtpd_milters=" + kPostfixSocket +
                 "' 'milter_default_action=tempfail' && postfix -c " + conf + " reload")
                 .status == 0);
+    const std::size_t daemon_start = d.lines().size();
     RunResult sent = run("printf 'Subject: local\\n\\nbody\\n' | sendmail -C " + conf +
                          " -f root@lab.test alice@good.test bob@notls.test 2>&1");
     INFO(sent.out);
@@ -182,6 +188,9 @@ TEST_CASE("forcetls-milter: miltertest and Postfix end to end", "[milter][lab]")
     INFO(l << "\n--- daemon log ---\n" << d.lines());
     CHECK(held);
     CHECK(l.find("can't reject recipient") == std::string::npos);
+    // Local submission told from {client_port} 0 at MAIL, connect skipped.
+    CHECK_THAT(d.lines().substr(daemon_start),
+               Catch::Contains("event=negotiated connect=skipped mail-reply=none"));
     // Postfix's cleanup passes bare addresses and knows the queue id at MAIL.
     CHECK_THAT(decision_line(d.lines(), "bob@notls.test"),
                Catch::Contains("applied=delrcpt+quarantine"));

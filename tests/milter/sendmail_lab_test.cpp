@@ -158,7 +158,8 @@ std::string policy_with(const std::string& on_unknown) {
 
 TEST_CASE("Sendmail + forcetls-milter: per-recipient decisions end to end",
           "[milter][lab][sendmail]") {
-  LabMilterDaemon d(FORCETLS_MILTER_PATH, kMilterSocket, policy_with("tempfail"), true);
+  LabMilterDaemon d(FORCETLS_MILTER_PATH, kMilterSocket, policy_with("tempfail"), true,
+                    "log:\n  level: debug\n");
   d.start();
   LabSendmail sm(std::string("--milter ") + kMilterSocket);
 
@@ -195,8 +196,11 @@ TEST_CASE("Sendmail + forcetls-milter: per-recipient decisions end to end",
     CHECK(sm.traffic().find("RCPT To:<bob.sm@notls.test>") == std::string::npos);
     CHECK_FALSE(arrived(mx_log, "bob.sm@notls.test"));
 
-    // Sendmail knows its queue id at MAIL: both decisions carry it.
+    // Sendmail skips the connect step and does not wait for MAIL's reply
+    // (the client is read from the macros at MAIL), and still refused bob.
     const std::string log = d.lines();
+    CHECK_THAT(log, Catch::Contains("event=negotiated connect=skipped mail-reply=none"));
+    // Sendmail knows its queue id at MAIL: both decisions carry it.
     CHECK_THAT(last_decision(log, "<alice.sm@good.test>"),
                Catch::Contains(qid + ": rcpt=<alice.sm@good.test> domain=good.test "
                                      "policy=require verdict=eligible") &&
