@@ -70,8 +70,7 @@ struct Connection {
   bool local_submission = false;
   /// Fixed from MAIL to the end of the message; set only once MAIL was
   /// handled in full, so a failed MAIL leaves it empty and every RCPT of
-  /// that transaction gets milter.on_error (MAIL's own reply may not be
-  /// waited for: SMFIP_NR_MAIL).
+  /// that transaction gets milter.on_error (MAIL itself is never refused).
   std::shared_ptr<const Runtime> runtime;
   policy::MessageContext context;
   std::string sender;
@@ -249,9 +248,9 @@ Connection* admitted(SMFICTX* ctx) {
   if (c->counted) {
     return c;
   }
-  c->counted = true;  // on_close counts every counted Connection out
   const std::shared_ptr<const Runtime> rt = g_filter.runtime->load();
   const int limit = rt ? rt->config.milter.max_sessions : conf::Config::Milter{}.max_sessions;
+  c->counted = true;  // on_close counts every counted Connection out
   if (g_filter.sessions.fetch_add(1) >= limit) {
     c->over_limit = true;
     log_over_limit(limit);
@@ -292,7 +291,7 @@ bool local_client(std::string_view addr, std::string_view port) {
 sfsistat on_connect(SMFICTX* ctx, char* /*hostname*/, _SOCK_ADDR* hostaddr) {
   return guarded(ctx, "connect", [&] {
     Connection* c = admitted(ctx);
-    if (c == nullptr || c->over_limit) {
+    if (c->over_limit) {
       return over_limit_reply(ctx);
     }
     c->local_submission = local_client(hostaddr);
@@ -306,11 +305,10 @@ sfsistat envfrom(SMFICTX* ctx, Connection* c, char** argv) {
     throw std::runtime_error("no session state");
   }
   if (c->over_limit) {
-    return over_limit_reply(ctx);
+    return SMFIS_CONTINUE;  // refused at RCPT (421)
   }
   flush_message(*c, nullptr, "no-end-of-message");
   reset_message(*c);
-  c->runtime.reset();
   if (!c->client_known) {
     c->local_submission = local_client(macro(ctx, "{client_addr}"), macro(ctx, "{client_port}"));
   }
@@ -329,13 +327,22 @@ sfsistat envfrom(SMFICTX* ctx, Connection* c, char** argv) {
   return SMFIS_CONTINUE;
 }
 
+// MAIL is never refused, with or without its reply (SMFIP_NR_MAIL): a
+// refusal here would move libmilter's state machine back to before MAIL,
+// and where the MTA does not read MAIL's reply it would send the RCPTs on
+// to a milter that no longer answers them. RCPT acts on a failure here (no
+// runtime, or over the limit) instead. A continue where no reply was
+// agreed (the agreement lost with a Connection after SMFIC_QUIT_NC) is
+// dropped by libmilter, and changes no state.
 sfsistat on_envfrom(SMFICTX* ctx, char** argv) {
-  const sfsistat status =
-      guarded(ctx, "envfrom", [&] { return envfrom(ctx, admitted(ctx), argv); });
-  // Without a reply to MAIL the MTA goes on to RCPT whatever happened
-  // here; RCPT acts on a failure (no runtime, or over the limit).
+  (void)guarded(ctx, "envfrom", [&] {
+    if (Connection* previous = connection(ctx)) {
+      previous->runtime.reset();  // whatever fails below, RCPT gets on_error
+    }
+    return envfrom(ctx, admitted(ctx), argv);
+  });
   const Connection* c = connection(ctx);
-  return c != nullptr && c->negotiated.no_reply_mail ? SMFIS_NOREPLY : status;
+  return c != nullptr && c->negotiated.no_reply_mail ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
@@ -351,11 +358,6 @@ sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
   RecipientOutcome out;
   try {
     note_queue_id(ctx, *c);
-    if (!c->runtime) {
-      // MAIL failed (its reply, if any, was milter.on_error; under
-      // SMFIP_NR_MAIL nobody read it): every recipient gets on_error.
-      throw std::runtime_error("the MAIL step failed");
-    }
     const ReportsInUse in_use;
     cache::Reports* reports = in_use.get();
     if (reports == nullptr && g_filter.stopping.load()) {
@@ -363,6 +365,10 @@ sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
       // milter.on_error says, never accepted unchecked nor refused for good.
       out = failure_outcome(rcpt, policy::Action::tempfail, "the milter is stopping",
                             c->local_submission);
+    } else if (!c->runtime) {
+      // MAIL failed (MAIL is never refused: see on_envfrom): every
+      // recipient of this message gets milter.on_error.
+      throw std::runtime_error("the MAIL step failed");
     } else if (reports == nullptr) {
       // Not wired yet: never accept unchecked.
       throw std::runtime_error("no report source");
@@ -396,7 +402,10 @@ sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
   try {
     c->recipients.push_back(std::move(out));
   } catch (...) {
+    // Not kept, so end of message could not remove it (a local
+    // submission): tempfailed instead, never passed on unplanned.
     log_failure("envrcpt", "out of memory");
+    return SMFIS_TEMPFAIL;
   }
   return status;
 }
