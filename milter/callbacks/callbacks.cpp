@@ -237,8 +237,8 @@ void log_over_limit(int limit) {
 
 /// The session's Connection, made here if negotiation did not (an MTA
 /// that skips it), and counted in against milter.max_sessions once: at
-/// connect, or at the first MAIL when the MTA skips connect. Null only when
-/// it cannot be made.
+/// connect, or at the first MAIL when the MTA skips connect. Never null
+/// (throws when it cannot be made).
 Connection* admitted(SMFICTX* ctx) {
   Connection* c = connection(ctx);
   if (c == nullptr) {
@@ -301,9 +301,6 @@ sfsistat on_connect(SMFICTX* ctx, char* /*hostname*/, _SOCK_ADDR* hostaddr) {
 }
 
 sfsistat envfrom(SMFICTX* ctx, Connection* c, char** argv) {
-  if (c == nullptr) {
-    throw std::runtime_error("no session state");
-  }
   if (c->over_limit) {
     return SMFIS_CONTINUE;  // refused at RCPT (421)
   }
@@ -351,9 +348,9 @@ sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
   if (c != nullptr && c->over_limit) {
     return over_limit_reply(ctx);
   }
-  if (c == nullptr) {
-    log_failure("envrcpt", "no session state");
-    return guarded(ctx, "envrcpt", [] { return failure_status(on_error_action(nullptr)); });
+  if (c == nullptr) {  // logged and answered with milter.on_error
+    return guarded(ctx, "envrcpt",
+                   []() -> sfsistat { throw std::runtime_error("no session state"); });
   }
   RecipientOutcome out;
   try {

@@ -250,17 +250,22 @@ struct RawMilterSession {
     }
     return {0, ""};
   }
-  /// Negotiates and connects as 192.0.2.9 port 4000; the connect reply.
-  std::pair<char, std::string> open() {
+  /// Connects and negotiates protocol version 6, every action, and the
+  /// protocol `steps` offered; the negotiation reply.
+  std::pair<char, std::string> negotiate(std::uint32_t steps) {
     fd = tcp_connect(kMilterPort);
     REQUIRE(fd);
     std::string opt;
-    for (std::uint32_t v : {6u, 0x1FFu, 0u}) {
+    for (std::uint32_t v : {6u, 0x1FFu, steps}) {
       const std::uint32_t n = htonl(v);
       opt.append(reinterpret_cast<const char*>(&n), 4);
     }
     REQUIRE(send_all(fd.get(), packet('O', opt)));
-    REQUIRE(reply().first == 'O');
+    return reply();
+  }
+  /// Negotiates and connects as 192.0.2.9 port 4000; the connect reply.
+  std::pair<char, std::string> open() {
+    REQUIRE(negotiate(0).first == 'O');
     std::string conn = std::string("client.example") + '\0' + '4';
     const std::uint16_t port = htons(4000);
     conn.append(reinterpret_cast<const char*>(&port), 2);
@@ -272,15 +277,7 @@ struct RawMilterSession {
   /// (SMFIP_NOCONNECT | SMFIP_NR_MAIL): negotiation, the client macros
   /// and MAIL, then RCPT; the replies that came (MAIL's must not).
   std::vector<std::pair<char, std::string>> mail_rcpt_without_connect() {
-    fd = tcp_connect(kMilterPort);
-    REQUIRE(fd);
-    std::string opt;
-    for (std::uint32_t v : {6u, 0x1FFu, 0x4001u}) {
-      const std::uint32_t n = htonl(v);
-      opt.append(reinterpret_cast<const char*>(&n), 4);
-    }
-    REQUIRE(send_all(fd.get(), packet('O', opt)));
-    const auto negotiated = reply();
+    const auto negotiated = negotiate(0x4001u);
     REQUIRE(negotiated.first == 'O');
     REQUIRE(negotiated.second.size() >= 12);
     std::uint32_t steps = 0;
