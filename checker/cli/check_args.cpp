@@ -154,7 +154,7 @@ options:
   --port N                   SMTP port (default 25)
   --timeout DURATION         per-step timeout, e.g. 10s (default 10s)
   --per-address-connections N  connections at once to one address (default 1)
-  --pause DURATION           pause between connections to one address (default 50ms)
+  --pause DURATION           pause between connections to one address (default 5ms)
   --families auto|ipv4|ipv6|both  address families to probe (default auto)
   --allow-private            probe loopback and private addresses (labs)
   --tls13-counts             let TLS 1.3 satisfy the TLS version and cipher rules

@@ -41,7 +41,7 @@ struct CheckArgs {
   std::uint16_t port = 25;
   std::chrono::milliseconds timeout{10000};  ///< per step
   int per_address_connections = 1;
-  std::chrono::milliseconds pause{50};  ///< between connections to one address
+  std::chrono::milliseconds pause{5};  ///< between connections to one address
   std::string families = "auto";        ///< ipv4 | ipv6 | both | auto
   bool help = false;
   bool version = false;

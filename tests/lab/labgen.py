@@ -638,6 +638,8 @@ def make_emulator(lab_dir, servers):
         elif fault.startswith("421-after="):
             n, window = fault.split("=")[1].split("/")
             d["limit"] = {"connections": int(n), "window": float(window)}
+        elif fault.startswith("latency="):
+            d["latency"] = float(fault.split("=")[1])
         elif fault != "-":
             sys.exit("labgen: emulator fault %r unknown" % fault)
         listeners.append(d)

@@ -9,7 +9,9 @@
                            Optional fault modes: a multi-line greeting with a
                            pause (as Postfix postscreen sends), 421 after N
                            connections per time window, and proxying to a
-                           real backend SMTP server after the greeting.
+                           real backend SMTP server after the greeting,
+                           optionally with a delay each way (a distant
+                           server: a 50 ms round trip on loopback).
   probe HOST PORT [...]    one SMTP + STARTTLS connection, one ClientHello,
                            prints what the server answered.
   greet HOST PORT          connects (--count times) and prints each greeting:
@@ -655,6 +657,8 @@ class ListenerConfig:
         self.limit_connections = int(limit.get("connections", 0))
         self.limit_window = float(limit.get("window", 0))
         self.backend = d.get("backend")
+        # Seconds added to each direction of a proxied connection (half the round trip).
+        self.latency = float(d.get("latency", 0))
         self.times = []  # connection attempts inside the rate window
 
 
@@ -775,25 +779,52 @@ class Emulator:
 
     async def _proxy(self, cfg, reader, writer, peer):
         host, _, port = cfg.backend.rpartition(":")
+        delay = cfg.latency
+        if delay:
+            # A client far away: its SYN, our SYN-ACK and its ACK take one and a half round
+            # trips before the server accepts, so the greeting reaches it two round trips
+            # after connect(), as on a real path.
+            await asyncio.sleep(3 * delay)
         breader, bwriter = await asyncio.wait_for(
             asyncio.open_connection(host.strip("[]"), int(port)), 10)
-        self.note(cfg, peer, "proxy", backend=cfg.backend)
+        self.note(cfg, peer, "proxy", backend=cfg.backend,
+                  **({"latency_ms": round(delay * 1000)} if delay else {}))
 
         async def pump(src, dst):
+            # Every chunk (and the end of the stream) is delivered `delay` after it was read
+            # (at once without a latency), in order; reading goes on meanwhile, so the delay
+            # adds latency, not a rate limit.
+            queue = asyncio.Queue()
+
+            async def deliver():
+                try:
+                    while True:
+                        due, data = await queue.get()
+                        wait = due - time.monotonic()
+                        if wait > 0:
+                            await asyncio.sleep(wait)
+                        if not data:
+                            break
+                        dst.write(data)
+                        await dst.drain()
+                except ConnectionError:
+                    pass
+                finally:
+                    try:
+                        dst.write_eof()
+                    except (OSError, RuntimeError):
+                        pass
+
+            sender = asyncio.ensure_future(deliver())
             try:
                 while True:
                     data = await src.read(65536)
+                    queue.put_nowait((time.monotonic() + delay, data))
                     if not data:
                         break
-                    dst.write(data)
-                    await dst.drain()
             except (ConnectionError, asyncio.IncompleteReadError):
-                pass
-            finally:
-                try:
-                    dst.write_eof()
-                except (OSError, RuntimeError):
-                    pass
+                queue.put_nowait((time.monotonic() + delay, b""))
+            await sender
 
         try:
             await asyncio.gather(pump(breader, writer), pump(reader, bwriter))
